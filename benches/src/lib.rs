@@ -1,0 +1,1 @@
+//! Shared helpers for framemix benchmarks (filled by the performance issue).

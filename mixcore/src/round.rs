@@ -1,0 +1,89 @@
+//! The one correct rounding of the exact path: `N / D` to the nearest `f32`, ties to even
+//! (SPEC.md section 6).
+
+/// Denominators below this take the fast route: `(N as f64 / D as f64) as f32`.
+///
+/// Why that is exact: let `x = N/D` with `D < 2^29` lie strictly between two neighbouring
+/// `f32` values `a < b` whose midpoint is `mu = M * 2^-g` (`M` odd, 25 significant bits).
+/// `mu` is an `f64`, so rounding `x` to `f64` (monotone) cannot cross it and only double
+/// rounding *onto* `mu` could go wrong. But `x != mu` gives `|x - mu| = |N*2^g - M*D| /
+/// (D*2^g) >= 1 / (D*2^g)`, while half an `f64` ulp at `mu` is `2^(-29-g)`; with
+/// `D < 2^29` the distance is larger, so `x` never rounds to `mu`. A true tie (`x = mu`) is
+/// an `f64` and rounds to even both ways. `N <= 255*D < 2^37` converts to `f64` exactly.
+pub const FAST_DIVISOR_LIMIT: u64 = 1 << 29;
+
+/// `n / d` correctly rounded to `f32` (round to nearest, ties to even), for any
+/// `n` and `d > 0`. `d = 0` gives NaN.
+///
+/// Clear rather than fast: this is the reference the kernels are checked against.
+///
+/// ```
+/// use mixcore::round::round_ratio;
+/// assert_eq!(round_ratio(1, 3), 1.0f32 / 3.0);
+/// assert_eq!(round_ratio(255 * 21, 21), 255.0);
+/// ```
+#[must_use]
+pub fn round_ratio(n: u64, d: u64) -> f32 {
+    if d == 0 {
+        return f32::NAN;
+    }
+    if n == 0 {
+        return 0.0;
+    }
+    let ln = 64 - n.leading_zeros() as i32;
+    let ld = 64 - d.leading_zeros() as i32;
+    // n*2^s/d lies in [2^(24), 2^(26)) for this s.
+    let mut s = 25 - ln + ld;
+    let (num, den) = if s >= 0 {
+        (u128::from(n) << s, u128::from(d))
+    } else {
+        (u128::from(n), u128::from(d) << -s)
+    };
+    let mut q = num / den;
+    let mut sticky = num % den != 0;
+    if q >= 1 << 25 {
+        sticky |= q & 1 != 0;
+        q >>= 1;
+        s -= 1;
+    }
+    // q has 25 bits: 24 of mantissa and the rounding bit.
+    let mut mant = (q >> 1) as u32;
+    if q & 1 != 0 && (sticky || mant & 1 != 0) {
+        mant += 1; // may reach 2^24, still exact in f32
+    }
+    // value = mant * 2^-(s-1); s - 1 lies in [-40, 88] so the power of two is a normal f32.
+    let e = 1 - s;
+    mant as f32 * f32::from_bits(((e + 127) as u32) << 23)
+}
+
+/// `n / d` correctly rounded to `f32` through one `f64` division.
+///
+/// Exact when `d < FAST_DIVISOR_LIMIT` and `n < 2^53` (see [`FAST_DIVISOR_LIMIT`]); callers
+/// route larger denominators to [`round_ratio`].
+#[inline(always)]
+#[must_use]
+pub fn round_ratio_fast(n: u64, d: u64) -> f32 {
+    (n as f64 / d as f64) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_ratio_small_cases_match_f64_route() {
+        for d in 1..300u64 {
+            for n in 0..=255 * d {
+                assert_eq!(round_ratio(n, d).to_bits(), round_ratio_fast(n, d).to_bits());
+            }
+        }
+    }
+
+    #[test]
+    fn round_ratio_ties_to_even() {
+        // 2^24 + 1 is a tie between 2^24 and 2^24 + 2; even mantissa is 2^24.
+        assert_eq!(round_ratio((1 << 24) + 1, 1), 16_777_216.0);
+        assert_eq!(round_ratio((1 << 24) + 3, 1), 16_777_220.0);
+        assert_eq!(round_ratio(3 << 40, 1 << 40), 3.0);
+    }
+}

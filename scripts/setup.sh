@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs, idempotently, every system package framemix needs on Debian bookworm (run as root):
+# FFmpeg 5.1 development files for ffmpeg-next, libclang for its bindgen, the ffmpeg program
+# (tests synthesise media with it), clang-16 (CUDA C -> PTX without the CUDA toolkit) and
+# Debian's libcuda1 from non-free, which cust links against. Safe to run again: it does nothing
+# once everything is present.
+set -euo pipefail
+
+pkgs=(pkg-config libclang-dev clang-16 ffmpeg
+      libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
+      libavfilter-dev libavdevice-dev libcuda1)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: missing packages (${missing[*]}); run this script as root" >&2
+    exit 1
+  fi
+  # libcuda1 lives in non-free; its helper nvidia-support in contrib.
+  src=/etc/apt/sources.list.d/framemix-nonfree.sources
+  if [ ! -f "$src" ]; then
+    cat > "$src" <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: contrib non-free
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# cust's build script wants $CUDA_LIBRARY_PATH/lib64; point a folder's lib64 at the system's
+# library directory, where libcuda1 put libcuda.so.
+cuda_root=/opt/framemix-cuda
+if [ ! -e "$cuda_root/lib64" ]; then
+  mkdir -p "$cuda_root"
+  ln -s "/usr/lib/$(gcc -print-multiarch)" "$cuda_root/lib64"
+fi
