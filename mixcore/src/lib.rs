@@ -58,12 +58,17 @@ pub use layout::Layout;
 #[cfg(feature = "alloc")]
 pub use mix::mix_to_vec;
 pub use mix::{FloatWeights, MixPath, MixSpec, TILE_ELEMENTS, mix, output_len};
+pub use mixer::Mixer;
 #[cfg(feature = "alloc")]
 pub use mixer::scratch_vec;
-pub use mixer::Mixer;
 #[cfg(feature = "rayon")]
 pub use par::mix_par;
 pub use plan::{Feed, Feeds, FramesPerSegment, MAX_MIXED_FRAMES, Plan, PlanConfig, Segment};
 pub use schedule::Schedule;
 pub use select::{Mode, Selection, SplitMix64};
 pub use window::Window;
+
+/// The workspace README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -80,7 +80,9 @@ impl<'w> Prepared<'w> {
         geometry.validate()?;
         spec.epilogue.validate(geometry.channels)?;
         let (arith, weights) = match spec.path {
-            MixPath::Exact if plan.needs_wide_accumulator() => (Arith::Wide, FloatWeights::Schedule),
+            MixPath::Exact if plan.needs_wide_accumulator() => {
+                (Arith::Wide, FloatWeights::Schedule)
+            }
             MixPath::Exact => (Arith::Narrow, FloatWeights::Schedule),
             MixPath::Float(w) => {
                 if let FloatWeights::Given(given) = w {
@@ -158,7 +160,11 @@ pub(crate) fn tile_values<'f>(
         let reference = Kernels::for_backend(Backend::Reference);
         tile_values_with(&reference, p, seg, &row, j0, check);
         for (a, b) in values.iter().zip(check.iter()) {
-            assert_eq!(a.to_bits(), b.to_bits(), "check-ref: fast kernel differs from the reference");
+            assert_eq!(
+                a.to_bits(),
+                b.to_bits(),
+                "check-ref: fast kernel differs from the reference"
+            );
         }
     }
 }

@@ -141,7 +141,7 @@ impl<'m, 'a> Mixer<'m, 'a> {
         if self.prepared.arith == Arith::Float {
             for feed in self.plan.feeds(f) {
                 let last = (self.counts[feed.segment as usize] >> 32) as u32;
-                if feed.t + 1 <= last {
+                if feed.t < last {
                     return Err(Error::FloatOutOfOrder { frame: f });
                 }
             }
@@ -153,7 +153,7 @@ impl<'m, 'a> Mixer<'m, 'a> {
         for feed in self.plan.feeds(f) {
             let i = feed.segment as usize;
             let c = &mut self.counts[i];
-            *c = (*c & 0xFFFF_FFFF) + 1 | u64::from(feed.t + 1) << 32;
+            *c = ((*c & 0xFFFF_FFFF) + 1) | (u64::from(feed.t + 1) << 32);
             let base = i * seg_len;
             let w = match p.arith {
                 Arith::Float => p.weight(&self.plan.segment(feed.segment)?, feed.t),
@@ -165,10 +165,18 @@ impl<'m, 'a> Mixer<'m, 'a> {
                 match p.arith {
                     Arith::Narrow => {
                         let acc: &mut [u32] = bytemuck::cast_slice_mut(self.acc);
-                        (p.kernels.accumulate_u32)(&mut acc[start..start + rb], src, feed.numerator);
+                        (p.kernels.accumulate_u32)(
+                            &mut acc[start..start + rb],
+                            src,
+                            feed.numerator,
+                        );
                     }
                     Arith::Wide => {
-                        (p.kernels.accumulate_u64)(&mut self.acc[start..start + rb], src, feed.numerator);
+                        (p.kernels.accumulate_u64)(
+                            &mut self.acc[start..start + rb],
+                            src,
+                            feed.numerator,
+                        );
                     }
                     Arith::Float => {
                         let acc: &mut [f32] = bytemuck::cast_slice_mut(self.acc);

@@ -23,7 +23,10 @@ impl SharedOut {
     /// # Safety
     /// No other thread may access `idx..idx + run.len()` during the call.
     unsafe fn store(&self, idx: usize, run: &[f32]) {
-        if idx.checked_add(run.len()).is_some_and(|end| end <= self.len) {
+        if idx
+            .checked_add(run.len())
+            .is_some_and(|end| end <= self.len)
+        {
             // SAFETY: in bounds (checked above) of the live `&mut [f32]` that `mix_par`
             // borrows for the whole parallel loop; exclusive per the caller's promise.
             unsafe { core::ptr::copy_nonoverlapping(run.as_ptr(), self.ptr.add(idx), run.len()) };
@@ -58,7 +61,9 @@ pub fn mix_par(
                 // SAFETY: item (i, y) stores only the elements (i, y, x, c) of the output,
                 // whose layout index is injective in (i, y, x, c); so no two items store to
                 // the same element, and `out` is not otherwise touched until the loop ends.
-                mix_row(&p, &seg, frames, y, &mut |idx, run| unsafe { shared.store(idx, run) });
+                mix_row(&p, &seg, frames, y, &mut |idx, run| unsafe {
+                    shared.store(idx, run)
+                });
             }
         });
     Ok(())

@@ -92,7 +92,7 @@ impl<'a> Plan<'a> {
         }
         // Window sizes are q or q+1 (1 when F < S); segment 0 always has the smallest.
         let smallest = window::window(frames, s, 0).len();
-        let largest = if frames < s || frames % s == 0 {
+        let largest = if frames < s || frames.is_multiple_of(s) {
             smallest
         } else {
             smallest + 1
@@ -208,7 +208,8 @@ impl<'a> Plan<'a> {
                 let lo = window::mul_div_floor(u64::from(i), f, s);
                 let big = lo - u64::from(i) * q;
                 let small = u64::from(i) - big;
-                big * u64::from(self.mixed_of(q as u32 + 1)) + small * u64::from(self.mixed_of(q as u32))
+                big * u64::from(self.mixed_of(q as u32 + 1))
+                    + small * u64::from(self.mixed_of(q as u32))
             }
         }
     }
@@ -314,7 +315,14 @@ impl Segment<'_, '_> {
             Selection::Spread => (seed, base + u64::from(t)),
             Selection::Consecutive => (seed, base),
         });
-        select::position(cfg.selection, self.window.lo, self.window.len(), self.mixed, t, draw)
+        select::position(
+            cfg.selection,
+            self.window.lo,
+            self.window.len(),
+            self.mixed,
+            t,
+            draw,
+        )
     }
 
     /// The positions `p_{i,0} < p_{i,1} < ...`, increasing.

@@ -74,7 +74,10 @@ mod tests {
     fn round_ratio_small_cases_match_f64_route() {
         for d in 1..300u64 {
             for n in 0..=255 * d {
-                assert_eq!(round_ratio(n, d).to_bits(), round_ratio_fast(n, d).to_bits());
+                assert_eq!(
+                    round_ratio(n, d).to_bits(),
+                    round_ratio_fast(n, d).to_bits()
+                );
             }
         }
     }

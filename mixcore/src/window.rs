@@ -90,7 +90,11 @@ mod tests {
                     let r = segments_containing(frames, segments, f);
                     for i in 0..segments {
                         let w = window(frames, segments, i);
-                        assert_eq!(w.range().contains(&f), r.contains(&i), "F={frames} S={segments} f={f} i={i}");
+                        assert_eq!(
+                            w.range().contains(&f),
+                            r.contains(&i),
+                            "F={frames} S={segments} f={f} i={i}"
+                        );
                     }
                 }
             }

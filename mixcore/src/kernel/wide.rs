@@ -89,7 +89,11 @@ pub fn divide_u32(acc: &[u32], d: u64, out: &mut [f32]) {
             *dst = v as f32;
         }
     }
-    for (o, &n) in o_chunks.into_remainder().iter_mut().zip(a_chunks.remainder()) {
+    for (o, &n) in o_chunks
+        .into_remainder()
+        .iter_mut()
+        .zip(a_chunks.remainder())
+    {
         *o = round_ratio_fast(u64::from(n), d);
     }
 }

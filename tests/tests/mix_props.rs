@@ -1,0 +1,213 @@
+//! Properties of the mixed values (SPEC.md sections 6 to 8): every backend and entry point
+//! equals the independent oracle bit for bit.
+
+use framemix_tests::{
+    Video, arbitrary_config, arbitrary_epilogue, arbitrary_layout, arbitrary_video, oracle_index,
+    oracle_mix, oracle_round, prop_bits_eq,
+};
+use mixcore::{
+    Backend, FloatWeights, FramesPerSegment, Geometry, Layout, MixPath, MixSpec, Mixer, Plan,
+    PlanConfig, Schedule, mix, mix_par, output_len,
+};
+use proptest::prelude::*;
+
+fn run_mix(plan: &Plan<'_>, video: &Video, spec: &MixSpec<'_>) -> Vec<f32> {
+    let mut out = vec![f32::NAN; output_len(plan, video.geometry).unwrap()];
+    mix(plan, &video.views(), spec, &mut out).unwrap();
+    out
+}
+
+fn run_stream(plan: &Plan<'_>, video: &Video, spec: MixSpec<'_>, order: &[u32]) -> Vec<f32> {
+    let g = video.geometry;
+    let mut scratch = vec![0xDEAD_BEEF_u64; Mixer::scratch_len(plan, g, &spec).unwrap()];
+    let mut mixer = Mixer::new(plan, g, spec, &mut scratch).unwrap();
+    let views = video.views();
+    for &f in order {
+        mixer.push(f, &views[f as usize]).unwrap();
+    }
+    let mut out = vec![f32::NAN; output_len(plan, g).unwrap()];
+    mixer.finish(&mut out).unwrap();
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn exact_matches_oracle_every_backend(
+        video in arbitrary_video(1..=40, 1..=37, 1..=4),
+        cfg in arbitrary_config(40, 1..=12),
+        layout in arbitrary_layout(),
+        epilogue in arbitrary_epilogue(),
+    ) {
+        let Ok(plan) = Plan::new(video.frames.len() as u32, &cfg.config()) else { return Ok(()); };
+        let base = MixSpec { layout, epilogue, ..MixSpec::default() };
+        let oracle = oracle_mix(&plan, &video, &base);
+        for backend in [Backend::Reference, Backend::Wide, Backend::Auto] {
+            let spec = MixSpec { backend, ..base };
+            prop_bits_eq(&run_mix(&plan, &video, &spec), &oracle, &format!("mix {backend:?}"))?;
+        }
+        let mut par = vec![f32::NAN; oracle.len()];
+        mix_par(&plan, &video.views(), &base, &mut par).unwrap();
+        prop_bits_eq(&par, &oracle, "mix_par")?;
+    }
+
+    #[test]
+    fn float_path_matches_oracle_every_backend(
+        video in arbitrary_video(1..=30, 1..=37, 1..=3),
+        cfg in arbitrary_config(30, 1..=8),
+        layout in arbitrary_layout(),
+        epilogue in arbitrary_epilogue(),
+        given in prop::collection::vec(0.0f32..3.0, 1..6),
+    ) {
+        let Ok(plan) = Plan::new(video.frames.len() as u32, &cfg.config()) else { return Ok(()); };
+        let given_ok = cfg.k == Some(given.len() as u32);
+        for weights in [FloatWeights::Schedule, FloatWeights::Given(&given)] {
+            if matches!(weights, FloatWeights::Given(_)) && !given_ok { continue; }
+            let base = MixSpec { layout, epilogue, path: MixPath::Float(weights), ..MixSpec::default() };
+            if plan.segment(0).unwrap().window().len() < given.len() as u32 && matches!(weights, FloatWeights::Given(_)) { continue; }
+            let oracle = oracle_mix(&plan, &video, &base);
+            for backend in [Backend::Reference, Backend::Wide] {
+                let spec = MixSpec { backend, ..base };
+                prop_bits_eq(&run_mix(&plan, &video, &spec), &oracle, &format!("float {backend:?}"))?;
+            }
+            // Streaming in increasing order gives the same bits too.
+            let order: Vec<u32> = (0..plan.frames()).collect();
+            prop_bits_eq(&run_stream(&plan, &video, base, &order), &oracle, "float stream")?;
+        }
+    }
+
+    #[test]
+    fn streaming_any_order_equals_in_memory(
+        video in arbitrary_video(1..=40, 1..=20, 1..=3),
+        cfg in arbitrary_config(40, 1..=12),
+        layout in arbitrary_layout(),
+        shuffle_seed: u64,
+        skip_unneeded: bool,
+    ) {
+        let Ok(plan) = Plan::new(video.frames.len() as u32, &cfg.config()) else { return Ok(()); };
+        let spec = MixSpec { layout, ..MixSpec::default() };
+        let in_memory = run_mix(&plan, &video, &spec);
+        let mut order: Vec<u32> = (0..plan.frames()).filter(|&f| !skip_unneeded || plan.is_needed(f)).collect();
+        let in_order = run_stream(&plan, &video, spec, &order);
+        // Fisher-Yates with SplitMix64.
+        let mut rng = mixcore::SplitMix64::new(shuffle_seed);
+        for j in (1..order.len()).rev() {
+            let r = ((rng.next_u64() as u128 * (j as u128 + 1)) >> 64) as usize;
+            order.swap(j, r);
+        }
+        let shuffled = run_stream(&plan, &video, spec, &order);
+        prop_bits_eq(&in_order, &in_memory, "stream in order vs in memory")?;
+        prop_bits_eq(&shuffled, &in_memory, "stream shuffled vs in memory")?;
+    }
+
+    #[test]
+    fn layouts_are_transposes(
+        video in arbitrary_video(1..=20, 1..=20, 1..=4),
+        segments in 1u32..=10,
+    ) {
+        let plan = Plan::new(video.frames.len() as u32, &PlanConfig { segments, ..PlanConfig::default() }).unwrap();
+        let g = video.geometry;
+        let outs: Vec<Vec<f32>> = [Layout::Tchw, Layout::Cthw, Layout::Thwc]
+            .iter()
+            .map(|&layout| run_mix(&plan, &video, &MixSpec { layout, ..MixSpec::default() }))
+            .collect();
+        let (s, ch, h, w) = (segments as usize, g.channels as usize, g.height as usize, g.width as usize);
+        for i in 0..s { for y in 0..h { for x in 0..w { for c in 0..ch {
+            let a = outs[0][oracle_index(Layout::Tchw, s, g, i, y, x, c)];
+            let b = outs[1][oracle_index(Layout::Cthw, s, g, i, y, x, c)];
+            let d = outs[2][oracle_index(Layout::Thwc, s, g, i, y, x, c)];
+            prop_assert_eq!(a.to_bits(), b.to_bits());
+            prop_assert_eq!(a.to_bits(), d.to_bits());
+        }}}}
+    }
+
+    #[test]
+    fn round_ratio_matches_oracle(n in any::<u64>(), d in 1u64..(1 << 48)) {
+        let n = n % (255 * d + 1);
+        prop_assert_eq!(mixcore::round::round_ratio(n, d).to_bits(), oracle_round(n, d).to_bits());
+        if d < mixcore::round::FAST_DIVISOR_LIMIT {
+            prop_assert_eq!(mixcore::round::round_ratio_fast(n, d).to_bits(), oracle_round(n, d).to_bits());
+        }
+    }
+}
+
+/// One pixel column of a huge window: frames whose bytes are chosen to produce sums near
+/// ties and extremes, checked against the oracle for every backend.
+fn huge_window_case(
+    m: u32,
+    schedule: Schedule<'_>,
+    k: FramesPerSegment,
+    pattern: impl Fn(u32) -> [u8; 3],
+) {
+    let g = Geometry::new(1, 1, 3).unwrap();
+    let video = Video {
+        geometry: g,
+        stride: 3,
+        frames: (0..m).map(|f| pattern(f).to_vec()).collect(),
+    };
+    let plan = Plan::new(
+        m,
+        &PlanConfig {
+            segments: 1,
+            k,
+            schedule,
+            ..PlanConfig::default()
+        },
+    )
+    .unwrap();
+    let oracle = oracle_mix(&plan, &video, &MixSpec::default());
+    for backend in [Backend::Reference, Backend::Wide] {
+        let spec = MixSpec {
+            backend,
+            ..MixSpec::default()
+        };
+        framemix_tests::assert_bits_eq(
+            &run_mix(&plan, &video, &spec),
+            &oracle,
+            &format!("m={m} {backend:?}"),
+        );
+        let order: Vec<u32> = (0..m).rev().collect();
+        framemix_tests::assert_bits_eq(&run_stream(&plan, &video, spec, &order), &oracle, "stream");
+    }
+}
+
+#[test]
+fn exact_huge_windows_near_limit() {
+    // 65,536 frames, linear: D = 2,147,516,416 >= 2^29 (exact integer route, u64 sums).
+    huge_window_case(65_536, Schedule::Linear, FramesPerSegment::All, |f| {
+        [255, (f % 256) as u8, (f * 7919 % 251) as u8]
+    });
+    // Just below and above the f64 route's limit (D = m(m+1)/2 vs 2^29).
+    huge_window_case(32_767, Schedule::Linear, FramesPerSegment::All, |f| {
+        [(f % 2) as u8 * 255, 1, (f % 3) as u8]
+    });
+    huge_window_case(32_768, Schedule::Linear, FramesPerSegment::All, |f| {
+        [(f % 2) as u8 * 255, 1, (f % 3) as u8]
+    });
+    // u32 sums right at the narrow/wide boundary: 255 * D vs 2^32.
+    huge_window_case(5_792, Schedule::Linear, FramesPerSegment::All, |_| {
+        [255, 254, 0]
+    });
+    huge_window_case(5_793, Schedule::Linear, FramesPerSegment::All, |_| {
+        [255, 254, 0]
+    });
+    huge_window_case(65_536, Schedule::Average, FramesPerSegment::All, |f| {
+        [(f % 256) as u8, 255, (f / 256) as u8]
+    });
+    huge_window_case(65_536, Schedule::Linear0, FramesPerSegment::All, |f| {
+        [(f % 5) as u8, 255, 0]
+    });
+}
+
+#[test]
+fn exact_custom_huge_numerators() {
+    // Custom numerators up to u32::MAX: D near 2^34, u64 sums, exact integer rounding.
+    let nums = [u32::MAX, 1, u32::MAX - 2, 3];
+    huge_window_case(
+        4,
+        Schedule::Custom(&nums),
+        FramesPerSegment::Fixed(4),
+        |f| [f as u8 * 60, 255, 1],
+    );
+}
