@@ -8,7 +8,7 @@
 use crate::epilogue::Epilogue;
 use crate::error::{Error, Result};
 use crate::frame::{FrameView, Geometry};
-use crate::kernel::{Backend, Kernels};
+use crate::kernel::{Backend, Finish, Kernels, MAX_GROUP};
 use crate::layout::Layout;
 use crate::plan::{FramesPerSegment, Plan, Segment};
 
@@ -104,9 +104,19 @@ impl<'w> Prepared<'w> {
         })
     }
 
-    /// Pixels per tile for this geometry.
+    /// Pixels per tile for this geometry: a multiple of 32 pixels (so SIMD kernels see whole
+    /// vectors) with at most [`TILE_ELEMENTS`] bytes.
     pub(crate) fn tile_pixels(&self) -> usize {
-        TILE_ELEMENTS / self.geometry.channels as usize
+        (TILE_ELEMENTS / self.geometry.channels as usize) / 32 * 32
+    }
+
+    /// How finish kernels lay out a tile's run for this spec.
+    pub(crate) fn finish(&self) -> Finish {
+        Finish {
+            epilogue: self.epilogue,
+            channels: self.geometry.channels as usize,
+            planar: !self.layout.is_interleaved(),
+        }
     }
 
     /// Float weight of mixed frame `t` of `seg`.
@@ -143,23 +153,55 @@ fn check_given_weights(plan: &Plan<'_>, given: &[f32]) -> Result<()> {
     Ok(())
 }
 
-/// The mixed values `V` (before the epilogue) of bytes `j0..j0 + values.len()` of row `y` of
-/// segment `seg`, reading each mixed frame's row through `row(frame)`.
-pub(crate) fn tile_values<'f>(
+/// Rows gathered for one accumulate call.
+struct Group<'f, W> {
+    rows: [&'f [u8]; MAX_GROUP],
+    weights: [W; MAX_GROUP],
+    len: usize,
+}
+
+/// Where the group starting at mixed frame `t` ends (exclusive), for exact sums: groups whose
+/// numerators keep 16-bit pair sums exact (see `kernel/avx2.rs`) while they can, else
+/// [`MAX_GROUP`] frames. Every backend is exact for any grouping; this only sets speed.
+fn exact_group_end(seg: &Segment<'_, '_>, t: u32) -> u32 {
+    let m = seg.mixed();
+    let end = m.min(t + MAX_GROUP as u32);
+    if seg.numerator(t) > 127 {
+        return end;
+    }
+    let mut sum = 0;
+    let mut u = t;
+    while u < end {
+        let n = seg.numerator(u);
+        let pair_ok = (u - t).is_multiple_of(2) || seg.numerator(u - 1) + n <= 128;
+        if n > 127 || sum + n > 257 || !pair_ok {
+            break;
+        }
+        sum += n;
+        u += 1;
+    }
+    u
+}
+
+/// The finished run (epilogue applied, laid out per [`Finish`]) of bytes
+/// `j0..j0 + len` of one row of segment `seg`, reading each mixed frame's row through
+/// `row(frame)`.
+pub(crate) fn tile_run<'f>(
     p: &Prepared<'_>,
     seg: &Segment<'_, '_>,
     row: impl Fn(u32) -> &'f [u8],
     j0: usize,
-    values: &mut [f32],
+    len: usize,
+    run: &mut [f32],
 ) {
-    tile_values_with(&p.kernels, p, seg, &row, j0, values);
+    tile_run_with(&p.kernels, p, seg, &row, j0, len, run);
     #[cfg(feature = "check-ref")]
     if p.kernels.backend != Backend::Reference {
         let mut check = [0f32; TILE_ELEMENTS];
-        let check = &mut check[..values.len()];
+        let check = &mut check[..run.len()];
         let reference = Kernels::for_backend(Backend::Reference);
-        tile_values_with(&reference, p, seg, &row, j0, check);
-        for (a, b) in values.iter().zip(check.iter()) {
+        tile_run_with(&reference, p, seg, &row, j0, len, check);
+        for (a, b) in run.iter().zip(check.iter()) {
             assert_eq!(
                 a.to_bits(),
                 b.to_bits(),
@@ -169,71 +211,104 @@ pub(crate) fn tile_values<'f>(
     }
 }
 
-fn tile_values_with<'f>(
+fn tile_run_with<'f>(
     k: &Kernels,
     p: &Prepared<'_>,
     seg: &Segment<'_, '_>,
     row: &impl Fn(u32) -> &'f [u8],
     j0: usize,
-    values: &mut [f32],
+    len: usize,
+    run: &mut [f32],
 ) {
-    let len = values.len();
+    let fin = p.finish();
+    let m = seg.mixed();
     let src = |t: u32| row(seg.position(t)).get(j0..j0 + len).unwrap_or(&[]);
+    let gather = |t: u32, end: u32, weight: &dyn Fn(u32) -> u32| {
+        let mut g = Group {
+            rows: [&[][..]; MAX_GROUP],
+            weights: [0u32; MAX_GROUP],
+            len: 0,
+        };
+        for u in t..end {
+            g.rows[g.len] = src(u);
+            g.weights[g.len] = weight(u);
+            g.len += 1;
+        }
+        g
+    };
     match p.arith {
         Arith::Narrow => {
             let mut acc = [0u32; TILE_ELEMENTS];
             let acc = &mut acc[..len];
-            for t in 0..seg.mixed() {
-                (k.accumulate_u32)(acc, src(t), seg.numerator(t));
+            let mut t = 0;
+            while t < m {
+                let end = exact_group_end(seg, t);
+                let g = gather(t, end, &|u| seg.numerator(u));
+                (k.accumulate_u32)(acc, &g.rows[..g.len], &g.weights[..g.len], t == 0);
+                t = end;
             }
-            (k.divide_u32)(acc, seg.denominator(), values);
+            (k.finish_u32)(acc, seg.denominator(), &fin, run);
         }
         Arith::Wide => {
             let mut acc = [0u64; TILE_ELEMENTS];
             let acc = &mut acc[..len];
-            for t in 0..seg.mixed() {
-                (k.accumulate_u64)(acc, src(t), seg.numerator(t));
+            let mut t = 0;
+            while t < m {
+                let end = m.min(t + MAX_GROUP as u32);
+                let g = gather(t, end, &|u| seg.numerator(u));
+                (k.accumulate_u64)(acc, &g.rows[..g.len], &g.weights[..g.len], t == 0);
+                t = end;
             }
-            (k.divide_u64)(acc, seg.denominator(), values);
+            (k.finish_u64)(acc, seg.denominator(), &fin, run);
         }
         Arith::Float => {
-            values.fill(0.0);
-            for t in 0..seg.mixed() {
-                (k.accumulate_f32)(values, src(t), p.weight(seg, t));
+            let mut acc = [0f32; TILE_ELEMENTS];
+            let acc = &mut acc[..len];
+            let mut t = 0;
+            while t < m {
+                let end = m.min(t + MAX_GROUP as u32);
+                let mut g = Group {
+                    rows: [&[][..]; MAX_GROUP],
+                    weights: [0f32; MAX_GROUP],
+                    len: 0,
+                };
+                for u in t..end {
+                    g.rows[g.len] = src(u);
+                    g.weights[g.len] = p.weight(seg, u);
+                    g.len += 1;
+                }
+                (k.accumulate_f32)(acc, &g.rows[..g.len], &g.weights[..g.len], t == 0);
+                t = end;
             }
+            (k.finish_f32)(acc, &fin, run);
         }
     }
 }
 
-/// Applies the epilogue to the values of pixels `x0..` of row `y` of segment `i` (channels
-/// interleaved) and hands each contiguous output run to `store(index, run)`.
-pub(crate) fn emit(
+/// Hands a finished run of pixels `x0..x0 + pixels` of row `y` of segment `i` to
+/// `store(index, slice)`, one contiguous output slice at a time.
+pub(crate) fn store_run(
     p: &Prepared<'_>,
     i: u32,
     y: u32,
     x0: u32,
-    values: &[f32],
+    pixels: usize,
+    run: &[f32],
     store: &mut impl FnMut(usize, &[f32]),
 ) {
     let g = p.geometry;
     let ch = g.channels as usize;
-    let mut run = [0f32; TILE_ELEMENTS];
     if p.layout.is_interleaved() {
-        let run = &mut run[..values.len()];
-        for (px_out, px_in) in run.chunks_exact_mut(ch).zip(values.chunks_exact(ch)) {
-            for c in 0..ch {
-                px_out[c] = p.epilogue.apply(px_in[c], c);
-            }
-        }
-        store(p.layout.index(p.segments, g, i, y, x0, 0), run);
+        store(
+            p.layout.index(p.segments, g, i, y, x0, 0),
+            &run[..pixels * ch],
+        );
     } else {
-        let pixels = values.len() / ch;
         for c in 0..ch {
-            let run = &mut run[..pixels];
-            for (o, px) in run.iter_mut().zip(values.chunks_exact(ch)) {
-                *o = p.epilogue.apply(px[c], c);
-            }
-            store(p.layout.index(p.segments, g, i, y, x0, c as u32), run);
+            store(
+                p.layout.index(p.segments, g, i, y, x0, c as u32),
+                &run[c * pixels..(c + 1) * pixels],
+            );
         }
     }
 }
@@ -248,14 +323,14 @@ pub(crate) fn mix_row(
 ) {
     let ch = p.geometry.channels as usize;
     let tile_px = p.tile_pixels();
-    let mut values = [0f32; TILE_ELEMENTS];
+    let mut run = [0f32; TILE_ELEMENTS];
     let row = |f: u32| frames.get(f as usize).map_or(&[][..], |fr| fr.row(y));
     let mut x0 = 0usize;
     while x0 < p.geometry.width as usize {
         let px = tile_px.min(p.geometry.width as usize - x0);
-        let v = &mut values[..px * ch];
-        tile_values(p, seg, row, x0 * ch, v);
-        emit(p, seg.index(), y, x0 as u32, v, store);
+        let r = &mut run[..px * ch];
+        tile_run(p, seg, row, x0 * ch, px * ch, r);
+        store_run(p, seg.index(), y, x0 as u32, px, r, store);
         x0 += px;
     }
 }

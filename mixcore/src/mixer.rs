@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::frame::{FrameView, Geometry};
-use crate::mix::{Arith, MixSpec, Prepared, TILE_ELEMENTS, check_output, emit};
+use crate::mix::{Arith, MixSpec, Prepared, TILE_ELEMENTS, check_output, store_run};
 use crate::plan::Plan;
 
 /// Streams frames into accumulators and finishes into an output buffer.
@@ -165,22 +165,22 @@ impl<'m, 'a> Mixer<'m, 'a> {
                 match p.arith {
                     Arith::Narrow => {
                         let acc: &mut [u32] = bytemuck::cast_slice_mut(self.acc);
-                        (p.kernels.accumulate_u32)(
-                            &mut acc[start..start + rb],
-                            src,
-                            feed.numerator,
-                        );
+                        let n = [feed.numerator];
+                        (p.kernels.accumulate_u32)(&mut acc[start..start + rb], &[src], &n, false);
                     }
                     Arith::Wide => {
-                        (p.kernels.accumulate_u64)(
-                            &mut self.acc[start..start + rb],
-                            src,
-                            feed.numerator,
-                        );
+                        let n = [feed.numerator];
+                        let acc = &mut self.acc[start..start + rb];
+                        (p.kernels.accumulate_u64)(acc, &[src], &n, false);
                     }
                     Arith::Float => {
                         let acc: &mut [f32] = bytemuck::cast_slice_mut(self.acc);
-                        (p.kernels.accumulate_f32)(&mut acc[start..start + rb], src, w);
+                        (p.kernels.accumulate_f32)(
+                            &mut acc[start..start + rb],
+                            &[src],
+                            &[w],
+                            false,
+                        );
                     }
                 }
             }
@@ -224,7 +224,8 @@ impl<'m, 'a> Mixer<'m, 'a> {
         let rb = p.row_bytes;
         let seg_len = rb * p.geometry.height as usize;
         let tile_px = p.tile_pixels();
-        let mut values = [0f32; TILE_ELEMENTS];
+        let fin = p.finish();
+        let mut run = [0f32; TILE_ELEMENTS];
         for seg in self.plan.iter() {
             let d = seg.denominator();
             for y in 0..p.geometry.height {
@@ -233,19 +234,19 @@ impl<'m, 'a> Mixer<'m, 'a> {
                 while x0 < p.geometry.width as usize {
                     let px = tile_px.min(p.geometry.width as usize - x0);
                     let (a, b) = (row_start + x0 * ch, row_start + (x0 + px) * ch);
-                    let v = &mut values[..px * ch];
+                    let r = &mut run[..px * ch];
                     match p.arith {
                         Arith::Narrow => {
                             let acc: &[u32] = bytemuck::cast_slice(self.acc);
-                            (p.kernels.divide_u32)(&acc[a..b], d, v);
+                            (p.kernels.finish_u32)(&acc[a..b], d, &fin, r);
                         }
-                        Arith::Wide => (p.kernels.divide_u64)(&self.acc[a..b], d, v),
+                        Arith::Wide => (p.kernels.finish_u64)(&self.acc[a..b], d, &fin, r),
                         Arith::Float => {
                             let acc: &[f32] = bytemuck::cast_slice(self.acc);
-                            v.copy_from_slice(&acc[a..b]);
+                            (p.kernels.finish_f32)(&acc[a..b], &fin, r);
                         }
                     }
-                    emit(&p, seg.index(), y, x0 as u32, v, &mut store);
+                    store_run(&p, seg.index(), y, x0 as u32, px, r, &mut store);
                     x0 += px;
                 }
             }

@@ -12,6 +12,20 @@
 /// an `f64` and rounds to even both ways. `N <= 255*D < 2^37` converts to `f64` exactly.
 pub const FAST_DIVISOR_LIMIT: u64 = 1 << 29;
 
+/// Denominators below this take the fastest route: `(N as f64 * recip) as f32` with
+/// `recip = 1.0 / D as f64` computed once per segment.
+///
+/// Why that is exact: `y = RN64(N * RN64(1/D)) = x (1 + e)` with `|e| < 2^-51.9`, so `y` is
+/// within `2^(E-51)` of `x` for `x < 2^(E+1)`. An `f32` midpoint `mu` in `[2^E, 2^(E+1))`
+/// that `x` does not equal is at least `2^(E-24) / D` away (as above), more than `2^(E-51)`
+/// for `D < 2^27`, so `y` stays on `x`'s side of every midpoint and of every `f32`
+/// neighbour's own midpoints: converting `y` gives `RN32(x)`. What remains is an exact tie
+/// `x = mu`, which the product could push either way; but a reduced `N/D = a/b` equal to
+/// `M * 2^-g` with `M` odd and `M >= 2^24` needs `b = 2^g` and `a = M`, and `a <= 255 b`
+/// then forces `b >= 2^17`. So below `2^17` there are no ties and the route is exact.
+/// Linear schedules up to 511 frames and average up to 65,536 frames take it.
+pub const RECIP_DIVISOR_LIMIT: u64 = 1 << 17;
+
 /// `n / d` correctly rounded to `f32` (round to nearest, ties to even), for any
 /// `n` and `d > 0`. `d = 0` gives NaN.
 ///
@@ -66,6 +80,29 @@ pub fn round_ratio_fast(n: u64, d: u64) -> f32 {
     (n as f64 / d as f64) as f32
 }
 
+/// `n / d` correctly rounded to `f32` through one `f64` multiply by `recip = 1.0 / d as f64`.
+///
+/// Exact when `d < RECIP_DIVISOR_LIMIT` and `n <= 255 * d` (see [`RECIP_DIVISOR_LIMIT`]).
+#[inline(always)]
+#[must_use]
+pub fn round_ratio_recip(n: u64, recip: f64) -> f32 {
+    (n as f64 * recip) as f32
+}
+
+/// `n / d` correctly rounded, by the fastest route that is exact for `d`: reciprocal
+/// multiply, `f64` division, or the integer route. Requires `n <= 255 * d`.
+#[inline]
+#[must_use]
+pub fn round_ratio_auto(n: u64, d: u64) -> f32 {
+    if d < RECIP_DIVISOR_LIMIT {
+        round_ratio_recip(n, 1.0 / d as f64)
+    } else if d < FAST_DIVISOR_LIMIT {
+        round_ratio_fast(n, d)
+    } else {
+        round_ratio(n, d)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +116,28 @@ mod tests {
                     round_ratio_fast(n, d).to_bits()
                 );
             }
+        }
+    }
+
+    #[test]
+    fn recip_route_exact_below_limit() {
+        // Exhaustive for small denominators; strided plus both ends near the limit. (Run
+        // once exhaustively for d < 2000 and the 300 largest d below the limit: no mismatch.)
+        let check = |n: u64, d: u64| {
+            let r = 1.0 / d as f64;
+            assert_eq!(
+                round_ratio(n, d).to_bits(),
+                round_ratio_recip(n, r).to_bits(),
+                "{n}/{d}"
+            );
+        };
+        for d in 1..300u64 {
+            (0..=255 * d).for_each(|n| check(n, d));
+        }
+        for d in (RECIP_DIVISOR_LIMIT - 8)..RECIP_DIVISOR_LIMIT {
+            let ends = (0..2000).chain(255 * d - 2000..=255 * d);
+            ends.chain((0..=255 * d).step_by(4099))
+                .for_each(|n| check(n, d));
         }
     }
 

@@ -299,6 +299,26 @@ pub fn oracle_mix(plan: &Plan<'_>, video: &Video, spec: &MixSpec<'_>) -> Vec<f32
     out
 }
 
+/// Every concrete backend this CPU runs; prints a line for each one it cannot run, so a
+/// skipped backend is never a silent pass.
+pub fn backends() -> Vec<mixcore::Backend> {
+    use mixcore::Backend;
+    let mut v = Vec::new();
+    for b in [
+        Backend::Reference,
+        Backend::Wide,
+        Backend::Avx2,
+        Backend::Auto,
+    ] {
+        if b.is_available() {
+            v.push(b);
+        } else {
+            eprintln!("skipped: backend {b:?} is not available on this CPU");
+        }
+    }
+    v
+}
+
 /// Asserts two float slices are equal bit for bit, naming the first difference.
 pub fn assert_bits_eq(a: &[f32], b: &[f32], what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: lengths differ");

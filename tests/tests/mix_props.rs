@@ -6,8 +6,8 @@ use framemix_tests::{
     oracle_mix, oracle_round, prop_bits_eq,
 };
 use mixcore::{
-    Backend, FloatWeights, FramesPerSegment, Geometry, Layout, MixPath, MixSpec, Mixer, Plan,
-    PlanConfig, Schedule, mix, mix_par, output_len,
+    FloatWeights, FramesPerSegment, Geometry, Layout, MixPath, MixSpec, Mixer, Plan, PlanConfig,
+    Schedule, mix, mix_par, output_len,
 };
 use proptest::prelude::*;
 
@@ -43,7 +43,7 @@ proptest! {
         let Ok(plan) = Plan::new(video.frames.len() as u32, &cfg.config()) else { return Ok(()); };
         let base = MixSpec { layout, epilogue, ..MixSpec::default() };
         let oracle = oracle_mix(&plan, &video, &base);
-        for backend in [Backend::Reference, Backend::Wide, Backend::Auto] {
+        for backend in framemix_tests::backends() {
             let spec = MixSpec { backend, ..base };
             prop_bits_eq(&run_mix(&plan, &video, &spec), &oracle, &format!("mix {backend:?}"))?;
         }
@@ -67,7 +67,7 @@ proptest! {
             let base = MixSpec { layout, epilogue, path: MixPath::Float(weights), ..MixSpec::default() };
             if plan.segment(0).unwrap().window().len() < given.len() as u32 && matches!(weights, FloatWeights::Given(_)) { continue; }
             let oracle = oracle_mix(&plan, &video, &base);
-            for backend in [Backend::Reference, Backend::Wide] {
+            for backend in framemix_tests::backends() {
                 let spec = MixSpec { backend, ..base };
                 prop_bits_eq(&run_mix(&plan, &video, &spec), &oracle, &format!("float {backend:?}"))?;
             }
@@ -157,7 +157,7 @@ fn huge_window_case(
     )
     .unwrap();
     let oracle = oracle_mix(&plan, &video, &MixSpec::default());
-    for backend in [Backend::Reference, Backend::Wide] {
+    for backend in framemix_tests::backends() {
         let spec = MixSpec {
             backend,
             ..MixSpec::default()
@@ -210,4 +210,47 @@ fn exact_custom_huge_numerators() {
         FramesPerSegment::Fixed(4),
         |f| [f as u8 * 60, 255, 1],
     );
+}
+
+#[test]
+fn avx2_backend_runs_on_this_machine() {
+    // The development and CI machines have AVX2; make sure the fast path is really the one
+    // tested (and the default), not a silent fallback.
+    if std::is_x86_feature_detected!("avx2") {
+        assert_eq!(
+            mixcore::Kernels::for_backend(mixcore::Backend::Auto).backend,
+            mixcore::Backend::Avx2
+        );
+    } else {
+        eprintln!("skipped: this CPU has no AVX2");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Wide frames (several tiles per row, remainders) and long windows whose numerators
+    /// leave the 16-bit pair path (linear m > 22, custom numerators > 127).
+    #[test]
+    fn backends_agree_on_wide_frames_and_long_windows(
+        video in arbitrary_video(30..=80, 300..=520, 1..=2),
+        segments in 1u32..=3,
+        custom in prop::collection::vec(0u32..300, 5),
+        layout in arbitrary_layout(),
+        epilogue in arbitrary_epilogue(),
+        use_custom: bool,
+    ) {
+        let k = if use_custom { FramesPerSegment::Fixed(5) } else { FramesPerSegment::All };
+        let schedule = if use_custom && custom.iter().any(|&n| n > 0) { Schedule::Custom(&custom) } else { Schedule::Linear };
+        let k = if matches!(schedule, Schedule::Custom(_)) { k } else { FramesPerSegment::All };
+        let plan = Plan::new(video.frames.len() as u32, &PlanConfig { segments, k, schedule, ..PlanConfig::default() }).unwrap();
+        let reference = run_mix(&plan, &video, &MixSpec { layout, epilogue, backend: mixcore::Backend::Reference, ..MixSpec::default() });
+        for backend in framemix_tests::backends() {
+            let spec = MixSpec { layout, epilogue, backend, ..MixSpec::default() };
+            prop_bits_eq(&run_mix(&plan, &video, &spec), &reference, &format!("{backend:?}"))?;
+            let fspec = MixSpec { path: MixPath::Float(FloatWeights::Schedule), ..spec };
+            let fref = run_mix(&plan, &video, &MixSpec { backend: mixcore::Backend::Reference, ..fspec });
+            prop_bits_eq(&run_mix(&plan, &video, &fspec), &fref, &format!("float {backend:?}"))?;
+        }
+    }
 }

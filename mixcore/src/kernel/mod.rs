@@ -1,12 +1,24 @@
-//! Kernels: the per-row primitives every mix is built from, one table per backend.
+//! Kernels: the per-tile primitives every mix is built from, one table per backend.
 //!
-//! `reference.rs` is the contract in code; `wide.rs` (portable SIMD) gives the same bits.
-//! [`Kernels::for_backend`] is the one dispatch point.
+//! `reference.rs` is the contract in code; `wide.rs` (portable SIMD) and `avx2.rs` (x86-64,
+//! chosen at run time) give the same bits. [`Kernels::for_backend`] is the one dispatch point.
+//!
+//! A mix works on tiles: a run of at most [`crate::TILE_ELEMENTS`] bytes of one row. The
+//! window's frames are added into the tile's accumulators in groups of at most
+//! [`MAX_GROUP`] rows (so the accumulators are loaded and stored once per group), then a
+//! `finish` kernel rounds, applies the epilogue and lays the values out.
 
+use crate::epilogue::Epilogue;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 pub mod reference;
 pub mod wide;
 
-/// Which implementation of the kernels runs a mix.
+/// The most rows one accumulate call takes.
+pub const MAX_GROUP: usize = 16;
+
+/// Which implementation of the kernels runs a mix. Every backend gives the same bits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Backend {
@@ -17,46 +29,121 @@ pub enum Backend {
     Reference,
     /// Portable SIMD through `wide` (SSE2/AVX2/NEON as compiled).
     Wide,
+    /// x86-64 AVX2, detected at run time (with `std`) or compiled in (`target-cpu`).
+    Avx2,
 }
 
-/// One backend's row primitives.
+/// How a tile's values are finished: epilogue, channel count and layout of the run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Finish {
+    /// The epilogue.
+    pub epilogue: Epilogue,
+    /// Interleaved channels per pixel.
+    pub channels: usize,
+    /// `true`: the run holds one block per channel (`run[c * pixels + p]`); `false`: pixels
+    /// interleaved like the input (`run[p * channels + c]`).
+    pub planar: bool,
+}
+
+/// Adds a group of rows into a tile's accumulators:
+/// `acc[j] = (init ? 0 : acc[j]) + sum over g of n[g] * rows[g][j]`.
+pub type AccumulateFn<A, W> = fn(acc: &mut [A], rows: &[&[u8]], n: &[W], init: bool);
+
+/// One backend's tile primitives. Rows hold at least `acc.len()` bytes; groups hold at most
+/// [`MAX_GROUP`] rows; tiles at most [`crate::TILE_ELEMENTS`] elements.
 #[derive(Clone, Copy, Debug)]
 pub struct Kernels {
     /// Which backend this table is.
     pub backend: Backend,
-    /// `acc[j] += n * src[j]` in `u32`.
-    pub accumulate_u32: fn(&mut [u32], &[u8], u32),
-    /// `acc[j] += n * src[j]` in `u64`.
-    pub accumulate_u64: fn(&mut [u64], &[u8], u32),
-    /// `acc[j] = acc[j] + w * src[j]`, unfused `f32`.
-    pub accumulate_f32: fn(&mut [f32], &[u8], f32),
-    /// `out[j] = N_j / d` correctly rounded, `u32` numerators.
-    pub divide_u32: fn(&[u32], u64, &mut [f32]),
-    /// `out[j] = N_j / d` correctly rounded, `u64` numerators.
-    pub divide_u64: fn(&[u64], u64, &mut [f32]),
+    /// Exact sums in `u32` (the plan guarantees `255 * D` fits).
+    pub accumulate_u32: AccumulateFn<u32, u32>,
+    /// Exact sums in `u64`.
+    pub accumulate_u64: AccumulateFn<u64, u32>,
+    /// Float path: `acc = acc + w * v` per row in order, unfused.
+    pub accumulate_f32: AccumulateFn<f32, f32>,
+    /// `V = N / d` correctly rounded, epilogue, layout into the run.
+    pub finish_u32: fn(acc: &[u32], d: u64, fin: &Finish, run: &mut [f32]),
+    /// As `finish_u32` for `u64` sums.
+    pub finish_u64: fn(acc: &[u64], d: u64, fin: &Finish, run: &mut [f32]),
+    /// Epilogue and layout of float-path values.
+    pub finish_f32: fn(acc: &[f32], fin: &Finish, run: &mut [f32]),
+}
+
+const REFERENCE: Kernels = Kernels {
+    backend: Backend::Reference,
+    accumulate_u32: reference::accumulate_u32,
+    accumulate_u64: reference::accumulate_u64,
+    accumulate_f32: reference::accumulate_f32,
+    finish_u32: reference::finish_u32,
+    finish_u64: reference::finish_u64,
+    finish_f32: reference::finish_f32,
+};
+
+const WIDE: Kernels = Kernels {
+    backend: Backend::Wide,
+    accumulate_u32: wide::accumulate_u32,
+    accumulate_u64: reference::accumulate_u64,
+    accumulate_f32: wide::accumulate_f32,
+    finish_u32: wide::finish_u32,
+    finish_u64: wide::finish_u64,
+    finish_f32: reference::finish_f32,
+};
+
+#[cfg(target_arch = "x86_64")]
+const AVX2: Kernels = Kernels {
+    backend: Backend::Avx2,
+    accumulate_u32: avx2::accumulate_u32,
+    accumulate_u64: reference::accumulate_u64,
+    accumulate_f32: avx2::accumulate_f32,
+    finish_u32: avx2::finish_u32,
+    finish_u64: wide::finish_u64,
+    finish_f32: avx2::finish_f32,
+};
+
+impl Backend {
+    /// True when this CPU (and build) can run the backend.
+    #[must_use]
+    pub fn is_available(self) -> bool {
+        match self {
+            Backend::Auto | Backend::Reference | Backend::Wide => true,
+            Backend::Avx2 => has_avx2(),
+        }
+    }
+}
+
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+fn has_avx2() -> bool {
+    std::is_x86_feature_detected!("avx2")
+}
+
+#[cfg(all(target_arch = "x86_64", not(feature = "std")))]
+fn has_avx2() -> bool {
+    cfg!(target_feature = "avx2")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn has_avx2() -> bool {
+    false
 }
 
 impl Kernels {
-    /// The table for `backend`; `Auto` resolves to the fastest available.
+    /// The table for `backend`. `Auto` picks AVX2 when the CPU has it, else `Wide`; asking
+    /// for a backend the CPU lacks gives `Wide` (check [`Kernels::backend`] or
+    /// [`Backend::is_available`]).
     #[must_use]
     pub fn for_backend(backend: Backend) -> Kernels {
         match backend {
-            Backend::Reference => Kernels {
-                backend: Backend::Reference,
-                accumulate_u32: reference::accumulate_u32,
-                accumulate_u64: reference::accumulate_u64,
-                accumulate_f32: reference::accumulate_f32,
-                divide_u32: reference::divide_u32,
-                divide_u64: reference::divide_u64,
-            },
-            Backend::Auto | Backend::Wide => Kernels {
-                backend: Backend::Wide,
-                accumulate_u32: wide::accumulate_u32,
-                accumulate_u64: reference::accumulate_u64,
-                accumulate_f32: wide::accumulate_f32,
-                divide_u32: wide::divide_u32,
-                divide_u64: wide::divide_u64,
-            },
+            Backend::Reference => REFERENCE,
+            Backend::Wide => WIDE,
+            Backend::Auto | Backend::Avx2 => {
+                #[cfg(target_arch = "x86_64")]
+                if has_avx2() {
+                    // The AVX2 table may only be handed out here, after detection: its
+                    // functions run AVX2 instructions (see `avx2.rs`).
+                    return AVX2;
+                }
+                WIDE
+            }
         }
     }
 }

@@ -3,40 +3,75 @@
 //! Every fast kernel is checked against these functions bit for bit (tolerance 0). They are
 //! also a complete backend: [`crate::Backend::Reference`] runs them.
 
+use crate::epilogue::Epilogue;
+use crate::kernel::Finish;
 use crate::round::round_ratio;
 
-/// `acc[j] += n * src[j]` in `u32` (the plan guarantees no overflow).
-pub fn accumulate_u32(acc: &mut [u32], src: &[u8], n: u32) {
-    for (a, &v) in acc.iter_mut().zip(src) {
-        *a += n * u32::from(v);
+/// `acc[j] = (init ? 0 : acc[j]) + sum over g of nums[g] * rows[g][j]`, in `u32` (the plan
+/// guarantees no overflow).
+pub fn accumulate_u32(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], init: bool) {
+    for (j, a) in acc.iter_mut().enumerate() {
+        let mut sum = if init { 0 } else { *a };
+        for (row, &n) in rows.iter().zip(nums) {
+            sum += n * u32::from(row[j]);
+        }
+        *a = sum;
     }
 }
 
-/// `acc[j] += n * src[j]` in `u64`.
-pub fn accumulate_u64(acc: &mut [u64], src: &[u8], n: u32) {
-    for (a, &v) in acc.iter_mut().zip(src) {
-        *a += u64::from(n) * u64::from(v);
+/// As [`accumulate_u32`], in `u64`.
+pub fn accumulate_u64(acc: &mut [u64], rows: &[&[u8]], nums: &[u32], init: bool) {
+    for (j, a) in acc.iter_mut().enumerate() {
+        let mut sum = if init { 0 } else { *a };
+        for (row, &n) in rows.iter().zip(nums) {
+            sum += u64::from(n) * u64::from(row[j]);
+        }
+        *a = sum;
     }
 }
 
-/// The float path's step: `acc[j] = acc[j] + (w * (src[j] as f32))`, each operation rounded,
-/// never fused.
-pub fn accumulate_f32(acc: &mut [f32], src: &[u8], w: f32) {
-    for (a, &v) in acc.iter_mut().zip(src) {
-        *a += w * f32::from(v);
+/// The float path's steps, in the order of `rows`: `acc[j] = acc[j] + (w * (v as f32))`,
+/// each operation rounded, never fused. `init` starts from `0.0`.
+pub fn accumulate_f32(acc: &mut [f32], rows: &[&[u8]], weights: &[f32], init: bool) {
+    for (j, a) in acc.iter_mut().enumerate() {
+        let mut sum = if init { 0.0 } else { *a };
+        for (row, &w) in rows.iter().zip(weights) {
+            sum += w * f32::from(row[j]);
+        }
+        *a = sum;
     }
 }
 
-/// `out[j] = N_j / d` correctly rounded, for `u32` numerators.
-pub fn divide_u32(acc: &[u32], d: u64, out: &mut [f32]) {
-    for (o, &n) in out.iter_mut().zip(acc) {
-        *o = round_ratio(u64::from(n), d);
+/// Writes `y = epilogue(V)` of every element to `run`, interleaved or planar.
+fn write_run(values: impl Iterator<Item = f32>, fin: &Finish, run: &mut [f32]) {
+    let ch = fin.channels;
+    let pixels = run.len() / ch;
+    for (j, v) in values.enumerate().take(pixels * ch) {
+        let (p, c) = (j / ch, j % ch);
+        let y = apply(&fin.epilogue, v, c);
+        if fin.planar {
+            run[c * pixels + p] = y;
+        } else {
+            run[j] = y;
+        }
     }
 }
 
-/// `out[j] = N_j / d` correctly rounded, for `u64` numerators.
-pub fn divide_u64(acc: &[u64], d: u64, out: &mut [f32]) {
-    for (o, &n) in out.iter_mut().zip(acc) {
-        *o = round_ratio(n, d);
-    }
+fn apply(e: &Epilogue, v: f32, c: usize) -> f32 {
+    e.apply(v, c)
+}
+
+/// `V_j = N_j / d` correctly rounded, then the epilogue, into `run`.
+pub fn finish_u32(acc: &[u32], d: u64, fin: &Finish, run: &mut [f32]) {
+    write_run(acc.iter().map(|&n| round_ratio(u64::from(n), d)), fin, run);
+}
+
+/// As [`finish_u32`] for `u64` sums.
+pub fn finish_u64(acc: &[u64], d: u64, fin: &Finish, run: &mut [f32]) {
+    write_run(acc.iter().map(|&n| round_ratio(n, d)), fin, run);
+}
+
+/// The epilogue of float-path values `V_j = acc[j]`, into `run`.
+pub fn finish_f32(acc: &[f32], fin: &Finish, run: &mut [f32]) {
+    write_run(acc.iter().copied(), fin, run);
 }

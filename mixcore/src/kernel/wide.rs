@@ -5,8 +5,8 @@
 
 use wide::{f32x8, f64x4, i32x4, i32x8, u8x16, u16x8, u16x16, u32x8};
 
-use crate::kernel::reference;
-use crate::round::{FAST_DIVISOR_LIMIT, round_ratio, round_ratio_fast};
+use crate::kernel::{Finish, reference};
+use crate::round::{FAST_DIVISOR_LIMIT, RECIP_DIVISOR_LIMIT, round_ratio_auto};
 
 #[inline(always)]
 fn widen16(src: &[u8]) -> (u32x8, u32x8) {
@@ -23,68 +23,84 @@ fn load8(acc: &[u32]) -> u32x8 {
     u32x8::new(a)
 }
 
-/// `acc[j] += n * src[j]` in `u32`, 16 bytes a step.
-pub fn accumulate_u32(acc: &mut [u32], src: &[u8], n: u32) {
-    let len = acc.len().min(src.len());
-    let (acc, src) = (&mut acc[..len], &src[..len]);
-    let nv = u32x8::splat(n);
-    let mut a_chunks = acc.chunks_exact_mut(16);
-    let mut s_chunks = src.chunks_exact(16);
-    for (a, s) in (&mut a_chunks).zip(&mut s_chunks) {
-        let (lo, hi) = widen16(s);
-        let (a0, a1) = a.split_at_mut(8);
-        let r0 = load8(a0) + lo * nv;
-        let r1 = load8(a1) + hi * nv;
-        a0.copy_from_slice(r0.as_array());
-        a1.copy_from_slice(r1.as_array());
+/// Group accumulation in `u32`, 16 bytes a step, the group's frames summed in registers.
+pub fn accumulate_u32(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], init: bool) {
+    let len = acc.len();
+    let full = len - len % 16;
+    for j in (0..full).step_by(16) {
+        let (mut s0, mut s1) = if init {
+            (u32x8::ZERO, u32x8::ZERO)
+        } else {
+            (load8(&acc[j..]), load8(&acc[j + 8..]))
+        };
+        for (row, &n) in rows.iter().zip(nums) {
+            let (lo, hi) = widen16(&row[j..j + 16]);
+            let nv = u32x8::splat(n);
+            s0 += lo * nv;
+            s1 += hi * nv;
+        }
+        acc[j..j + 8].copy_from_slice(s0.as_array());
+        acc[j + 8..j + 16].copy_from_slice(s1.as_array());
     }
-    reference::accumulate_u32(a_chunks.into_remainder(), s_chunks.remainder(), n);
+    let tails: [&[u8]; crate::kernel::MAX_GROUP] =
+        core::array::from_fn(|g| rows.get(g).map_or(&[][..], |r| &r[full..]));
+    reference::accumulate_u32(&mut acc[full..], &tails[..rows.len()], nums, init);
 }
 
-/// `acc[j] = acc[j] + w * src[j]` in `f32`, multiply and add rounded separately.
-pub fn accumulate_f32(acc: &mut [f32], src: &[u8], w: f32) {
-    let len = acc.len().min(src.len());
-    let (acc, src) = (&mut acc[..len], &src[..len]);
-    let wv = f32x8::splat(w);
-    let mut a_chunks = acc.chunks_exact_mut(16);
-    let mut s_chunks = src.chunks_exact(16);
-    for (a, s) in (&mut a_chunks).zip(&mut s_chunks) {
-        let (lo, hi) = widen16(s);
-        let (a0, a1) = a.split_at_mut(8);
-        for (dst, v) in [(a0, lo), (a1, hi)] {
-            let mut cur = [0f32; 8];
-            cur.copy_from_slice(dst);
+/// Group accumulation on the float path, in the order of `rows`, multiply and add rounded
+/// separately.
+pub fn accumulate_f32(acc: &mut [f32], rows: &[&[u8]], weights: &[f32], init: bool) {
+    let len = acc.len();
+    let full = len - len % 16;
+    for j in (0..full).step_by(16) {
+        let mut s = [f32x8::ZERO; 2];
+        if !init {
+            for (h, sv) in s.iter_mut().enumerate() {
+                let mut cur = [0f32; 8];
+                cur.copy_from_slice(&acc[j + 8 * h..j + 8 * h + 8]);
+                *sv = f32x8::new(cur);
+            }
+        }
+        for (row, &w) in rows.iter().zip(weights) {
+            let (lo, hi) = widen16(&row[j..j + 16]);
+            let wv = f32x8::splat(w);
             // Bytes widened to u32 are below 256, so the i32 reinterpretation is exact.
-            let vf = f32x8::from_i32x8(bytemuck::cast::<u32x8, i32x8>(v));
-            let r = f32x8::new(cur) + wv * vf;
-            dst.copy_from_slice(r.as_array());
+            for (sv, v) in s.iter_mut().zip([lo, hi]) {
+                let vf = f32x8::from_i32x8(bytemuck::cast::<u32x8, i32x8>(v));
+                *sv += wv * vf;
+            }
         }
+        acc[j..j + 8].copy_from_slice(s[0].as_array());
+        acc[j + 8..j + 16].copy_from_slice(s[1].as_array());
     }
-    reference::accumulate_f32(a_chunks.into_remainder(), s_chunks.remainder(), w);
+    let tails: [&[u8]; crate::kernel::MAX_GROUP] =
+        core::array::from_fn(|g| rows.get(g).map_or(&[][..], |r| &r[full..]));
+    reference::accumulate_f32(&mut acc[full..], &tails[..rows.len()], weights, init);
 }
 
-/// `out[j] = N_j / d` correctly rounded, four lanes of `f64` division at a time when `d` is
-/// below [`FAST_DIVISOR_LIMIT`] and every `N` fits an `i32` (the plan bounds `N <= 255*d`).
-pub fn divide_u32(acc: &[u32], d: u64, out: &mut [f32]) {
-    if d >= FAST_DIVISOR_LIMIT {
-        for (o, &n) in out.iter_mut().zip(acc) {
-            *o = round_ratio(u64::from(n), d);
+/// `V = N / d` four lanes at a time (reciprocal or division route, both exact for their
+/// ranges), into `values`.
+fn divide_u32(acc: &[u32], d: u64, values: &mut [f32]) {
+    let recip = d < RECIP_DIVISOR_LIMIT;
+    if d >= FAST_DIVISOR_LIMIT || 255 * d > i32::MAX as u64 {
+        for (o, &n) in values.iter_mut().zip(acc) {
+            *o = round_ratio_auto(u64::from(n), d);
         }
         return;
     }
-    if 255 * d > i32::MAX as u64 {
-        for (o, &n) in out.iter_mut().zip(acc) {
-            *o = round_ratio_fast(u64::from(n), d);
-        }
-        return;
-    }
-    let len = acc.len().min(out.len());
     let dv = f64x4::splat(d as f64);
-    let mut a_chunks = acc[..len].chunks_exact(4);
-    let mut o_chunks = out[..len].chunks_exact_mut(4);
+    let rv = f64x4::splat(1.0 / d as f64);
+    let mut a_chunks = acc.chunks_exact(4);
+    let mut o_chunks = values.chunks_exact_mut(4);
     for (a, o) in (&mut a_chunks).zip(&mut o_chunks) {
-        let n = i32x4::new([a[0] as i32, a[1] as i32, a[2] as i32, a[3] as i32]);
-        let q = (f64x4::from_i32x4(n) / dv).to_array();
+        // N <= 255 * d fits an i32 (checked above).
+        let n = f64x4::from_i32x4(i32x4::new([
+            a[0] as i32,
+            a[1] as i32,
+            a[2] as i32,
+            a[3] as i32,
+        ]));
+        let q = if recip { n * rv } else { n / dv }.to_array();
         for (dst, v) in o.iter_mut().zip(q) {
             *dst = v as f32;
         }
@@ -94,17 +110,24 @@ pub fn divide_u32(acc: &[u32], d: u64, out: &mut [f32]) {
         .iter_mut()
         .zip(a_chunks.remainder())
     {
-        *o = round_ratio_fast(u64::from(n), d);
+        *o = round_ratio_auto(u64::from(n), d);
     }
 }
 
-/// `out[j] = N_j / d` correctly rounded for `u64` numerators (windows too large for `u32`).
-pub fn divide_u64(acc: &[u64], d: u64, out: &mut [f32]) {
-    if d >= FAST_DIVISOR_LIMIT {
-        reference::divide_u64(acc, d, out);
-    } else {
-        for (o, &n) in out.iter_mut().zip(acc) {
-            *o = round_ratio_fast(n, d);
-        }
+/// `V = N / d` correctly rounded, then the epilogue, into `run`.
+pub fn finish_u32(acc: &[u32], d: u64, fin: &Finish, run: &mut [f32]) {
+    let mut values = [0f32; crate::TILE_ELEMENTS];
+    let n = acc.len().min(values.len());
+    let values = &mut values[..n];
+    divide_u32(&acc[..n], d, values);
+    reference::finish_f32(values, fin, run);
+}
+
+/// As [`finish_u32`] for `u64` sums (windows too large for `u32`).
+pub fn finish_u64(acc: &[u64], d: u64, fin: &Finish, run: &mut [f32]) {
+    let mut values = [0f32; crate::TILE_ELEMENTS];
+    for (v, &n) in values.iter_mut().zip(acc) {
+        *v = round_ratio_auto(n, d);
     }
+    reference::finish_f32(&values[..acc.len().min(crate::TILE_ELEMENTS)], fin, run);
 }
