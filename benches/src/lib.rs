@@ -1,1 +1,246 @@
-//! Shared helpers for framemix benchmarks (filled by the performance issue).
+//! Shared workloads for framemix's benchmarks: the performance issue's cases, a streaming-read
+//! baseline over the same bytes, and runners for every kernel variant.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use mixcore::{
+    Backend, FloatWeights, FrameView, Geometry, MixPath, MixSpec, Mixer, Plan, PlanConfig,
+};
+
+/// One workload: F frames of W x H x 3 bytes, mixed into S = 8 segments.
+#[derive(Clone, Copy, Debug)]
+pub struct Case {
+    /// Short name (`a`, `b`, `c`).
+    pub name: &'static str,
+    /// Frames.
+    pub frames: u32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+/// The performance issue's cases: a (48 x 224x224, fits L3), b (300 x 320x240), c (48 x
+/// 1280x720).
+pub const CASES: [Case; 3] = [
+    Case {
+        name: "a",
+        frames: 48,
+        width: 224,
+        height: 224,
+    },
+    Case {
+        name: "b",
+        frames: 300,
+        width: 320,
+        height: 240,
+    },
+    Case {
+        name: "c",
+        frames: 48,
+        width: 1280,
+        height: 720,
+    },
+];
+
+/// A case's video in one buffer, frames back to back (each frame packed RGB24).
+pub struct Workload {
+    /// The case.
+    pub case: Case,
+    /// Frame geometry.
+    pub geometry: Geometry,
+    /// All frames' bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl Workload {
+    /// Deterministic pseudo-random frames (SplitMix64) for `case`.
+    pub fn new(case: Case) -> Self {
+        let geometry = Geometry::new(case.width, case.height, 3).expect("valid geometry");
+        let len = geometry.elements().expect("fits") * case.frames as usize;
+        let mut rng = mixcore::SplitMix64::new(0xF00D);
+        let mut bytes = vec![0u8; len];
+        for chunk in bytes.chunks_mut(8) {
+            let x = rng.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&x[..chunk.len()]);
+        }
+        Workload {
+            case,
+            geometry,
+            bytes,
+        }
+    }
+
+    /// Views of every frame.
+    pub fn views(&self) -> Vec<FrameView<'_>> {
+        let n = self.geometry.elements().expect("fits");
+        self.bytes
+            .chunks_exact(n)
+            .map(|c| FrameView::packed(c, self.geometry).expect("valid frame"))
+            .collect()
+    }
+
+    /// Input bytes a mix reads.
+    pub fn input_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The default plan (8 segments, all frames, linear).
+    pub fn plan(&self) -> Plan<'static> {
+        Plan::new(self.case.frames, &PlanConfig::default()).expect("valid plan")
+    }
+
+    /// Output elements.
+    pub fn output_len(&self) -> usize {
+        mixcore::output_len(&self.plan(), self.geometry).expect("fits")
+    }
+}
+
+/// The kernel variants the benchmarks compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// Exact path, scalar reference backend, one thread.
+    Reference,
+    /// Exact path, portable `wide` backend, one thread.
+    Wide,
+    /// Exact path, fastest backend, one thread.
+    Exact,
+    /// Exact path, fastest backend, every rayon thread (`mix_par`).
+    ExactParallel,
+    /// Float path (schedule weights), fastest backend, one thread.
+    Float,
+    /// Exact path through the streaming `Mixer` with its recommended buffer, frames pushed
+    /// in order.
+    Stream,
+}
+
+impl Variant {
+    /// Every variant.
+    pub const ALL: [Variant; 6] = [
+        Variant::Reference,
+        Variant::Wide,
+        Variant::Exact,
+        Variant::ExactParallel,
+        Variant::Float,
+        Variant::Stream,
+    ];
+
+    /// A short name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Reference => "reference",
+            Variant::Wide => "wide",
+            Variant::Exact => "exact_1t",
+            Variant::ExactParallel => "exact_mt",
+            Variant::Float => "float_1t",
+            Variant::Stream => "stream_1t",
+        }
+    }
+}
+
+/// Runs one variant on a workload into `out` (`scratch` serves the streaming mixer).
+pub fn run(
+    w: &Workload,
+    frames: &[FrameView<'_>],
+    variant: Variant,
+    out: &mut [f32],
+    scratch: &mut Vec<u64>,
+) {
+    let plan = w.plan();
+    let spec = |backend| MixSpec {
+        backend,
+        ..MixSpec::default()
+    };
+    let result = match variant {
+        Variant::Reference => mixcore::mix(&plan, frames, &spec(Backend::Reference), out),
+        Variant::Wide => mixcore::mix(&plan, frames, &spec(Backend::Wide), out),
+        Variant::Exact => mixcore::mix(&plan, frames, &spec(Backend::Auto), out),
+        Variant::ExactParallel => mixcore::mix_par(&plan, frames, &spec(Backend::Auto), out),
+        Variant::Float => {
+            let s = MixSpec {
+                path: MixPath::Float(FloatWeights::Schedule),
+                ..MixSpec::default()
+            };
+            mixcore::mix(&plan, frames, &s, out)
+        }
+        Variant::Stream => {
+            let s = MixSpec::default();
+            let b = Mixer::RECOMMENDED_BUFFER;
+            scratch.resize(
+                Mixer::scratch_len_buffered(&plan, w.geometry, &s, b).expect("fits"),
+                0,
+            );
+            let mut mixer =
+                Mixer::with_buffer(&plan, w.geometry, s, b, scratch).expect("valid mixer");
+            for (f, frame) in frames.iter().enumerate() {
+                mixer.push(f as u32, frame).expect("push");
+            }
+            mixer.finish(out)
+        }
+    };
+    result.expect("benchmark mix failed");
+}
+
+/// Sum of every byte: the streaming-read baseline (AVX2 `vpsadbw` when available).
+pub fn read_baseline(bytes: &[u8]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was detected just above.
+        return unsafe { sum_avx2(bytes) };
+    }
+    bytes.iter().map(|&b| u64::from(b)).sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn sum_avx2(bytes: &[u8]) -> u64 {
+    use std::arch::x86_64::*;
+    let zero = _mm256_setzero_si256();
+    let mut acc = [zero; 4];
+    let mut chunks = bytes.chunks_exact(128);
+    for c in &mut chunks {
+        for (q, a) in acc.iter_mut().enumerate() {
+            // SAFETY: each chunk holds 128 bytes; this reads bytes 32q..32q+32.
+            let v = unsafe { _mm256_loadu_si256(c.as_ptr().add(32 * q).cast()) };
+            *a = _mm256_add_epi64(*a, _mm256_sad_epu8(v, zero));
+        }
+    }
+    let mut lanes = [0u64; 4];
+    let total = _mm256_add_epi64(
+        _mm256_add_epi64(acc[0], acc[1]),
+        _mm256_add_epi64(acc[2], acc[3]),
+    );
+    // SAFETY: `lanes` holds 32 bytes.
+    unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), total) };
+    lanes.iter().sum::<u64>()
+        + chunks
+            .remainder()
+            .iter()
+            .map(|&b| u64::from(b))
+            .sum::<u64>()
+}
+
+/// Median wall time of `reps` calls of `f` (after one warm-up call).
+pub fn median_time(reps: usize, mut f: impl FnMut()) -> Duration {
+    f();
+    let mut times: Vec<Duration> = (0..reps.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// GB/s (10^9 bytes per second) for `bytes` in `t`.
+pub fn gbps(bytes: usize, t: Duration) -> f64 {
+    bytes as f64 / t.as_secs_f64() / 1e9
+}
+
+/// Keeps a value alive for the optimiser.
+pub fn keep<T>(v: T) -> T {
+    black_box(v)
+}

@@ -151,6 +151,17 @@ impl<'a> FrameView<'a> {
             .unwrap_or(&[])
     }
 
+    /// All pixels as one run of `height * width * channels` bytes, when rows are not padded
+    /// (`stride == width * channels`).
+    #[must_use]
+    pub fn packed_bytes(&self) -> Option<&'a [u8]> {
+        let row_bytes = self.geometry.width as usize * self.geometry.channels as usize;
+        if self.stride != row_bytes {
+            return None;
+        }
+        self.data.get(..row_bytes * self.geometry.height as usize)
+    }
+
     /// Checks that this frame has the geometry `expected`.
     ///
     /// # Errors

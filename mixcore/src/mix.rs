@@ -104,6 +104,25 @@ impl<'w> Prepared<'w> {
         })
     }
 
+    /// The same mix seen as one line per segment of `height * width` pixels, for frames
+    /// without row padding: every layout's index of (i, 0, y*W + x, c) equals that of
+    /// (i, y, x, c), so the output is identical while tiles run across row ends. `None` when
+    /// the pixel count does not fit a `u32`.
+    pub(crate) fn flattened(&self) -> Option<Self> {
+        let g = self.geometry;
+        let width = g.width.checked_mul(g.height)?;
+        let geometry = Geometry {
+            width,
+            height: 1,
+            channels: g.channels,
+        };
+        Some(Prepared {
+            geometry,
+            row_bytes: self.row_bytes * g.height as usize,
+            ..*self
+        })
+    }
+
     /// Pixels per tile for this geometry: a multiple of 32 pixels (so SIMD kernels see whole
     /// vectors) with at most [`TILE_ELEMENTS`] bytes.
     pub(crate) fn tile_pixels(&self) -> usize {
@@ -163,7 +182,7 @@ struct Group<'f, W> {
 /// Where the group starting at mixed frame `t` ends (exclusive), for exact sums: groups whose
 /// numerators keep 16-bit pair sums exact (see `kernel/avx2.rs`) while they can, else
 /// [`MAX_GROUP`] frames. Every backend is exact for any grouping; this only sets speed.
-fn exact_group_end(seg: &Segment<'_, '_>, t: u32) -> u32 {
+pub(crate) fn exact_group_end(seg: &Segment<'_, '_>, t: u32) -> u32 {
     let m = seg.mixed();
     let end = m.min(t + MAX_GROUP as u32);
     if seg.numerator(t) > 127 {
@@ -183,47 +202,135 @@ fn exact_group_end(seg: &Segment<'_, '_>, t: u32) -> u32 {
     u
 }
 
-/// The finished run (epilogue applied, laid out per [`Finish`]) of bytes
-/// `j0..j0 + len` of one row of segment `seg`, reading each mixed frame's row through
-/// `row(frame)`.
-pub(crate) fn tile_run<'f>(
+/// Per-tile accumulators, reused from tile to tile (never needs zeroing: the first group of
+/// every tile initialises them). 8 KiB.
+pub(crate) struct TileScratch([u64; TILE_ELEMENTS]);
+
+impl TileScratch {
+    pub(crate) fn new() -> Self {
+        TileScratch([0; TILE_ELEMENTS])
+    }
+}
+
+/// Where finished tiles go: the output runs of pixels `x0..x0 + pixels` of row `y` of
+/// segment `i` (one per channel for planar layouts, one interleaved run for `Thwc`).
+pub(crate) trait Sink {
+    /// Calls `f` with the runs; does nothing if they would leave the output (never the case
+    /// for an output of at least [`output_len`] values).
+    fn with_runs(
+        &mut self,
+        p: &Prepared<'_>,
+        i: u32,
+        y: u32,
+        x0: u32,
+        pixels: usize,
+        f: &mut dyn FnMut(&mut [&mut [f32]]),
+    );
+}
+
+/// A sink over a whole output slice.
+pub(crate) struct SliceSink<'o>(pub &'o mut [f32]);
+
+impl Sink for SliceSink<'_> {
+    fn with_runs(
+        &mut self,
+        p: &Prepared<'_>,
+        i: u32,
+        y: u32,
+        x0: u32,
+        pixels: usize,
+        f: &mut dyn FnMut(&mut [&mut [f32]]),
+    ) {
+        let g = p.geometry;
+        let ch = g.channels as usize;
+        if p.layout.is_interleaved() {
+            let start = p.layout.index(p.segments, g, i, y, x0, 0);
+            if let Some(run) = self.0.get_mut(start..start + pixels * ch) {
+                f(&mut [run]);
+            }
+            return;
+        }
+        // Channel runs lie at increasing offsets: split them off one after another.
+        let mut runs: [&mut [f32]; 4] = [&mut [], &mut [], &mut [], &mut []];
+        let mut rest: &mut [f32] = self.0;
+        let mut consumed = 0;
+        for (c, slot) in runs.iter_mut().enumerate().take(ch) {
+            let idx = p.layout.index(p.segments, g, i, y, x0, c as u32);
+            let Some((_, tail)) = rest.split_at_mut_checked(idx - consumed) else {
+                return;
+            };
+            let Some((run, tail)) = tail.split_at_mut_checked(pixels) else {
+                return;
+            };
+            *slot = run;
+            rest = tail;
+            consumed = idx + pixels;
+        }
+        f(&mut runs[..ch]);
+    }
+}
+
+/// Mixes the tile of bytes `j0..j0 + len` of one row of segment `seg` (reading each mixed
+/// frame's row through `row(frame)`) and finishes it into `dst`.
+pub(crate) fn tile<'f>(
     p: &Prepared<'_>,
     seg: &Segment<'_, '_>,
     row: impl Fn(u32) -> &'f [u8],
     j0: usize,
     len: usize,
-    run: &mut [f32],
+    scratch: &mut TileScratch,
+    dst: &mut [&mut [f32]],
 ) {
-    tile_run_with(&p.kernels, p, seg, &row, j0, len, run);
+    tile_with(&p.kernels, p, seg, &row, j0, len, scratch, dst);
     #[cfg(feature = "check-ref")]
     if p.kernels.backend != Backend::Reference {
         let mut check = [0f32; TILE_ELEMENTS];
-        let check = &mut check[..run.len()];
+        let mut scratch = TileScratch::new();
         let reference = Kernels::for_backend(Backend::Reference);
-        tile_run_with(&reference, p, seg, &row, j0, len, check);
-        for (a, b) in run.iter().zip(check.iter()) {
-            assert_eq!(
-                a.to_bits(),
-                b.to_bits(),
-                "check-ref: fast kernel differs from the reference"
-            );
+        let ch = p.geometry.channels as usize;
+        let mut runs: [&mut [f32]; 4] = [&mut [], &mut [], &mut [], &mut []];
+        let n = if p.layout.is_interleaved() { 1 } else { ch };
+        let per = len / n;
+        for (slot, chunk) in runs.iter_mut().zip(check[..len].chunks_mut(per)) {
+            *slot = chunk;
+        }
+        tile_with(
+            &reference,
+            p,
+            seg,
+            &row,
+            j0,
+            len,
+            &mut scratch,
+            &mut runs[..n],
+        );
+        for (fast, slow) in dst.iter().zip(runs.iter()) {
+            for (a, b) in fast.iter().zip(slow.iter()) {
+                assert_eq!(
+                    a.to_bits(),
+                    b.to_bits(),
+                    "check-ref: fast kernel differs from the reference"
+                );
+            }
         }
     }
 }
 
-fn tile_run_with<'f>(
+#[allow(clippy::too_many_arguments)]
+fn tile_with<'f>(
     k: &Kernels,
     p: &Prepared<'_>,
     seg: &Segment<'_, '_>,
     row: &impl Fn(u32) -> &'f [u8],
     j0: usize,
     len: usize,
-    run: &mut [f32],
+    scratch: &mut TileScratch,
+    dst: &mut [&mut [f32]],
 ) {
     let fin = p.finish();
     let m = seg.mixed();
     let src = |t: u32| row(seg.position(t)).get(j0..j0 + len).unwrap_or(&[]);
-    let gather = |t: u32, end: u32, weight: &dyn Fn(u32) -> u32| {
+    let gather = |t: u32, end: u32| {
         let mut g = Group {
             rows: [&[][..]; MAX_GROUP],
             weights: [0u32; MAX_GROUP],
@@ -231,39 +338,37 @@ fn tile_run_with<'f>(
         };
         for u in t..end {
             g.rows[g.len] = src(u);
-            g.weights[g.len] = weight(u);
+            g.weights[g.len] = seg.numerator(u);
             g.len += 1;
         }
         g
     };
+    let words = &mut scratch.0[..];
     match p.arith {
         Arith::Narrow => {
-            let mut acc = [0u32; TILE_ELEMENTS];
-            let acc = &mut acc[..len];
+            let acc = &mut bytemuck::cast_slice_mut::<u64, u32>(words)[..len];
             let mut t = 0;
             while t < m {
                 let end = exact_group_end(seg, t);
-                let g = gather(t, end, &|u| seg.numerator(u));
+                let g = gather(t, end);
                 (k.accumulate_u32)(acc, &g.rows[..g.len], &g.weights[..g.len], t == 0);
                 t = end;
             }
-            (k.finish_u32)(acc, seg.denominator(), &fin, run);
+            (k.finish_u32)(acc, seg.denominator(), &fin, dst);
         }
         Arith::Wide => {
-            let mut acc = [0u64; TILE_ELEMENTS];
-            let acc = &mut acc[..len];
+            let acc = &mut words[..len];
             let mut t = 0;
             while t < m {
                 let end = m.min(t + MAX_GROUP as u32);
-                let g = gather(t, end, &|u| seg.numerator(u));
+                let g = gather(t, end);
                 (k.accumulate_u64)(acc, &g.rows[..g.len], &g.weights[..g.len], t == 0);
                 t = end;
             }
-            (k.finish_u64)(acc, seg.denominator(), &fin, run);
+            (k.finish_u64)(acc, seg.denominator(), &fin, dst);
         }
         Arith::Float => {
-            let mut acc = [0f32; TILE_ELEMENTS];
-            let acc = &mut acc[..len];
+            let acc = &mut bytemuck::cast_slice_mut::<u64, f32>(words)[..len];
             let mut t = 0;
             while t < m {
                 let end = m.min(t + MAX_GROUP as u32);
@@ -280,58 +385,61 @@ fn tile_run_with<'f>(
                 (k.accumulate_f32)(acc, &g.rows[..g.len], &g.weights[..g.len], t == 0);
                 t = end;
             }
-            (k.finish_f32)(acc, &fin, run);
+            (k.finish_f32)(acc, &fin, dst);
         }
     }
 }
 
-/// Hands a finished run of pixels `x0..x0 + pixels` of row `y` of segment `i` to
-/// `store(index, slice)`, one contiguous output slice at a time.
-pub(crate) fn store_run(
-    p: &Prepared<'_>,
-    i: u32,
-    y: u32,
-    x0: u32,
-    pixels: usize,
-    run: &[f32],
-    store: &mut impl FnMut(usize, &[f32]),
-) {
-    let g = p.geometry;
-    let ch = g.channels as usize;
-    if p.layout.is_interleaved() {
-        store(
-            p.layout.index(p.segments, g, i, y, x0, 0),
-            &run[..pixels * ch],
-        );
-    } else {
-        for c in 0..ch {
-            store(
-                p.layout.index(p.segments, g, i, y, x0, c as u32),
-                &run[c * pixels..(c + 1) * pixels],
-            );
-        }
-    }
+/// Tiles of one line.
+pub(crate) fn tiles_per_line(p: &Prepared<'_>) -> usize {
+    (p.geometry.width as usize).div_ceil(p.tile_pixels())
 }
 
-/// Mixes row `y` of segment `seg` from in-memory frames and stores it.
-pub(crate) fn mix_row(
+/// Mixes tiles `tiles` of line `y` of segment `seg` into `sink`, reading frame `f`'s line
+/// through `line(f)`.
+pub(crate) fn mix_line<'f>(
     p: &Prepared<'_>,
     seg: &Segment<'_, '_>,
-    frames: &[FrameView<'_>],
+    line: impl Fn(u32) -> &'f [u8] + Copy,
     y: u32,
-    store: &mut impl FnMut(usize, &[f32]),
+    tiles: core::ops::Range<usize>,
+    scratch: &mut TileScratch,
+    sink: &mut impl Sink,
 ) {
     let ch = p.geometry.channels as usize;
     let tile_px = p.tile_pixels();
-    let mut run = [0f32; TILE_ELEMENTS];
-    let row = |f: u32| frames.get(f as usize).map_or(&[][..], |fr| fr.row(y));
-    let mut x0 = 0usize;
-    while x0 < p.geometry.width as usize {
-        let px = tile_px.min(p.geometry.width as usize - x0);
-        let r = &mut run[..px * ch];
-        tile_run(p, seg, row, x0 * ch, px * ch, r);
-        store_run(p, seg.index(), y, x0 as u32, px, r, store);
-        x0 += px;
+    let width = p.geometry.width as usize;
+    for t in tiles {
+        let x0 = t * tile_px;
+        if x0 >= width {
+            break;
+        }
+        let px = tile_px.min(width - x0);
+        sink.with_runs(p, seg.index(), y, x0 as u32, px, &mut |dst| {
+            tile(p, seg, line, x0 * ch, px * ch, scratch, dst);
+        });
+    }
+}
+
+/// How in-memory frames are read: whole frames as one line each when none has row padding,
+/// else row by row.
+pub(crate) fn line_view<'f>(p: &Prepared<'f>, frames: &[FrameView<'f>]) -> (Prepared<'f>, bool) {
+    let packed = frames.iter().all(|f| f.packed_bytes().is_some());
+    match p.flattened() {
+        Some(flat) if packed => (flat, true),
+        _ => (*p, false),
+    }
+}
+
+/// Line `y` of frame `f` (the whole frame when `flat`).
+pub(crate) fn frame_line<'f>(frames: &[FrameView<'f>], flat: bool, f: u32, y: u32) -> &'f [u8] {
+    let Some(frame) = frames.get(f as usize) else {
+        return &[];
+    };
+    if flat {
+        frame.packed_bytes().unwrap_or(&[])
+    } else {
+        frame.row(y)
     }
 }
 
@@ -397,14 +505,21 @@ pub fn mix(
     let g = check_frames(plan, frames)?;
     let p = Prepared::new(plan, g, spec)?;
     check_output(&p, out)?;
-    let mut store = |idx: usize, run: &[f32]| {
-        if let Some(dst) = out.get_mut(idx..idx + run.len()) {
-            dst.copy_from_slice(run);
-        }
-    };
+    let (p, flat) = line_view(&p, frames);
+    let mut sink = SliceSink(out);
+    let mut scratch = TileScratch::new();
     for seg in plan.iter() {
-        for y in 0..g.height {
-            mix_row(&p, &seg, frames, y, &mut store);
+        for y in 0..p.geometry.height {
+            let line = |f: u32| frame_line(frames, flat, f, y);
+            mix_line(
+                &p,
+                &seg,
+                line,
+                y,
+                0..tiles_per_line(&p),
+                &mut scratch,
+                &mut sink,
+            );
         }
     }
     Ok(())

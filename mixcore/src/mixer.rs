@@ -1,9 +1,18 @@
 //! The streaming [`Mixer`]: frames pushed one at a time, in any order, into caller-provided
-//! scratch; memory is the accumulators (the size of the output) plus one bit per frame.
+//! scratch; memory is the accumulators (the size of the output), one bit per frame, and
+//! optionally a buffer of a few frames.
+//!
+//! Without a buffer every needed frame is added to its segment's accumulators as it arrives.
+//! With a buffer of `B` frames ([`Mixer::with_buffer`]), frames that arrive in order (as a
+//! decoder delivers them) are copied into the buffer and added `B` at a time with the same
+//! grouped tile kernels as the in-memory mix, so the accumulators are read and written once
+//! per `B` frames instead of once per frame. Out-of-order frames still work: they flush the
+//! buffer and start a new run. The result is the same bits either way.
 
 use crate::error::{Error, Result};
 use crate::frame::{FrameView, Geometry};
-use crate::mix::{Arith, MixSpec, Prepared, TILE_ELEMENTS, check_output, store_run};
+use crate::kernel::MAX_GROUP;
+use crate::mix::{Arith, MixSpec, Prepared, Sink, SliceSink, check_output, exact_group_end};
 use crate::plan::Plan;
 
 /// Streams frames into accumulators and finishes into an output buffer.
@@ -34,43 +43,92 @@ pub struct Mixer<'m, 'a> {
     acc: &'m mut [u64],
     /// One bit per frame: pushed already.
     seen: &'m mut [u64],
-    /// Per segment: frames accumulated (low 32 bits), last `t` + 1 (high 32 bits).
+    /// Per segment: frames received (low 32 bits), last `t` + 1 (high 32 bits).
     counts: &'m mut [u64],
+    /// Buffered frames, each `H * W * C` packed bytes.
+    slots: &'m mut [u8],
+    /// How many frames the buffer holds.
+    capacity: usize,
+    /// Bytes of one packed frame.
+    frame_bytes: usize,
+    /// The run in the buffer: segment, `t` of its first frame, frames buffered.
+    run: Run,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Run {
+    segment: u32,
+    t0: u32,
+    len: usize,
 }
 
 struct ScratchSizes {
     acc: usize,
     seen: usize,
     counts: usize,
+    slots: usize,
 }
 
-fn sizes(plan: &Plan<'_>, p: &Prepared<'_>) -> Result<ScratchSizes> {
-    let acc = match p.arith {
-        Arith::Wide => p.output_len,
-        Arith::Narrow | Arith::Float => p.output_len.div_ceil(2),
-    };
-    Ok(ScratchSizes {
-        acc,
-        seen: (plan.frames() as usize).div_ceil(64),
-        counts: plan.segments() as usize,
-    })
+impl ScratchSizes {
+    fn new(plan: &Plan<'_>, p: &Prepared<'_>, buffered: usize) -> Result<Self> {
+        let acc = match p.arith {
+            Arith::Wide => p.output_len,
+            Arith::Narrow | Arith::Float => p.output_len.div_ceil(2),
+        };
+        let frame_bytes = p
+            .row_bytes
+            .checked_mul(p.geometry.height as usize)
+            .ok_or(Error::SizeOverflow)?;
+        let slots = frame_bytes
+            .checked_mul(buffered)
+            .ok_or(Error::SizeOverflow)?
+            .div_ceil(8);
+        Ok(ScratchSizes {
+            acc,
+            seen: (plan.frames() as usize).div_ceil(64),
+            counts: plan.segments() as usize,
+            slots,
+        })
+    }
+
+    fn total(&self) -> Result<usize> {
+        self.acc
+            .checked_add(self.seen)
+            .and_then(|n| n.checked_add(self.counts))
+            .and_then(|n| n.checked_add(self.slots))
+            .ok_or(Error::SizeOverflow)
+    }
 }
 
 impl<'m, 'a> Mixer<'m, 'a> {
-    /// `u64` words of scratch a mixer needs for this plan, geometry and spec.
+    /// The buffer size [`Mixer::with_buffer`] is tuned for: 8 frames.
+    pub const RECOMMENDED_BUFFER: u32 = 8;
+
+    /// `u64` words of scratch an unbuffered mixer needs for this plan, geometry and spec.
     ///
     /// # Errors
     /// The spec's errors and [`Error::SizeOverflow`].
     pub fn scratch_len(plan: &Plan<'_>, geometry: Geometry, spec: &MixSpec<'_>) -> Result<usize> {
-        let p = Prepared::new(plan, geometry, spec)?;
-        let s = sizes(plan, &p)?;
-        s.acc
-            .checked_add(s.seen)
-            .and_then(|n| n.checked_add(s.counts))
-            .ok_or(Error::SizeOverflow)
+        Self::scratch_len_buffered(plan, geometry, spec, 0)
     }
 
-    /// A mixer over `scratch` (at least [`Mixer::scratch_len`] words; it is zeroed here).
+    /// `u64` words of scratch a mixer with a buffer of `buffered` frames needs (at most
+    /// [`MAX_GROUP`] frames are buffered; larger values count as that).
+    ///
+    /// # Errors
+    /// The spec's errors and [`Error::SizeOverflow`].
+    pub fn scratch_len_buffered(
+        plan: &Plan<'_>,
+        geometry: Geometry,
+        spec: &MixSpec<'_>,
+        buffered: u32,
+    ) -> Result<usize> {
+        let p = Prepared::new(plan, geometry, spec)?;
+        ScratchSizes::new(plan, &p, (buffered as usize).min(MAX_GROUP))?.total()
+    }
+
+    /// An unbuffered mixer over `scratch` (at least [`Mixer::scratch_len`] words; it is
+    /// zeroed here).
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`], and the spec's errors.
@@ -80,9 +138,25 @@ impl<'m, 'a> Mixer<'m, 'a> {
         spec: MixSpec<'m>,
         scratch: &'m mut [u64],
     ) -> Result<Self> {
+        Self::with_buffer(plan, geometry, spec, 0, scratch)
+    }
+
+    /// A mixer that buffers up to `buffered` in-order frames (see the module docs), over
+    /// `scratch` of at least [`Mixer::scratch_len_buffered`] words (zeroed here).
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`], and the spec's errors.
+    pub fn with_buffer(
+        plan: &'m Plan<'a>,
+        geometry: Geometry,
+        spec: MixSpec<'m>,
+        buffered: u32,
+        scratch: &'m mut [u64],
+    ) -> Result<Self> {
         let prepared = Prepared::new(plan, geometry, &spec)?;
-        let s = sizes(plan, &prepared)?;
-        let needed = Self::scratch_len(plan, geometry, &spec)?;
+        let capacity = (buffered as usize).min(MAX_GROUP);
+        let s = ScratchSizes::new(plan, &prepared, capacity)?;
+        let needed = s.total()?;
         if scratch.len() < needed {
             return Err(Error::BufferTooSmall {
                 len: scratch.len(),
@@ -92,13 +166,18 @@ impl<'m, 'a> Mixer<'m, 'a> {
         let scratch = &mut scratch[..needed];
         scratch.fill(0);
         let (acc, rest) = scratch.split_at_mut(s.acc);
-        let (seen, counts) = rest.split_at_mut(s.seen);
+        let (seen, rest) = rest.split_at_mut(s.seen);
+        let (counts, slots) = rest.split_at_mut(s.counts);
         Ok(Mixer {
             plan,
             prepared,
             acc,
             seen,
             counts,
+            slots: bytemuck::cast_slice_mut(slots),
+            capacity,
+            frame_bytes: prepared.row_bytes * prepared.geometry.height as usize,
+            run: Run::default(),
         })
     }
 
@@ -147,45 +226,155 @@ impl<'m, 'a> Mixer<'m, 'a> {
             }
         }
         self.seen[f as usize / 64] |= 1 << (f % 64);
-        let p = self.prepared;
-        let rb = p.row_bytes;
-        let seg_len = rb * p.geometry.height as usize;
-        for feed in self.plan.feeds(f) {
-            let i = feed.segment as usize;
-            let c = &mut self.counts[i];
-            *c = ((*c & 0xFFFF_FFFF) + 1) | (u64::from(feed.t + 1) << 32);
-            let base = i * seg_len;
-            let w = match p.arith {
-                Arith::Float => p.weight(&self.plan.segment(feed.segment)?, feed.t),
-                Arith::Narrow | Arith::Wide => 0.0,
-            };
-            for y in 0..p.geometry.height {
-                let start = base + y as usize * rb;
-                let src = frame.row(y);
-                match p.arith {
-                    Arith::Narrow => {
-                        let acc: &mut [u32] = bytemuck::cast_slice_mut(self.acc);
-                        let n = [feed.numerator];
-                        (p.kernels.accumulate_u32)(&mut acc[start..start + rb], &[src], &n, false);
-                    }
-                    Arith::Wide => {
-                        let n = [feed.numerator];
-                        let acc = &mut self.acc[start..start + rb];
-                        (p.kernels.accumulate_u64)(acc, &[src], &n, false);
-                    }
-                    Arith::Float => {
-                        let acc: &mut [f32] = bytemuck::cast_slice_mut(self.acc);
-                        (p.kernels.accumulate_f32)(
-                            &mut acc[start..start + rb],
-                            &[src],
-                            &[w],
-                            false,
-                        );
-                    }
-                }
+        let mut feeds = self.plan.feeds(f);
+        let (Some(first), None) = (feeds.next(), feeds.clone().next()) else {
+            // Not needed, or needed by several segments (F < S): add directly.
+            for feed in self.plan.feeds(f) {
+                self.received(feed.segment, feed.t);
+                self.accumulate(feed.segment, &[frame_source(frame)], feed.t);
             }
+            return Ok(());
+        };
+        self.received(first.segment, first.t);
+        let continues = self.run.len > 0
+            && self.run.segment == first.segment
+            && self.run.t0 + self.run.len as u32 == first.t;
+        if self.capacity == 0 {
+            self.accumulate(first.segment, &[frame_source(frame)], first.t);
+            return Ok(());
+        }
+        if !continues {
+            self.flush();
+            self.run = Run {
+                segment: first.segment,
+                t0: first.t,
+                len: 0,
+            };
+        }
+        let fb = self.frame_bytes;
+        let Some(slot) = self
+            .slots
+            .get_mut(self.run.len * fb..(self.run.len + 1) * fb)
+        else {
+            return Ok(());
+        };
+        let rb = self.prepared.row_bytes;
+        for (y, dst) in slot.chunks_exact_mut(rb).enumerate() {
+            dst.copy_from_slice(frame.row(y as u32));
+        }
+        self.run.len += 1;
+        let mixed = self.plan.segment(first.segment).map_or(0, |s| s.mixed());
+        if self.run.len == self.capacity || first.t + 1 == mixed {
+            self.flush();
         }
         Ok(())
+    }
+
+    fn received(&mut self, segment: u32, t: u32) {
+        let c = &mut self.counts[segment as usize];
+        *c = ((*c & 0xFFFF_FFFF) + 1) | (u64::from(t + 1) << 32);
+    }
+
+    /// Adds the buffered run to its segment's accumulators and empties the buffer.
+    fn flush(&mut self) {
+        let run = core::mem::take(&mut self.run);
+        if run.len == 0 || self.capacity == 0 {
+            return;
+        }
+        let fb = self.frame_bytes;
+        let slots = core::mem::take(&mut self.slots);
+        {
+            let mut sources = [Source::Packed(&[]); MAX_GROUP];
+            for (k, src) in sources.iter_mut().enumerate().take(run.len) {
+                *src = Source::Packed(slots.get(k * fb..(k + 1) * fb).unwrap_or(&[]));
+            }
+            self.accumulate(run.segment, &sources[..run.len], run.t0);
+        }
+        self.slots = slots;
+    }
+
+    /// Adds frames `t0, t0 + 1, ...` of segment `i` (given by `sources`) to its accumulators,
+    /// a tile of a line at a time, in groups.
+    fn accumulate(&mut self, i: u32, sources: &[Source<'_>], t0: u32) {
+        let p = self.prepared;
+        let Ok(seg) = self.plan.segment(i) else {
+            return;
+        };
+        let rb = p.row_bytes;
+        let seg_len = rb * p.geometry.height as usize;
+        let base = i as usize * seg_len;
+        // Packed sources are read as one line; any padded source makes it row by row.
+        let flat = sources
+            .iter()
+            .all(|s| matches!(s, Source::Packed(_)) || s.packed().is_some());
+        let (lines, line_len) = if flat {
+            (1, seg_len)
+        } else {
+            (p.geometry.height as usize, rb)
+        };
+        let tile = crate::TILE_ELEMENTS / 32 * 32;
+        let mut t = 0usize;
+        while t < sources.len() {
+            let end = match p.arith {
+                Arith::Narrow => (exact_group_end(&seg, t0 + t as u32) - t0) as usize,
+                Arith::Wide | Arith::Float => sources.len(),
+            }
+            .min(sources.len())
+            .max(t + 1);
+            let group = &sources[t..end];
+            let mut weights_u = [0u32; MAX_GROUP];
+            let mut weights_f = [0f32; MAX_GROUP];
+            for (k, _) in group.iter().enumerate() {
+                let u = t0 + (t + k) as u32;
+                weights_u[k] = seg.numerator(u);
+                weights_f[k] = p.weight(&seg, u);
+            }
+            for line in 0..lines {
+                let mut j = 0;
+                while j < line_len {
+                    let len = tile.min(line_len - j);
+                    let mut rows: [&[u8]; MAX_GROUP] = [&[]; MAX_GROUP];
+                    for (r, src) in rows.iter_mut().zip(group) {
+                        *r = src
+                            .line(flat, line as u32, rb)
+                            .get(j..j + len)
+                            .unwrap_or(&[]);
+                    }
+                    let a = base + line * line_len + j;
+                    let rows = &rows[..group.len()];
+                    match p.arith {
+                        Arith::Narrow => {
+                            let acc: &mut [u32] = bytemuck::cast_slice_mut(self.acc);
+                            (p.kernels.accumulate_u32)(
+                                &mut acc[a..a + len],
+                                rows,
+                                &weights_u[..rows.len()],
+                                false,
+                            );
+                        }
+                        Arith::Wide => {
+                            (p.kernels.accumulate_u64)(
+                                &mut self.acc[a..a + len],
+                                rows,
+                                &weights_u[..rows.len()],
+                                false,
+                            );
+                        }
+                        Arith::Float => {
+                            let acc: &mut [f32] = bytemuck::cast_slice_mut(self.acc);
+                            (p.kernels.accumulate_f32)(
+                                &mut acc[a..a + len],
+                                rows,
+                                &weights_f[..rows.len()],
+                                false,
+                            );
+                        }
+                    }
+                    j += len;
+                }
+            }
+            t = end;
+        }
     }
 
     /// Divides, applies the epilogue and writes every segment into `out` (at least
@@ -194,7 +383,8 @@ impl<'m, 'a> Mixer<'m, 'a> {
     /// # Errors
     /// [`Error::FramesMissing`] when a needed frame was never pushed,
     /// [`Error::BufferTooSmall`].
-    pub fn finish(self, out: &mut [f32]) -> Result<()> {
+    pub fn finish(mut self, out: &mut [f32]) -> Result<()> {
+        self.flush();
         let p = self.prepared;
         check_output(&p, out)?;
         let complete = self
@@ -215,17 +405,12 @@ impl<'m, 'a> Mixer<'m, 'a> {
                 first: first.unwrap_or(0),
             });
         }
-        let mut store = |idx: usize, run: &[f32]| {
-            if let Some(dst) = out.get_mut(idx..idx + run.len()) {
-                dst.copy_from_slice(run);
-            }
-        };
         let ch = p.geometry.channels as usize;
         let rb = p.row_bytes;
         let seg_len = rb * p.geometry.height as usize;
         let tile_px = p.tile_pixels();
         let fin = p.finish();
-        let mut run = [0f32; TILE_ELEMENTS];
+        let mut sink = SliceSink(out);
         for seg in self.plan.iter() {
             let d = seg.denominator();
             for y in 0..p.geometry.height {
@@ -234,19 +419,25 @@ impl<'m, 'a> Mixer<'m, 'a> {
                 while x0 < p.geometry.width as usize {
                     let px = tile_px.min(p.geometry.width as usize - x0);
                     let (a, b) = (row_start + x0 * ch, row_start + (x0 + px) * ch);
-                    let r = &mut run[..px * ch];
-                    match p.arith {
-                        Arith::Narrow => {
-                            let acc: &[u32] = bytemuck::cast_slice(self.acc);
-                            (p.kernels.finish_u32)(&acc[a..b], d, &fin, r);
-                        }
-                        Arith::Wide => (p.kernels.finish_u64)(&self.acc[a..b], d, &fin, r),
-                        Arith::Float => {
-                            let acc: &[f32] = bytemuck::cast_slice(self.acc);
-                            (p.kernels.finish_f32)(&acc[a..b], &fin, r);
-                        }
-                    }
-                    store_run(&p, seg.index(), y, x0 as u32, px, r, &mut store);
+                    let acc = &*self.acc;
+                    sink.with_runs(
+                        &p,
+                        seg.index(),
+                        y,
+                        x0 as u32,
+                        px,
+                        &mut |dst| match p.arith {
+                            Arith::Narrow => {
+                                let acc: &[u32] = bytemuck::cast_slice(acc);
+                                (p.kernels.finish_u32)(&acc[a..b], d, &fin, dst);
+                            }
+                            Arith::Wide => (p.kernels.finish_u64)(&acc[a..b], d, &fin, dst),
+                            Arith::Float => {
+                                let acc: &[f32] = bytemuck::cast_slice(acc);
+                                (p.kernels.finish_f32)(&acc[a..b], &fin, dst);
+                            }
+                        },
+                    );
                     x0 += px;
                 }
             }
@@ -266,4 +457,35 @@ pub fn scratch_vec(
     spec: &MixSpec<'_>,
 ) -> Result<alloc::vec::Vec<u64>> {
     Ok(alloc::vec![0; Mixer::scratch_len(plan, geometry, spec)?])
+}
+
+/// A frame to add: a pushed view, or a packed frame in the buffer.
+#[derive(Clone, Copy)]
+enum Source<'f> {
+    View(FrameView<'f>),
+    Packed(&'f [u8]),
+}
+
+fn frame_source<'f>(frame: &FrameView<'f>) -> Source<'f> {
+    Source::View(*frame)
+}
+
+impl<'f> Source<'f> {
+    fn packed(&self) -> Option<&'f [u8]> {
+        match self {
+            Source::View(v) => v.packed_bytes(),
+            Source::Packed(b) => Some(b),
+        }
+    }
+
+    /// Line `y` (the whole frame when `flat`) of a frame with rows of `rb` bytes.
+    fn line(&self, flat: bool, y: u32, rb: usize) -> &'f [u8] {
+        match (self, flat) {
+            (_, true) => self.packed().unwrap_or(&[]),
+            (Source::View(v), false) => v.row(y),
+            (Source::Packed(b), false) => {
+                b.get(y as usize * rb..(y as usize + 1) * rb).unwrap_or(&[])
+            }
+        }
+    }
 }

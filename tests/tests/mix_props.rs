@@ -18,9 +18,20 @@ fn run_mix(plan: &Plan<'_>, video: &Video, spec: &MixSpec<'_>) -> Vec<f32> {
 }
 
 fn run_stream(plan: &Plan<'_>, video: &Video, spec: MixSpec<'_>, order: &[u32]) -> Vec<f32> {
+    run_stream_buffered(plan, video, spec, order, 0)
+}
+
+fn run_stream_buffered(
+    plan: &Plan<'_>,
+    video: &Video,
+    spec: MixSpec<'_>,
+    order: &[u32],
+    buffered: u32,
+) -> Vec<f32> {
     let g = video.geometry;
-    let mut scratch = vec![0xDEAD_BEEF_u64; Mixer::scratch_len(plan, g, &spec).unwrap()];
-    let mut mixer = Mixer::new(plan, g, spec, &mut scratch).unwrap();
+    let words = Mixer::scratch_len_buffered(plan, g, &spec, buffered).unwrap();
+    let mut scratch = vec![0xDEAD_BEEF_u64; words];
+    let mut mixer = Mixer::with_buffer(plan, g, spec, buffered, &mut scratch).unwrap();
     let views = video.views();
     for &f in order {
         mixer.push(f, &views[f as usize]).unwrap();
@@ -71,9 +82,11 @@ proptest! {
                 let spec = MixSpec { backend, ..base };
                 prop_bits_eq(&run_mix(&plan, &video, &spec), &oracle, &format!("float {backend:?}"))?;
             }
-            // Streaming in increasing order gives the same bits too.
+            // Streaming in increasing order gives the same bits too, buffered or not.
             let order: Vec<u32> = (0..plan.frames()).collect();
-            prop_bits_eq(&run_stream(&plan, &video, base, &order), &oracle, "float stream")?;
+            for buffered in [0, 1, 3, 16] {
+                prop_bits_eq(&run_stream_buffered(&plan, &video, base, &order, buffered), &oracle, "float stream")?;
+            }
         }
     }
 
@@ -90,6 +103,10 @@ proptest! {
         let in_memory = run_mix(&plan, &video, &spec);
         let mut order: Vec<u32> = (0..plan.frames()).filter(|&f| !skip_unneeded || plan.is_needed(f)).collect();
         let in_order = run_stream(&plan, &video, spec, &order);
+        for buffered in [1, 2, 5, 8, 16, 40] {
+            let b = run_stream_buffered(&plan, &video, spec, &order, buffered);
+            prop_bits_eq(&b, &in_memory, &format!("stream in order, buffer {buffered}"))?;
+        }
         // Fisher-Yates with SplitMix64.
         let mut rng = mixcore::SplitMix64::new(shuffle_seed);
         for j in (1..order.len()).rev() {
@@ -97,6 +114,8 @@ proptest! {
             order.swap(j, r);
         }
         let shuffled = run_stream(&plan, &video, spec, &order);
+        let shuffled_buffered = run_stream_buffered(&plan, &video, spec, &order, 4);
+        prop_bits_eq(&shuffled_buffered, &in_memory, "stream shuffled, buffer 4")?;
         prop_bits_eq(&in_order, &in_memory, "stream in order vs in memory")?;
         prop_bits_eq(&shuffled, &in_memory, "stream shuffled vs in memory")?;
     }
@@ -169,6 +188,12 @@ fn huge_window_case(
         );
         let order: Vec<u32> = (0..m).rev().collect();
         framemix_tests::assert_bits_eq(&run_stream(&plan, &video, spec, &order), &oracle, "stream");
+        let order: Vec<u32> = (0..m).collect();
+        framemix_tests::assert_bits_eq(
+            &run_stream_buffered(&plan, &video, spec, &order, 8),
+            &oracle,
+            "stream buffered",
+        );
     }
 }
 

@@ -187,53 +187,83 @@ unsafe fn accumulate_f32_avx2(acc: &mut [f32], rows: &[&[u8]], weights: &[f32], 
     reference::accumulate_f32(&mut acc[full..], &tails[..rows.len()], weights, init);
 }
 
-/// `V = N / d`, epilogue and layout into `run`.
-pub(crate) fn finish_u32(acc: &[u32], d: u64, fin: &Finish, run: &mut [f32]) {
-    let n = acc.len();
-    if d >= RECIP_DIVISOR_LIMIT || n > crate::TILE_ELEMENTS || run.len() < n {
-        return wide::finish_u32(acc, d, fin, run);
+/// `V = N / d`, epilogue and layout into `dst`, fused: sums are converted, scaled, laid out
+/// and stored without an intermediate buffer.
+pub(crate) fn finish_u32(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [f32]]) {
+    if d >= RECIP_DIVISOR_LIMIT || !fits(acc.len(), fin, dst) {
+        return wide::finish_u32(acc, d, fin, dst);
     }
-    let mut values = [0f32; crate::TILE_ELEMENTS];
-    // SAFETY: reachable only after AVX2 was detected (see `accumulate_u32`); `values` and
-    // `run` hold at least `n` elements (checked).
-    unsafe {
-        divide_recip(acc, d, &mut values[..n]);
-        epilogue_layout(&values[..n], fin, run);
-    }
+    // SAFETY: reachable only after AVX2 was detected (see `accumulate_u32`); `fits` checked
+    // the destination lengths.
+    unsafe { finish_avx2(Source::Sums(acc, 1.0 / d as f64), fin, dst) }
 }
 
-/// Float-path epilogue and layout into `run`.
-pub(crate) fn finish_f32(acc: &[f32], fin: &Finish, run: &mut [f32]) {
-    if run.len() < acc.len() {
-        return reference::finish_f32(acc, fin, run);
+/// Float-path epilogue and layout into `dst`.
+pub(crate) fn finish_f32(acc: &[f32], fin: &Finish, dst: &mut [&mut [f32]]) {
+    if !fits(acc.len(), fin, dst) {
+        return reference::finish_f32(acc, fin, dst);
     }
     // SAFETY: as in `finish_u32`.
-    unsafe { epilogue_layout(acc, fin, run) }
+    unsafe { finish_avx2(Source::Values(acc), fin, dst) }
 }
 
-/// `values[j] = RN32(acc[j] * RN64(1/d))`, exact for `d < RECIP_DIVISOR_LIMIT`.
-#[target_feature(enable = "avx2")]
-unsafe fn divide_recip(acc: &[u32], d: u64, values: &mut [f32]) {
-    let n = acc.len().min(values.len());
-    let full = n - n % 8;
-    let recip = 1.0 / d as f64;
-    let rv = _mm256_set1_pd(recip);
-    let mut j = 0;
-    while j < full {
-        // SAFETY: j + 8 <= full <= both lengths. Sums are below 255 * 2^17 < 2^31, so the
-        // signed conversion is exact.
-        unsafe {
-            let v = _mm256_loadu_si256(acc.as_ptr().add(j).cast());
-            let lo = _mm256_cvtepi32_pd(_mm256_castsi256_si128(v));
-            let hi = _mm256_cvtepi32_pd(_mm256_extracti128_si256::<1>(v));
-            let flo = _mm256_cvtpd_ps(_mm256_mul_pd(lo, rv));
-            let fhi = _mm256_cvtpd_ps(_mm256_mul_pd(hi, rv));
-            _mm256_storeu_ps(values.as_mut_ptr().add(j), _mm256_set_m128(fhi, flo));
-        }
-        j += 8;
+/// True when `dst` has the runs a fused finish of `n` elements writes, and the layout is one
+/// the fused path handles (interleaved, or planar with 1 or 3 channels).
+fn fits(n: usize, fin: &Finish, dst: &[&mut [f32]]) -> bool {
+    let ch = fin.channels;
+    if !fin.planar || ch == 1 {
+        dst.first().is_some_and(|r| r.len() >= n)
+    } else {
+        ch == 3 && dst.len() >= 3 && dst[..3].iter().all(|r| r.len() >= n / 3)
     }
-    for (o, &a) in values[full..n].iter_mut().zip(&acc[full..n]) {
-        *o = crate::round::round_ratio_recip(u64::from(a), recip);
+}
+
+/// What a fused finish reads: exact sums with the reciprocal of their denominator, or
+/// float-path values.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Sums(&'a [u32], f64),
+    Values(&'a [f32]),
+}
+
+impl Source<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Source::Sums(a, _) => a.len(),
+            Source::Values(v) => v.len(),
+        }
+    }
+
+    /// Element `j` as `V`, scalar.
+    fn value(&self, j: usize) -> f32 {
+        match *self {
+            Source::Sums(a, r) => crate::round::round_ratio_recip(u64::from(a[j]), r),
+            Source::Values(v) => v[j],
+        }
+    }
+
+    /// Elements `j..j + 8` as `V`. Sums are below `255 * 2^17 < 2^31`, so the signed
+    /// conversion is exact, and the reciprocal route is exact for them.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn load8(&self, j: usize) -> __m256 {
+        match *self {
+            // SAFETY (both arms): the caller keeps j + 8 <= self.len().
+            Source::Sums(a, r) => unsafe {
+                let v = _mm256_loadu_si256(a.as_ptr().add(j).cast());
+                let rv = _mm256_set1_pd(r);
+                let lo = _mm256_cvtpd_ps(_mm256_mul_pd(
+                    _mm256_cvtepi32_pd(_mm256_castsi256_si128(v)),
+                    rv,
+                ));
+                let hi = _mm256_cvtpd_ps(_mm256_mul_pd(
+                    _mm256_cvtepi32_pd(_mm256_extracti128_si256::<1>(v)),
+                    rv,
+                ));
+                _mm256_set_m128(hi, lo)
+            },
+            Source::Values(v) => unsafe { _mm256_loadu_ps(v.as_ptr().add(j)) },
+        }
     }
 }
 
@@ -245,7 +275,7 @@ struct Pattern {
 }
 
 #[target_feature(enable = "avx2")]
-unsafe fn pattern(mean: &[f32; 4], std: &[f32; 4], ch: usize) -> Pattern {
+fn pattern(mean: &[f32; 4], std: &[f32; 4], ch: usize) -> Pattern {
     let m: [f32; 24] = core::array::from_fn(|k| mean[k % ch]);
     let s: [f32; 24] = core::array::from_fn(|k| std[k % ch]);
     // SAFETY: each load reads 8 of the 24 elements.
@@ -269,73 +299,69 @@ fn epi(e: &Epilogue, v: __m256, mean: __m256, std: __m256, k255: __m256) -> __m2
     }
 }
 
-/// Applies the epilogue and writes `values` (interleaved) to `run` in the finish's layout.
+/// The fused finish. The caller checked `fits(src.len(), fin, dst)`.
 #[target_feature(enable = "avx2")]
-unsafe fn epilogue_layout(values: &[f32], fin: &Finish, run: &mut [f32]) {
+unsafe fn finish_avx2(src: Source<'_>, fin: &Finish, dst: &mut [&mut [f32]]) {
     let ch = fin.channels;
-    let n = values.len().min(run.len());
+    let n = src.len();
+    let e = &fin.epilogue;
     let k255 = _mm256_set1_ps(255.0);
     let (mean, std) = match fin.epilogue {
         Epilogue::Normalize { mean, std } => (mean, std),
         Epilogue::Raw | Epilogue::Unit => ([0.0; 4], [1.0; 4]),
     };
-    let pat = unsafe { pattern(&mean, &std, ch) };
-    let e = &fin.epilogue;
     if !fin.planar || ch == 1 {
+        let out = &mut *dst[0];
+        let pat = pattern(&mean, &std, ch);
         let full = n - n % 24;
         let mut j = 0;
         while j < full {
             for q in 0..3 {
-                // SAFETY: j + 8q + 8 <= full <= n.
+                // SAFETY: j + 8q + 8 <= full <= n <= out.len() (fits).
                 unsafe {
-                    let v = _mm256_loadu_ps(values.as_ptr().add(j + 8 * q));
-                    let y = epi(e, v, pat.mean[q], pat.std[q], k255);
-                    _mm256_storeu_ps(run.as_mut_ptr().add(j + 8 * q), y);
+                    let y = epi(e, src.load8(j + 8 * q), pat.mean[q], pat.std[q], k255);
+                    _mm256_storeu_ps(out.as_mut_ptr().add(j + 8 * q), y);
                 }
             }
             j += 24;
         }
-        for k in full..n {
-            run[k] = e.apply(values[k], k % ch);
+        for (k, o) in out.iter_mut().enumerate().take(n).skip(full) {
+            *o = e.apply(src.value(k), k % ch);
         }
-    } else if ch == 3 {
-        let pixels = n / 3;
-        let full = pixels - pixels % 8;
-        let (m, s) = (
-            [0, 1, 2].map(|c| _mm256_set1_ps(mean[c])),
-            [0, 1, 2].map(|c| _mm256_set1_ps(std[c])),
-        );
-        let idx = [
-            _mm256_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5),
-            _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6),
-            _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7),
-        ];
-        let mut p = 0;
-        while p < full {
-            // SAFETY: 3p + 24 <= 3 * full <= n, and c * pixels + p + 8 <= run.len().
-            unsafe {
-                let a = _mm256_loadu_ps(values.as_ptr().add(3 * p));
-                let b = _mm256_loadu_ps(values.as_ptr().add(3 * p + 8));
-                let c = _mm256_loadu_ps(values.as_ptr().add(3 * p + 16));
-                // Channel 0 sits at lanes {0,3,6} of a, {1,4,7} of b, {2,5} of c; channel 1
-                // and 2 at the rotations of those sets.
-                let x = _mm256_blend_ps::<0b0010_0100>(_mm256_blend_ps::<0b1001_0010>(a, b), c);
-                let y = _mm256_blend_ps::<0b0100_1001>(_mm256_blend_ps::<0b0010_0100>(a, b), c);
-                let z = _mm256_blend_ps::<0b1001_0010>(_mm256_blend_ps::<0b0100_1001>(a, b), c);
-                for (ci, v) in [x, y, z].into_iter().enumerate() {
-                    let v = _mm256_permutevar8x32_ps(v, idx[ci]);
-                    let out = epi(e, v, m[ci], s[ci], k255);
-                    _mm256_storeu_ps(run.as_mut_ptr().add(ci * pixels + p), out);
-                }
-            }
-            p += 8;
-        }
-        for p in full..pixels {
-            for c in 0..3 {
-                run[c * pixels + p] = e.apply(values[3 * p + c], c);
+        return;
+    }
+    // Planar, three channels.
+    let pixels = n / 3;
+    let full = pixels - pixels % 8;
+    let m = [0, 1, 2].map(|c| _mm256_set1_ps(mean[c]));
+    let s = [0, 1, 2].map(|c| _mm256_set1_ps(std[c]));
+    let idx = [
+        _mm256_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5),
+        _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6),
+        _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7),
+    ];
+    let mut p = 0;
+    while p < full {
+        // SAFETY: 3p + 24 <= 3 * full <= n, and p + 8 <= full <= dst[c].len() (fits).
+        unsafe {
+            let a = src.load8(3 * p);
+            let b = src.load8(3 * p + 8);
+            let c = src.load8(3 * p + 16);
+            // Channel 0 sits at lanes {0,3,6} of a, {1,4,7} of b, {2,5} of c; channels 1 and
+            // 2 at the rotations of those sets. Blend them together, then permute in order.
+            let x = _mm256_blend_ps::<0b0010_0100>(_mm256_blend_ps::<0b1001_0010>(a, b), c);
+            let y = _mm256_blend_ps::<0b0100_1001>(_mm256_blend_ps::<0b0010_0100>(a, b), c);
+            let z = _mm256_blend_ps::<0b1001_0010>(_mm256_blend_ps::<0b0100_1001>(a, b), c);
+            for (ci, v) in [x, y, z].into_iter().enumerate() {
+                let v = _mm256_permutevar8x32_ps(v, idx[ci]);
+                _mm256_storeu_ps(dst[ci].as_mut_ptr().add(p), epi(e, v, m[ci], s[ci], k255));
             }
         }
-    } else {
-        reference::finish_f32(&values[..n], fin, run);
+        p += 8;
+    }
+    for (c, run) in dst.iter_mut().enumerate().take(3) {
+        for (p, o) in run.iter_mut().enumerate().take(pixels).skip(full) {
+            *o = e.apply(src.value(3 * p + c), c);
+        }
     }
 }

@@ -33,15 +33,18 @@ pub enum Backend {
     Avx2,
 }
 
-/// How a tile's values are finished: epilogue, channel count and layout of the run.
+/// How a tile's values are finished: epilogue, channel count and layout of the destination.
+///
+/// A finish kernel writes a tile of `pixels` pixels to `dst`: when `planar`, `dst[c]` is
+/// channel `c`'s run of `pixels` values; otherwise `dst[0]` holds `pixels * channels`
+/// values interleaved like the input.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Finish {
     /// The epilogue.
     pub epilogue: Epilogue,
     /// Interleaved channels per pixel.
     pub channels: usize,
-    /// `true`: the run holds one block per channel (`run[c * pixels + p]`); `false`: pixels
-    /// interleaved like the input (`run[p * channels + c]`).
+    /// One destination run per channel (`Tchw`, `Cthw`) or one interleaved run (`Thwc`).
     pub planar: bool,
 }
 
@@ -61,12 +64,12 @@ pub struct Kernels {
     pub accumulate_u64: AccumulateFn<u64, u32>,
     /// Float path: `acc = acc + w * v` per row in order, unfused.
     pub accumulate_f32: AccumulateFn<f32, f32>,
-    /// `V = N / d` correctly rounded, epilogue, layout into the run.
-    pub finish_u32: fn(acc: &[u32], d: u64, fin: &Finish, run: &mut [f32]),
+    /// `V = N / d` correctly rounded, epilogue, layout into the destination runs.
+    pub finish_u32: fn(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [f32]]),
     /// As `finish_u32` for `u64` sums.
-    pub finish_u64: fn(acc: &[u64], d: u64, fin: &Finish, run: &mut [f32]),
+    pub finish_u64: fn(acc: &[u64], d: u64, fin: &Finish, dst: &mut [&mut [f32]]),
     /// Epilogue and layout of float-path values.
-    pub finish_f32: fn(acc: &[f32], fin: &Finish, run: &mut [f32]),
+    pub finish_f32: fn(acc: &[f32], fin: &Finish, dst: &mut [&mut [f32]]),
 }
 
 const REFERENCE: Kernels = Kernels {

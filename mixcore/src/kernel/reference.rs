@@ -42,17 +42,20 @@ pub fn accumulate_f32(acc: &mut [f32], rows: &[&[u8]], weights: &[f32], init: bo
     }
 }
 
-/// Writes `y = epilogue(V)` of every element to `run`, interleaved or planar.
-fn write_run(values: impl Iterator<Item = f32>, fin: &Finish, run: &mut [f32]) {
+/// Writes `y = epilogue(V)` of every element (channels interleaved) to `dst`: one slice per
+/// channel when the finish is planar, else one interleaved slice.
+fn write_out(values: impl Iterator<Item = f32>, fin: &Finish, dst: &mut [&mut [f32]]) {
     let ch = fin.channels;
-    let pixels = run.len() / ch;
-    for (j, v) in values.enumerate().take(pixels * ch) {
+    for (j, v) in values.enumerate() {
         let (p, c) = (j / ch, j % ch);
         let y = apply(&fin.epilogue, v, c);
-        if fin.planar {
-            run[c * pixels + p] = y;
+        let slot = if fin.planar {
+            dst.get_mut(c).and_then(|run| run.get_mut(p))
         } else {
-            run[j] = y;
+            dst.get_mut(0).and_then(|run| run.get_mut(j))
+        };
+        if let Some(slot) = slot {
+            *slot = y;
         }
     }
 }
@@ -61,17 +64,17 @@ fn apply(e: &Epilogue, v: f32, c: usize) -> f32 {
     e.apply(v, c)
 }
 
-/// `V_j = N_j / d` correctly rounded, then the epilogue, into `run`.
-pub fn finish_u32(acc: &[u32], d: u64, fin: &Finish, run: &mut [f32]) {
-    write_run(acc.iter().map(|&n| round_ratio(u64::from(n), d)), fin, run);
+/// `V_j = N_j / d` correctly rounded, then the epilogue, into `dst`.
+pub fn finish_u32(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [f32]]) {
+    write_out(acc.iter().map(|&n| round_ratio(u64::from(n), d)), fin, dst);
 }
 
 /// As [`finish_u32`] for `u64` sums.
-pub fn finish_u64(acc: &[u64], d: u64, fin: &Finish, run: &mut [f32]) {
-    write_run(acc.iter().map(|&n| round_ratio(n, d)), fin, run);
+pub fn finish_u64(acc: &[u64], d: u64, fin: &Finish, dst: &mut [&mut [f32]]) {
+    write_out(acc.iter().map(|&n| round_ratio(n, d)), fin, dst);
 }
 
-/// The epilogue of float-path values `V_j = acc[j]`, into `run`.
-pub fn finish_f32(acc: &[f32], fin: &Finish, run: &mut [f32]) {
-    write_run(acc.iter().copied(), fin, run);
+/// The epilogue of float-path values `V_j = acc[j]`, into `dst`.
+pub fn finish_f32(acc: &[f32], fin: &Finish, dst: &mut [&mut [f32]]) {
+    write_out(acc.iter().copied(), fin, dst);
 }

@@ -114,20 +114,20 @@ fn divide_u32(acc: &[u32], d: u64, values: &mut [f32]) {
     }
 }
 
-/// `V = N / d` correctly rounded, then the epilogue, into `run`.
-pub fn finish_u32(acc: &[u32], d: u64, fin: &Finish, run: &mut [f32]) {
+/// `V = N / d` correctly rounded, then the epilogue, into `dst`.
+pub fn finish_u32(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [f32]]) {
     let mut values = [0f32; crate::TILE_ELEMENTS];
     let n = acc.len().min(values.len());
     let values = &mut values[..n];
     divide_u32(&acc[..n], d, values);
-    reference::finish_f32(values, fin, run);
+    reference::finish_f32(values, fin, dst);
 }
 
 /// As [`finish_u32`] for `u64` sums (windows too large for `u32`).
-pub fn finish_u64(acc: &[u64], d: u64, fin: &Finish, run: &mut [f32]) {
+pub fn finish_u64(acc: &[u64], d: u64, fin: &Finish, dst: &mut [&mut [f32]]) {
     let mut values = [0f32; crate::TILE_ELEMENTS];
     for (v, &n) in values.iter_mut().zip(acc) {
         *v = round_ratio_auto(n, d);
     }
-    reference::finish_f32(&values[..acc.len().min(crate::TILE_ELEMENTS)], fin, run);
+    reference::finish_f32(&values[..acc.len().min(crate::TILE_ELEMENTS)], fin, dst);
 }

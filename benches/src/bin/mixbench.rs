@@ -1,0 +1,137 @@
+//! `mixbench`: the performance issue's cases a, b and c in one process.
+//!
+//! For each case it measures (median GB/s of u8 input, single thread unless noted) a streaming
+//! read of the same bytes, the scalar reference, the portable SIMD backend, the fastest exact
+//! kernel on one thread and on every thread, the float path and the streaming mixer, and each
+//! one's ratio to the read. Every kernel's output is checked bit for bit against the
+//! reference before any number is reported.
+//!
+//!     cargo run --release --bin mixbench -- [--quick] [--json]
+
+use std::process::ExitCode;
+
+use framemix_benches::{CASES, Variant, Workload, gbps, keep, median_time, read_baseline, run};
+use mixcore::{FloatWeights, MixPath, MixSpec};
+
+struct Row {
+    name: &'static str,
+    baseline: f64,
+    results: Vec<(Variant, f64)>,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let json = args.iter().any(|a| a == "--json");
+    if let Some(bad) = args.iter().find(|a| *a != "--quick" && *a != "--json") {
+        eprintln!("mixbench: unknown argument {bad:?} (expected --quick and/or --json)");
+        return ExitCode::from(2);
+    }
+    let mut rows = Vec::new();
+    for case in CASES {
+        let w = Workload::new(case);
+        let frames = w.views();
+        let plan = w.plan();
+        let mut scratch = Vec::new();
+        // The contract first: every variant equals the reference, bit for bit.
+        let mut reference = vec![0f32; w.output_len()];
+        run(
+            &w,
+            &frames,
+            Variant::Reference,
+            &mut reference,
+            &mut scratch,
+        );
+        let mut float_ref = vec![0f32; w.output_len()];
+        let fspec = MixSpec {
+            path: MixPath::Float(FloatWeights::Schedule),
+            backend: mixcore::Backend::Reference,
+            ..MixSpec::default()
+        };
+        mixcore::mix(&plan, &frames, &fspec, &mut float_ref).expect("float reference");
+        let mut out = vec![0f32; w.output_len()];
+        for v in Variant::ALL {
+            out.fill(f32::NAN);
+            run(&w, &frames, v, &mut out, &mut scratch);
+            let expect = if v == Variant::Float {
+                &float_ref
+            } else {
+                &reference
+            };
+            if let Some(j) = (0..out.len()).find(|&j| out[j].to_bits() != expect[j].to_bits()) {
+                eprintln!(
+                    "mixbench: case {}: {} differs from the reference at element {j}",
+                    case.name,
+                    v.name()
+                );
+                return ExitCode::FAILURE;
+            }
+        }
+        let bytes = w.input_bytes();
+        let reps = match (quick, case.name) {
+            (true, "a") => 15,
+            (true, _) => 5,
+            (false, "a") => 101,
+            (false, _) => 21,
+        };
+        let base = median_time(reps * 2, || {
+            keep(read_baseline(keep(&w.bytes)));
+        });
+        let mut results = Vec::new();
+        for v in Variant::ALL {
+            let r = if v == Variant::Reference {
+                reps.min(5)
+            } else {
+                reps
+            };
+            let t = median_time(r, || run(&w, &frames, v, &mut out, &mut scratch));
+            results.push((v, gbps(bytes, t)));
+        }
+        rows.push(Row {
+            name: case.name,
+            baseline: gbps(bytes, base),
+            results,
+        });
+    }
+    if json {
+        let cases: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                let mut fields = vec![
+                    format!("\"name\": \"{}\"", r.name),
+                    format!("\"baseline_gbps\": {:.3}", r.baseline),
+                ];
+                for (v, g) in &r.results {
+                    fields.push(format!("\"{}_gbps\": {g:.3}", v.name()));
+                }
+                for (v, g) in &r.results {
+                    fields.push(format!("\"{}_ratio\": {:.3}", v.name(), g / r.baseline));
+                }
+                format!("{{{}}}", fields.join(", "))
+            })
+            .collect();
+        println!(
+            "{{\"threads\": {}, \"cases\": [{}]}}",
+            rayon::current_num_threads(),
+            cases.join(", ")
+        );
+    } else {
+        println!(
+            "GB/s of u8 input (median), ratio to a streaming read of the same bytes; {} threads for exact_mt",
+            rayon::current_num_threads()
+        );
+        print!("{:<5} {:>9}", "case", "read");
+        for v in Variant::ALL {
+            print!(" {:>16}", v.name());
+        }
+        println!();
+        for r in &rows {
+            print!("{:<5} {:>9.2}", r.name, r.baseline);
+            for (_, g) in &r.results {
+                print!(" {:>8.2} ({:>4.2})", g, g / r.baseline);
+            }
+            println!();
+        }
+    }
+    ExitCode::SUCCESS
+}
