@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs, idempotently, every system package framemix needs on Debian bookworm (run as root):
 # FFmpeg 5.1 development files for ffmpeg-next, libclang for its bindgen, the ffmpeg program
-# (tests synthesise media with it), clang-16 (CUDA C -> PTX without the CUDA toolkit) and
+# (tests synthesise media with it), clang-16 (CUDA C -> PTX without the CUDA toolkit), g++
+# (with AddressSanitizer, for mixcuda's host emulator of its kernels) and
 # Debian's libcuda1 from non-free, which cust links against. Safe to run again: it does nothing
 # once everything is present.
 set -euo pipefail
 
-pkgs=(pkg-config libclang-dev clang-16 ffmpeg
+pkgs=(pkg-config libclang-dev clang-16 g++ ffmpeg
       libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
       libavfilter-dev libavdevice-dev libcuda1)
 

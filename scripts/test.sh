@@ -11,6 +11,8 @@ step() { printf '\n==> %s\n' "$*"; }
 step "system packages"
 bash scripts/setup.sh
 export CUDA_LIBRARY_PATH=/opt/framemix-cuda
+# mixcuda's kernels run on a CPU emulator when there is no GPU; fail rather than skip it.
+export FRAMEMIX_REQUIRE_EMULATOR=1
 
 step "cargo fmt --check"
 cargo fmt --all --check
@@ -27,6 +29,13 @@ cargo build --release --manifest-path ci/nostd-check/Cargo.toml --target-dir tar
 step "mixcore and the property tests again with AVX2 compiled in (wide's AVX paths)"
 RUSTFLAGS="-C target-cpu=x86-64-v3" cargo test --target-dir target/v3 -p mixcore -p framemix-tests \
   --test mix_props --test errors --test paper_examples --lib
+
+step "mixcuda: committed PTX is fresh and nvcc-clean"
+bash scripts/build-ptx.sh --check
+
+step "mixcuda with the cuda feature (device tests print 'skipped' without a GPU)"
+cargo clippy -p mixcuda --all-targets --features cuda -- -D warnings
+cargo test -p mixcuda --features cuda
 
 step "benches build"
 cargo bench --workspace --no-run

@@ -50,6 +50,20 @@ pub struct MixSpec<'w> {
     pub backend: Backend,
 }
 
+impl MixSpec<'_> {
+    /// Checks this spec against a plan and a frame geometry, as every mix does before it
+    /// starts: the geometry, the normalisation constants, and float weights (fixed `k` of
+    /// the same length, finite and non-negative, no window shorter than `k`).
+    ///
+    /// # Errors
+    /// The geometry's errors, [`Error::BadNormalization`], [`Error::CustomNeedsFixedK`],
+    /// [`Error::WeightsLength`], [`Error::WeightInvalid`], [`Error::WindowShorterThanK`],
+    /// [`Error::SizeOverflow`].
+    pub fn validate(&self, plan: &Plan<'_>, geometry: Geometry) -> Result<()> {
+        Prepared::new(plan, geometry, self).map(|_| ())
+    }
+}
+
 /// Accumulator arithmetic chosen for a plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Arith {

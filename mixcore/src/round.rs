@@ -80,6 +80,31 @@ pub fn round_ratio_fast(n: u64, d: u64) -> f32 {
     (n as f64 / d as f64) as f32
 }
 
+/// Denominators below this may take the single-precision route with fused multiply-adds:
+/// `y = RN32(1/D)`, `q = RN32(N*y)`, `r = N - q*D` (one FMA, exact), `V = RN32(q + r*y)`
+/// (one FMA). `N <= 255*D < 2^24` and `D` are exact `f32`s; `y` is within half an ulp of
+/// `1/D` and `q` within one ulp of `N/D`, so `r` is exactly representable and Markstein's
+/// theorem (the basis of IA-64's division; Handbook of Floating-Point Arithmetic, ch. 5)
+/// makes `V` the correctly rounded quotient. Checked exhaustively for every `D < 2^16` and
+/// every `N <= 255*D` against [`round_ratio_recip`] (`mixcore/tests/markstein.rs`, ignored by
+/// default: about two minutes). This is the division itself, not the epilogue or the float
+/// path, so SPEC.md's ban on fused operations does not apply: any method that yields the
+/// correctly rounded quotient yields the same bits.
+pub const FMA_DIVISOR_LIMIT: u64 = 1 << 16;
+
+/// `n / d` correctly rounded through the single-precision FMA route (see
+/// [`FMA_DIVISOR_LIMIT`]); `y` is `1.0 / d as f32`. Exact for `d < FMA_DIVISOR_LIMIT` and
+/// `n <= 255 * d`. Uses `f32::mul_add` (a software fused multiply-add where the CPU has none).
+#[cfg(feature = "std")]
+#[inline]
+#[must_use]
+pub fn round_ratio_fma(n: u32, d: u32, y: f32) -> f32 {
+    let (nf, df) = (n as f32, d as f32);
+    let q = nf * y;
+    let r = (-q).mul_add(df, nf);
+    r.mul_add(y, q)
+}
+
 /// `n / d` correctly rounded to `f32` through one `f64` multiply by `recip = 1.0 / d as f64`.
 ///
 /// Exact when `d < RECIP_DIVISOR_LIMIT` and `n <= 255 * d` (see [`RECIP_DIVISOR_LIMIT`]).

@@ -13,7 +13,9 @@
 //! - Epilogue and layout: `vdivps`/`vsubps` exactly as SPEC.md orders them, and a
 //!   blend-and-permute deinterleave for three-channel planar output.
 //!
-//! There is no FMA anywhere: SPEC.md forbids fusing the float path's multiply and add.
+//! FMA appears only inside the exact division (where the result is the correctly rounded
+//! quotient whatever the method); the float path and the epilogue are never fused, as SPEC.md
+//! requires.
 
 #![allow(unsafe_code)]
 
@@ -21,7 +23,7 @@ use core::arch::x86_64::*;
 
 use crate::epilogue::Epilogue;
 use crate::kernel::{Finish, MAX_GROUP, reference, wide};
-use crate::round::RECIP_DIVISOR_LIMIT;
+use crate::round::{FMA_DIVISOR_LIMIT, RECIP_DIVISOR_LIMIT};
 
 /// True when the numerators of a group can use 16-bit pair sums: each fits an `i8`, every
 /// adjacent pair (as the kernel pairs them: 0+1, 2+3, ...) sums to at most 128, so `255 * pair <= 32_640` fits `i16`
@@ -40,8 +42,8 @@ pub(crate) fn accumulate_u32(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], init
         return reference::accumulate_u32(acc, rows, nums, init);
     }
     // SAFETY: this function is only reachable through the table that `Kernels::for_backend`
-    // returns after `is_x86_feature_detected!("avx2")` (or a compile-time `avx2` target
-    // feature) said the CPU has AVX2; every row holds at least `acc.len()` bytes (checked).
+    // returns after `is_x86_feature_detected!` (or compile-time target features) said the
+    // CPU has AVX2 and FMA; every row holds at least `acc.len()` bytes (checked).
     unsafe {
         if fits_u16_pairs(&nums[..rows.len()]) {
             accumulate_u32_pairs(acc, rows, nums, init);
@@ -193,9 +195,14 @@ pub(crate) fn finish_u32(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [f32
     if d >= RECIP_DIVISOR_LIMIT || !fits(acc.len(), fin, dst) {
         return wide::finish_u32(acc, d, fin, dst);
     }
-    // SAFETY: reachable only after AVX2 was detected (see `accumulate_u32`); `fits` checked
-    // the destination lengths.
-    unsafe { finish_avx2(Source::Sums(acc, 1.0 / d as f64), fin, dst) }
+    // SAFETY: reachable only after AVX2 and FMA were detected (see `accumulate_u32`); `fits`
+    // checked the destination lengths.
+    let src = if d < FMA_DIVISOR_LIMIT {
+        Source::SumsFma(acc, d as f32, 1.0 / d as f32)
+    } else {
+        Source::Sums(acc, 1.0 / d as f64)
+    };
+    unsafe { finish_avx2(src, fin, dst) }
 }
 
 /// Float-path epilogue and layout into `dst`.
@@ -223,13 +230,14 @@ fn fits(n: usize, fin: &Finish, dst: &[&mut [f32]]) -> bool {
 #[derive(Clone, Copy)]
 enum Source<'a> {
     Sums(&'a [u32], f64),
+    SumsFma(&'a [u32], f32, f32),
     Values(&'a [f32]),
 }
 
 impl Source<'_> {
     fn len(&self) -> usize {
         match self {
-            Source::Sums(a, _) => a.len(),
+            Source::Sums(a, _) | Source::SumsFma(a, _, _) => a.len(),
             Source::Values(v) => v.len(),
         }
     }
@@ -238,6 +246,9 @@ impl Source<'_> {
     fn value(&self, j: usize) -> f32 {
         match *self {
             Source::Sums(a, r) => crate::round::round_ratio_recip(u64::from(a[j]), r),
+            Source::SumsFma(a, d, _) => {
+                crate::round::round_ratio_recip(u64::from(a[j]), 1.0 / f64::from(d))
+            }
             Source::Values(v) => v[j],
         }
     }
@@ -245,7 +256,7 @@ impl Source<'_> {
     /// Elements `j..j + 8` as `V`. Sums are below `255 * 2^17 < 2^31`, so the signed
     /// conversion is exact, and the reciprocal route is exact for them.
     #[inline]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     unsafe fn load8(&self, j: usize) -> __m256 {
         match *self {
             // SAFETY (both arms): the caller keeps j + 8 <= self.len().
@@ -261,6 +272,14 @@ impl Source<'_> {
                     rv,
                 ));
                 _mm256_set_m128(hi, lo)
+            },
+            // Sums below 2^24 convert to f32 exactly; see FMA_DIVISOR_LIMIT for the proof.
+            Source::SumsFma(a, d, y) => unsafe {
+                let n = _mm256_cvtepi32_ps(_mm256_loadu_si256(a.as_ptr().add(j).cast()));
+                let (dv, yv) = (_mm256_set1_ps(d), _mm256_set1_ps(y));
+                let q = _mm256_mul_ps(n, yv);
+                let r = _mm256_fnmadd_ps(q, dv, n);
+                _mm256_fmadd_ps(r, yv, q)
             },
             Source::Values(v) => unsafe { _mm256_loadu_ps(v.as_ptr().add(j)) },
         }
@@ -300,7 +319,7 @@ fn epi(e: &Epilogue, v: __m256, mean: __m256, std: __m256, k255: __m256) -> __m2
 }
 
 /// The fused finish. The caller checked `fits(src.len(), fin, dst)`.
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 unsafe fn finish_avx2(src: Source<'_>, fin: &Finish, dst: &mut [&mut [f32]]) {
     let ch = fin.channels;
     let n = src.len();

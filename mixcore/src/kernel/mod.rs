@@ -29,7 +29,7 @@ pub enum Backend {
     Reference,
     /// Portable SIMD through `wide` (SSE2/AVX2/NEON as compiled).
     Wide,
-    /// x86-64 AVX2, detected at run time (with `std`) or compiled in (`target-cpu`).
+    /// x86-64 AVX2 with FMA, detected at run time (with `std`) or compiled in (`target-cpu`).
     Avx2,
 }
 
@@ -116,12 +116,12 @@ impl Backend {
 
 #[cfg(all(target_arch = "x86_64", feature = "std"))]
 fn has_avx2() -> bool {
-    std::is_x86_feature_detected!("avx2")
+    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
 }
 
 #[cfg(all(target_arch = "x86_64", not(feature = "std")))]
 fn has_avx2() -> bool {
-    cfg!(target_feature = "avx2")
+    cfg!(all(target_feature = "avx2", target_feature = "fma"))
 }
 
 #[cfg(not(target_arch = "x86_64"))]

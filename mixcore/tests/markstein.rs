@@ -1,0 +1,84 @@
+//! Exhaustive check of the single-precision FMA division route (`round::FMA_DIVISOR_LIMIT`):
+//! for every `D < 2^16` and every `N <= 255*D`, the AVX2 sequence used by the kernels equals
+//! the `f64` reciprocal route (itself proved exact for `D < 2^17`). About 5.5e11 quotients:
+//! ignored by default; run with
+//! `cargo test --release -p mixcore --test markstein -- --ignored --nocapture`.
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+#[ignore = "exhaustive: about two minutes on two cores"]
+fn fma_route_equals_recip_route_for_every_small_denominator() {
+    if !(std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")) {
+        eprintln!("skipped: this CPU has no AVX2+FMA");
+        return;
+    }
+    let limit = mixcore::round::FMA_DIVISOR_LIMIT as u32;
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+    let bad: Vec<(u32, u32)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|k| {
+                s.spawn(move || {
+                    let mut bad = Vec::new();
+                    let mut d = 1 + k;
+                    while d < limit {
+                        // SAFETY: AVX2 and FMA were detected above.
+                        if let Some(n) = unsafe { check_denominator(d) } {
+                            bad.push((n, d));
+                        }
+                        d += threads;
+                    }
+                    bad
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert!(
+        bad.is_empty(),
+        "FMA route differs for (N, D): {:?}",
+        &bad[..bad.len().min(10)]
+    );
+    eprintln!("checked every N <= 255*D for every D < {limit}: no difference");
+}
+
+/// The first `N` whose FMA-route quotient differs from the reciprocal route, if any.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn check_denominator(d: u32) -> Option<u32> {
+    use std::arch::x86_64::*;
+    let (df, yf) = (_mm256_set1_ps(d as f32), _mm256_set1_ps(1.0 / d as f32));
+    let rv = _mm256_set1_pd(1.0 / f64::from(d));
+    let top = 255 * d;
+    let mut base = 0u32;
+    let step = _mm256_set1_epi32(8);
+    let mut nv = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    while base <= top {
+        let n = _mm256_cvtepi32_ps(nv);
+        let q = _mm256_mul_ps(n, yf);
+        let r = _mm256_fnmadd_ps(q, df, n);
+        let v = _mm256_fmadd_ps(r, yf, q);
+        let lo = _mm256_cvtpd_ps(_mm256_mul_pd(
+            _mm256_cvtepi32_pd(_mm256_castsi256_si128(nv)),
+            rv,
+        ));
+        let hi = _mm256_cvtpd_ps(_mm256_mul_pd(
+            _mm256_cvtepi32_pd(_mm256_extracti128_si256::<1>(nv)),
+            rv,
+        ));
+        let w = _mm256_set_m128(hi, lo);
+        let eq = _mm256_cmpeq_epi32(_mm256_castps_si256(v), _mm256_castps_si256(w));
+        let mask = _mm256_movemask_ps(_mm256_castsi256_ps(eq)) as u32;
+        if mask != 0xFF {
+            let lane = (!mask).trailing_zeros();
+            if base + lane <= top {
+                return Some(base + lane);
+            }
+        }
+        nv = _mm256_add_epi32(nv, step);
+        base += 8;
+    }
+    None
+}
