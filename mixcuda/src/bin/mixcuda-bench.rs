@@ -1,0 +1,347 @@
+//! `mixcuda-bench`: the GPU performance check of the mixcuda issue, cases a, b and c of the
+//! performance issue (linear schedule, all frames, exact path, `tchw`, raw):
+//!
+//! - kernel: device-memory throughput of `Gpu::mix_device` (bytes of u8 read plus f32 written
+//!   per second, CUDA events around back-to-back mixes) against a device-to-device copy that
+//!   moves as many bytes (half read, half written); goal >= 0.7;
+//! - end to end: `HostMixer::mix_pinned` (frames in pinned host memory to a finished output on
+//!   the device, wall clock) against a plain pinned upload of the same frame bytes; goal >= 0.8.
+//!
+//! Every case is checked bit for bit against mixcore before any number is reported.
+//!
+//! Usage: mixcuda-bench [--quick] [--json] [--device N]
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use mixcore::{FrameView, Geometry, MixSpec, Plan, PlanConfig, SplitMix64};
+use mixcuda::{Gpu, bench};
+
+struct Case {
+    name: &'static str,
+    frames: u32,
+    width: u32,
+    height: u32,
+}
+
+const CASES: [Case; 3] = [
+    Case {
+        name: "a",
+        frames: 48,
+        width: 224,
+        height: 224,
+    },
+    Case {
+        name: "b",
+        frames: 300,
+        width: 320,
+        height: 240,
+    },
+    Case {
+        name: "c",
+        frames: 48,
+        width: 1280,
+        height: 720,
+    },
+];
+
+const KERNEL_GOAL: f64 = 0.7;
+const E2E_GOAL: f64 = 0.8;
+
+struct Row {
+    name: &'static str,
+    frames: u32,
+    geometry: Geometry,
+    bytes_read: u64,
+    bytes_written: u64,
+    kernel_s: f64,
+    copy_s: f64,
+    upload_bytes: u64,
+    e2e_s: f64,
+    pinned_s: f64,
+    pageable_s: f64,
+    stream_s: f64,
+}
+
+impl Row {
+    fn kernel_gbps(&self) -> f64 {
+        (self.bytes_read + self.bytes_written) as f64 / self.kernel_s / 1e9
+    }
+    fn copy_gbps(&self) -> f64 {
+        // The copy moved (read + written) / 2 bytes: as many bytes read and written in all.
+        (self.bytes_read + self.bytes_written) as f64 / self.copy_s / 1e9
+    }
+    fn e2e_gbps(&self) -> f64 {
+        self.upload_bytes as f64 / self.e2e_s / 1e9
+    }
+    fn pinned_gbps(&self) -> f64 {
+        self.upload_bytes as f64 / self.pinned_s / 1e9
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn run_case(gpu: &Gpu, case: &Case, rounds: usize, repeats: u32) -> Result<Row, String> {
+    let err = |what: &str| {
+        let what = what.to_string();
+        move |e: mixcuda::Error| format!("case {}: {what}: {e}", case.name)
+    };
+    let g = Geometry::new(case.width, case.height, 3).map_err(|e| e.to_string())?;
+    let frame_bytes = g.elements().map_err(|e| e.to_string())?;
+    let mut rng = SplitMix64::new(u64::from(case.frames) * 7919 + u64::from(case.width));
+    let video: Vec<Vec<u8>> = (0..case.frames)
+        .map(|_| {
+            let mut v = vec![0u8; frame_bytes];
+            for chunk in v.chunks_mut(8) {
+                let x = rng.next_u64().to_le_bytes();
+                chunk.copy_from_slice(&x[..chunk.len()]);
+            }
+            v
+        })
+        .collect();
+    let views: Vec<FrameView<'_>> = video
+        .iter()
+        .map(|v| FrameView::packed(v, g))
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let plan = Plan::new(case.frames, &PlanConfig::default()).map_err(|e| e.to_string())?;
+    let spec = MixSpec::default();
+    let want = mixcore::mix_to_vec(&plan, &views, &spec).map_err(|e| e.to_string())?;
+
+    let dplan = gpu
+        .upload_plan(&plan, &spec)
+        .map_err(err("uploading the plan"))?;
+    let mut frames = gpu
+        .alloc_frames(g, views.len())
+        .map_err(err("allocating frames"))?;
+    for (i, v) in views.iter().enumerate() {
+        frames.upload(i, v).map_err(err("uploading frames"))?;
+    }
+    let mut out = gpu
+        .alloc_output_for(&dplan, g)
+        .map_err(err("allocating the output"))?;
+    let check = |what: &str, out: &mixcuda::DeviceOutput| -> Result<(), String> {
+        let got = out.to_vec().map_err(err("downloading the output"))?;
+        match got
+            .iter()
+            .zip(&want)
+            .position(|(a, b)| a.to_bits() != b.to_bits())
+        {
+            None if got.len() == want.len() => Ok(()),
+            None => Err(format!("case {}: {what}: output length differs", case.name)),
+            Some(i) => Err(format!(
+                "case {}: {what}: element {i} is {} on the device but {} in mixcore",
+                case.name, got[i], want[i]
+            )),
+        }
+    };
+    gpu.mix_device(&dplan, &frames, &mut out)
+        .map_err(err("mix_device"))?;
+    check("mix_device", &out)?;
+
+    let (bytes_read, bytes_written) = dplan.traffic(g).map_err(err("traffic"))?;
+    bench::mix_device_seconds(gpu, &dplan, &frames, &mut out, repeats).map_err(err("warm-up"))?;
+    let kernel_s = median(
+        (0..rounds)
+            .map(|_| bench::mix_device_seconds(gpu, &dplan, &frames, &mut out, repeats))
+            .collect::<Result<_, _>>()
+            .map_err(err("timing the kernel"))?,
+    );
+    check("mix_device after timing", &out)?;
+    let copy_bytes = ((bytes_read + bytes_written) / 2) as usize;
+    bench::device_copy_seconds(gpu, copy_bytes, 1).map_err(err("copy warm-up"))?;
+    let copy_s = median(
+        (0..rounds)
+            .map(|_| bench::device_copy_seconds(gpu, copy_bytes, repeats))
+            .collect::<Result<_, _>>()
+            .map_err(err("timing the device copy"))?,
+    );
+
+    // End to end from pinned host memory.
+    let mut pinned = gpu
+        .alloc_pinned_frames(g, views.len())
+        .map_err(err("pinned frames"))?;
+    for (i, v) in views.iter().enumerate() {
+        pinned.write(i, v).map_err(err("filling pinned frames"))?;
+    }
+    let upload_bytes = (dplan.needed_frames() * frame_bytes) as u64;
+    let mut host = gpu.host_mixer();
+    let mut e2e = Vec::new();
+    let mut base = Vec::new();
+    let mut pageable = Vec::new();
+    let mut streamed = Vec::new();
+    host.mix_pinned(&dplan, &pinned, &mut out)
+        .map_err(err("mix_pinned warm-up"))?;
+    check("mix_pinned", &out)?;
+    bench::pinned_upload_seconds(gpu, &pinned, upload_bytes as usize)
+        .map_err(err("upload warm-up"))?;
+    for _ in 0..rounds.max(3) {
+        base.push(
+            bench::pinned_upload_seconds(gpu, &pinned, upload_bytes as usize)
+                .map_err(err("pinned upload"))?,
+        );
+        let t = Instant::now();
+        host.mix_pinned(&dplan, &pinned, &mut out)
+            .map_err(err("mix_pinned"))?;
+        e2e.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        host.mix(&dplan, &views, &mut out)
+            .map_err(err("mix (pageable)"))?;
+        pageable.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        let mut s = gpu.stream_mixer(&dplan, g).map_err(err("stream mixer"))?;
+        for (f, v) in views.iter().enumerate() {
+            s.push(f as u32, v).map_err(err("stream push"))?;
+        }
+        s.finish(&mut out).map_err(err("stream finish"))?;
+        streamed.push(t.elapsed().as_secs_f64());
+    }
+    check("stream mixer", &out)?;
+    host.mix(&dplan, &views, &mut out)
+        .map_err(err("mix (pageable)"))?;
+    check("mix (pageable)", &out)?;
+    Ok(Row {
+        name: case.name,
+        frames: case.frames,
+        geometry: g,
+        bytes_read,
+        bytes_written,
+        kernel_s,
+        copy_s,
+        upload_bytes,
+        e2e_s: median(e2e),
+        pinned_s: median(base),
+        pageable_s: median(pageable),
+        stream_s: median(streamed),
+    })
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut quick = false;
+    let mut json = false;
+    let mut device = 0u32;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => quick = true,
+            "--json" => json = true,
+            "--device" => match it.next().and_then(|d| d.parse().ok()) {
+                Some(d) => device = d,
+                None => {
+                    eprintln!("mixcuda-bench: --device needs a device number");
+                    return ExitCode::from(2);
+                }
+            },
+            "-h" | "--help" => {
+                println!("usage: mixcuda-bench [--quick] [--json] [--device N]");
+                return ExitCode::SUCCESS;
+            }
+            other => {
+                eprintln!("mixcuda-bench: unknown argument {other:?} (try --help)");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let gpu = match Gpu::new(device) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("mixcuda-bench: no GPU to measure: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let name = gpu.name().unwrap_or_else(|e| format!("unknown ({e})"));
+    let (rounds, repeats) = if quick { (5, 10) } else { (11, 50) };
+    let mut rows = Vec::new();
+    for case in &CASES {
+        match run_case(&gpu, case, rounds, repeats) {
+            Ok(r) => rows.push(r),
+            Err(e) => {
+                eprintln!("mixcuda-bench: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    if json {
+        let cases: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                format!(
+                    concat!(
+                        "{{\"name\": \"{}\", \"frames\": {}, \"width\": {}, \"height\": {}, ",
+                        "\"verified\": true, \"kernel_gbps\": {:.3}, \"copy_gbps\": {:.3}, ",
+                        "\"kernel_ratio\": {:.3}, \"e2e_gbps\": {:.3}, \"pinned_gbps\": {:.3}, ",
+                        "\"e2e_ratio\": {:.3}, \"pageable_gbps\": {:.3}, \"stream_gbps\": {:.3}, ",
+                        "\"kernel_us\": {:.2}, \"copy_us\": {:.2}}}"
+                    ),
+                    r.name,
+                    r.frames,
+                    r.geometry.width,
+                    r.geometry.height,
+                    r.kernel_gbps(),
+                    r.copy_gbps(),
+                    r.kernel_gbps() / r.copy_gbps(),
+                    r.e2e_gbps(),
+                    r.pinned_gbps(),
+                    r.e2e_gbps() / r.pinned_gbps(),
+                    r.upload_bytes as f64 / r.pageable_s / 1e9,
+                    r.upload_bytes as f64 / r.stream_s / 1e9,
+                    r.kernel_s * 1e6,
+                    r.copy_s * 1e6,
+                )
+            })
+            .collect();
+        let name = name.replace('\\', "\\\\").replace('"', "\\\"");
+        println!(
+            "{{\"device\": \"{name}\", \"kernel_goal\": {KERNEL_GOAL}, \"e2e_goal\": {E2E_GOAL}, \"cases\": [{}]}}",
+            cases.join(", ")
+        );
+    } else {
+        println!(
+            "mixcuda-bench on {name} (linear, all frames, exact, tchw, raw; medians; outputs checked against mixcore)"
+        );
+        println!(
+            "{:<4} {:>22} {:>10} {:>10} {:>7} {:>10} {:>10} {:>7} {:>10} {:>10}",
+            "case",
+            "input",
+            "kernel",
+            "d2d copy",
+            "ratio",
+            "e2e pin",
+            "pin copy",
+            "ratio",
+            "pageable",
+            "stream"
+        );
+        for r in &rows {
+            let flag = |x: f64, goal: f64| if x >= goal { " " } else { "!" };
+            let kr = r.kernel_gbps() / r.copy_gbps();
+            let er = r.e2e_gbps() / r.pinned_gbps();
+            println!(
+                "{:<4} {:>22} {:>7.1} GB/s {:>5.1} GB/s {:>6.2}{} {:>5.1} GB/s {:>5.1} GB/s {:>6.2}{} {:>5.1} GB/s {:>5.1} GB/s",
+                r.name,
+                format!("{}x {}x{}x3", r.frames, r.geometry.width, r.geometry.height),
+                r.kernel_gbps(),
+                r.copy_gbps(),
+                kr,
+                flag(kr, KERNEL_GOAL),
+                r.e2e_gbps(),
+                r.pinned_gbps(),
+                er,
+                flag(er, E2E_GOAL),
+                r.upload_bytes as f64 / r.pageable_s / 1e9,
+                r.upload_bytes as f64 / r.stream_s / 1e9,
+            );
+        }
+        println!(
+            "kernel: (u8 read + f32 written) / time vs a device copy moving as many bytes (goal >= {KERNEL_GOAL});"
+        );
+        println!(
+            "e2e: needed frame bytes / wall time of HostMixer::mix_pinned vs one pinned upload (goal >= {E2E_GOAL}); ! = below goal"
+        );
+    }
+    ExitCode::SUCCESS
+}

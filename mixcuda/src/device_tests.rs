@@ -1,0 +1,91 @@
+//! Device unit tests that need the crate's internals: the rounding probe kernels on the GPU
+//! against `mixcore::round::round_ratio`. They print `skipped: ...` without a device (or fail,
+//! with `FRAMEMIX_REQUIRE_GPU=1`).
+
+use mixcore::SplitMix64;
+
+use crate::backend::Queue;
+use crate::launch::probe_launch;
+use crate::{Error, Gpu};
+
+use std::io::Write as _;
+
+fn gpu(test: &str) -> Option<Gpu> {
+    let required = std::env::var("FRAMEMIX_REQUIRE_GPU").as_deref() == Ok("1");
+    let why = match Gpu::device_count() {
+        Ok(0) => "no CUDA device found (the driver reports 0 devices)".to_string(),
+        Ok(_) => {
+            return Some(Gpu::new(0).unwrap_or_else(|e| panic!("{test}: opening device 0: {e}")));
+        }
+        Err(e) if e.is_no_device() => format!("no CUDA device found ({e})"),
+        Err(e) => panic!("{test}: the CUDA driver failed: {e}"),
+    };
+    assert!(!required, "{test}: FRAMEMIX_REQUIRE_GPU=1 but {why}");
+    // Straight to stderr, past the test harness's capture, so the skip is always visible.
+    let _ = writeln!(std::io::stderr(), "{test}: skipped: {why}");
+    None
+}
+
+/// Runs a probe kernel over `pairs` on the device.
+fn probe(gpu: &Gpu, exact: bool, pairs: &[(u64, u64)]) -> Result<Vec<f32>, Error> {
+    let b = &*gpu.backend;
+    let n: Vec<u8> = pairs.iter().flat_map(|p| p.0.to_le_bytes()).collect();
+    let d: Vec<u8> = pairs.iter().flat_map(|p| p.1.to_le_bytes()).collect();
+    let (nm, dm, out) = (
+        b.alloc(n.len())?,
+        b.alloc(d.len())?,
+        b.alloc(pairs.len() * 4)?,
+    );
+    b.upload(&*nm, 0, &n)?;
+    b.upload(&*dm, 0, &d)?;
+    let launch = probe_launch(exact, nm.addr(), dm.addr(), out.addr(), pairs.len())?;
+    // SAFETY: the three allocations hold `pairs.len()` u64, u64 and f32 values, the count the
+    // probe reads and writes; they live until the synchronisation below.
+    unsafe { b.launch(Queue::Compute, &launch)? };
+    b.synchronize(Queue::Compute)?;
+    let mut bytes = vec![0u8; pairs.len() * 4];
+    b.download(&*out, 0, &mut bytes)?;
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
+#[test]
+fn device_rounding_matches_mixcore_round_ratio() {
+    let Some(gpu) = gpu("device_rounding_matches_mixcore_round_ratio") else {
+        return;
+    };
+    let mut rng = SplitMix64::new(0xD1CE);
+    let mut below = |n: u64| mixcore::select::uniform(rng.next_u64(), n);
+    let mut pairs = Vec::new();
+    for i in 0..2_000_000u64 {
+        let d = match i % 3 {
+            0 => 1 + below(300),
+            1 => 1 + below((1 << 29) - 1),
+            _ => (1 << 29) + below((1 << 48) - (1 << 29)),
+        };
+        pairs.push((below(255 * d + 1), d));
+    }
+    for _ in 0..200_000 {
+        // Exact midpoints between neighbouring f32 and their neighbours (see the emulator test).
+        let m = (1 << 23) + below(1 << 23);
+        let j = 30 + below(18);
+        let e1 = 18 + below(j - 17);
+        let n = (2 * m + 1) << (j - e1);
+        for n in [n - 1, n, n + 1] {
+            pairs.push((n, 1 << j));
+        }
+    }
+    for exact in [false, true] {
+        let got = probe(&gpu, exact, &pairs).unwrap();
+        for (&(n, d), g) in pairs.iter().zip(got) {
+            let want = mixcore::round::round_ratio(n, d);
+            assert_eq!(
+                g.to_bits(),
+                want.to_bits(),
+                "exact={exact}: {n} / {d}: {g} vs {want}"
+            );
+        }
+    }
+}

@@ -1,0 +1,707 @@
+//! The kernels (through the emulator) against mixcore, bit for bit, over random plans, specs,
+//! shapes and strides: the device-frames mix, the chunked host-upload mix, batches, and the
+//! streaming accumulate/finish kernels; plus the rounding probes and the struct layout.
+
+use mixcore::{
+    Backend, Epilogue, FloatWeights, FrameView, FramesPerSegment, Geometry, Layout, MixPath,
+    MixSpec, Mode, Plan, PlanConfig, Schedule, Selection, SplitMix64,
+};
+
+use super::Emu;
+use crate::launch::{
+    Addresses, PoolLayout, accumulate_launches, build_group, finish_launches, mix_launches,
+    probe_launch, upload_chunks,
+};
+use crate::pack::{Packed, pack};
+use crate::params::{encode_jobs, words_to_bytes};
+use crate::tracker::{Admit, Tracker};
+
+pub(super) struct Rng(SplitMix64);
+
+impl Rng {
+    pub(super) fn new(seed: u64) -> Self {
+        Rng(SplitMix64::new(seed))
+    }
+    pub(super) fn below(&mut self, n: u64) -> u64 {
+        mixcore::select::uniform(self.0.next_u64(), n)
+    }
+    pub(super) fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+    pub(super) fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.0.next_u64() as u8).collect()
+    }
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
+fn u32_bytes(v: &[u32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn f32_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// One random mix: plans (a batch of one or more videos), a spec, frames in a padded pool.
+pub(super) struct Case {
+    pub plans: Vec<Plan<'static>>,
+    pub spec: MixSpec<'static>,
+    pub g: Geometry,
+    pub pool: PoolLayout,
+    /// Every frame of every video, frame `i` at `i * frame_pitch`.
+    pub frames: Vec<u8>,
+}
+
+pub(super) const EPILOGUES: [Epilogue; 4] = [
+    Epilogue::Raw,
+    Epilogue::Unit,
+    Epilogue::IMAGENET,
+    Epilogue::Normalize {
+        mean: [0.5, 0.0, 1.0, 0.25],
+        std: [0.001, 3.0, 0.5, 1e-3],
+    },
+];
+
+fn random_config(rng: &mut Rng, frames: u32) -> (PlanConfig<'static>, MixPath<'static>) {
+    let segments = rng.range(1, 10) as u32;
+    let selection = rng.pick(&[Selection::Spread, Selection::Consecutive]);
+    let mode = if rng.below(2) == 0 {
+        Mode::Test
+    } else {
+        Mode::Train {
+            seed: rng.0.next_u64(),
+        }
+    };
+    let smallest = (frames / segments).max(1);
+    let fixed = rng.range(1, u64::from(smallest.min(6))) as u32;
+    let kind = rng.below(6);
+    let (k, schedule) = match kind {
+        0 => (FramesPerSegment::All, Schedule::Average),
+        1 => (FramesPerSegment::All, Schedule::Linear),
+        2 => (FramesPerSegment::Fixed(fixed), Schedule::Linear0),
+        3 => (FramesPerSegment::Fixed(fixed), Schedule::Linear),
+        _ => {
+            let n: Vec<u32> = (0..fixed)
+                .map(|_| match rng.below(4) {
+                    0 => 0,
+                    1 => rng.range(1, 1 << 31) as u32,
+                    _ => rng.range(1, 9) as u32,
+                })
+                .collect();
+            let mut n = n;
+            if n.iter().all(|&x| x == 0) {
+                n[0] = 1;
+            }
+            (
+                FramesPerSegment::Fixed(fixed),
+                Schedule::Custom(Box::leak(n.into_boxed_slice())),
+            )
+        }
+    };
+    let path = match rng.below(4) {
+        0 => MixPath::Float(FloatWeights::Schedule),
+        1 if matches!(k, FramesPerSegment::Fixed(_)) => {
+            let w: Vec<f32> = (0..fixed)
+                .map(|_| (rng.below(1 << 20) as f32) / 1_048_576.0 * 0.7)
+                .collect();
+            MixPath::Float(FloatWeights::Given(Box::leak(w.into_boxed_slice())))
+        }
+        _ => MixPath::Exact,
+    };
+    let config = PlanConfig {
+        segments,
+        k,
+        selection,
+        mode,
+        schedule,
+    };
+    (config, path)
+}
+
+pub(super) fn random_case(rng: &mut Rng, max_videos: u64) -> Case {
+    let videos = rng.range(1, max_videos);
+    let g = Geometry::new(
+        rng.range(1, 13) as u32,
+        rng.range(1, 7) as u32,
+        rng.range(1, 4) as u32,
+    )
+    .unwrap();
+    let layout = rng.pick(&[Layout::Tchw, Layout::Cthw, Layout::Thwc]);
+    let epilogue = rng.pick(&EPILOGUES);
+    let mut plans = Vec::new();
+    let mut path = MixPath::Exact;
+    for v in 0..videos {
+        // One path per batch: the first video's; later videos get plans it accepts.
+        loop {
+            let frames = rng.range(1, 40) as u32;
+            let (config, p) = random_config(rng, frames);
+            if v == 0 {
+                path = p;
+            }
+            let Ok(plan) = Plan::new(frames, &config) else {
+                continue;
+            };
+            let spec = MixSpec {
+                path,
+                ..MixSpec::default()
+            };
+            if pack(&[plan], &spec).is_ok() {
+                plans.push(plan);
+                break;
+            }
+        }
+    }
+    let row = (g.width * g.channels) as usize;
+    let stride = row + rng.below(5) as usize;
+    let pitch = stride * (g.height as usize - 1) + row + rng.below(9) as usize;
+    let total: u32 = plans.iter().map(Plan::frames).sum();
+    let frames = rng.bytes(pitch * total as usize);
+    Case {
+        plans,
+        spec: MixSpec {
+            layout,
+            epilogue,
+            path,
+            backend: Backend::Reference,
+        },
+        g,
+        pool: PoolLayout {
+            row_stride: stride,
+            frame_pitch: pitch,
+        },
+        frames,
+    }
+}
+
+impl Case {
+    fn describe(&self) -> String {
+        format!(
+            "geometry {:?}, pool {:?}, spec {:?}, plans {:?}",
+            self.g,
+            self.pool,
+            self.spec,
+            self.plans
+                .iter()
+                .map(|p| (p.frames(), *p.config()))
+                .collect::<Vec<_>>()
+        )
+    }
+
+    pub(super) fn frame(&self, global: u32) -> FrameView<'_> {
+        let start = global as usize * self.pool.frame_pitch;
+        FrameView::new(&self.frames[start..], self.g, self.pool.row_stride).unwrap()
+    }
+
+    /// mixcore's output for the whole batch, video after video.
+    pub(super) fn reference(&self) -> Vec<f32> {
+        let mut out = Vec::new();
+        let mut offset = 0;
+        for plan in &self.plans {
+            let frames: Vec<FrameView<'_>> =
+                (0..plan.frames()).map(|f| self.frame(offset + f)).collect();
+            out.extend(mixcore::mix_to_vec(plan, &frames, &self.spec).unwrap());
+            offset += plan.frames();
+        }
+        out
+    }
+
+    fn packed(&self) -> Packed {
+        pack(&self.plans, &self.spec).unwrap()
+    }
+
+    fn out_len(&self) -> usize {
+        self.packed().output_len(self.g).unwrap()
+    }
+}
+
+/// Uploads the packed plan; returns the addresses of its arrays (frames, out, acc unset).
+fn upload_plan(emu: &mut Emu, p: &Packed, compact: bool) -> Addresses {
+    let terms = if compact { &p.term_slot } else { &p.term_frame };
+    Addresses {
+        jobs: emu.buffer(encode_jobs(&p.jobs)),
+        term_frame: emu.buffer(u32_bytes(terms)),
+        term_numer: emu.buffer(u32_bytes(&p.term_numer)),
+        term_weight: emu.buffer(f32_bytes(&p.term_weight)),
+        ..Addresses::default()
+    }
+}
+
+/// A sentinel output: bytes 0xFF (a NaN) so unwritten elements cannot match.
+fn output(emu: &mut Emu, len: usize) -> u64 {
+    emu.buffer(vec![0xFF; len * 4])
+}
+
+pub(super) fn assert_bits(case: &Case, what: &str, got: &[f32], want: &[f32]) {
+    assert_eq!(got.len(), want.len(), "{what}: length; {}", case.describe());
+    for (i, (a, b)) in got.iter().zip(want).enumerate() {
+        assert_eq!(
+            a.to_bits(),
+            b.to_bits(),
+            "{what}: element {i}: kernel {a} vs mixcore {b}; {}",
+            case.describe()
+        );
+    }
+}
+
+/// Queues the device-frames mix of `case` (the whole pool on the device, terms index frames).
+fn queue_device_mix(emu: &mut Emu, case: &Case) -> u64 {
+    let p = case.packed();
+    let mut addr = upload_plan(emu, &p, false);
+    addr.frames = emu.buffer(case.frames.clone());
+    addr.out = output(emu, case.out_len());
+    emu.launches(mix_launches(&p, case.g, case.pool, addr, 0..p.jobs.len() as u32).unwrap());
+    addr.out
+}
+
+/// Queues the host-upload mix: a compact pool of only the needed frames, packed rows, mixed
+/// chunk by chunk as the CUDA backend does.
+fn queue_host_mix(emu: &mut Emu, case: &Case, target_bytes: usize) -> u64 {
+    let p = case.packed();
+    let row = (case.g.width * case.g.channels) as usize;
+    let frame_bytes = case.g.elements().unwrap();
+    let mut compact = Vec::with_capacity(frame_bytes * p.slot_frames.len());
+    for &f in &p.slot_frames {
+        let view = case.frame(f);
+        for y in 0..case.g.height {
+            compact.extend_from_slice(&view.row(y)[..row]);
+        }
+    }
+    let mut addr = upload_plan(emu, &p, true);
+    addr.frames = emu.buffer(compact);
+    addr.out = output(emu, case.out_len());
+    let pool = PoolLayout {
+        row_stride: row,
+        frame_pitch: frame_bytes,
+    };
+    for chunk in upload_chunks(&p, frame_bytes, target_bytes) {
+        emu.launches(mix_launches(&p, case.g, pool, addr, chunk.jobs).unwrap());
+    }
+    addr.out
+}
+
+/// Queues the streaming mix: frames pushed in `order` (global indices), uploaded in groups of
+/// `group` frames into rings, accumulated, then finished.
+fn queue_stream_mix(emu: &mut Emu, case: &Case, order: &[u32], group: usize) -> u64 {
+    let p = case.packed();
+    let mut tracker = Tracker::new(&p);
+    let hwc = case.g.elements().unwrap();
+    let acc = emu.buffer(vec![0; p.jobs.len() * hwc * p.arith.acc_bytes()]);
+    let mut pending: Vec<u32> = Vec::new();
+    let row = (case.g.width * case.g.channels) as usize;
+    let ring = PoolLayout {
+        row_stride: row,
+        frame_pitch: hwc,
+    };
+    let flush = |emu: &mut Emu, pending: &mut Vec<u32>| {
+        if pending.is_empty() {
+            return;
+        }
+        let grp = build_group(&p, pending);
+        let mut ring_bytes = Vec::new();
+        for &f in &grp.frames {
+            let view = case.frame(f);
+            for y in 0..case.g.height {
+                ring_bytes.extend_from_slice(&view.row(y)[..row]);
+            }
+        }
+        let addr = Addresses {
+            frames: emu.buffer(ring_bytes),
+            jobs: emu.buffer(encode_jobs(&grp.jobs)),
+            term_frame: emu.buffer(u32_bytes(&grp.term_frame)),
+            term_numer: emu.buffer(u32_bytes(&grp.term_numer)),
+            term_weight: emu.buffer(f32_bytes(&grp.term_weight)),
+            acc,
+            out: 0,
+        };
+        emu.launches(accumulate_launches(&p, case.g, ring, addr, grp.jobs.len() as u32).unwrap());
+        pending.clear();
+    };
+    for &global in order {
+        let (video, f) = locate(&p, global);
+        match tracker.admit(&p, video, f).unwrap() {
+            Admit::NotNeeded => {}
+            Admit::Needed { global } => {
+                pending.push(global);
+                if pending.len() == group {
+                    flush(emu, &mut pending);
+                }
+            }
+        }
+    }
+    flush(emu, &mut pending);
+    assert_eq!(tracker.missing(&p), None);
+    let addr = Addresses {
+        jobs: emu.buffer(encode_jobs(&p.jobs)),
+        acc,
+        out: output(emu, case.out_len()),
+        ..Addresses::default()
+    };
+    emu.launches(finish_launches(&p, case.g, addr).unwrap());
+    addr.out
+}
+
+fn locate(p: &Packed, global: u32) -> (usize, u32) {
+    let b = p
+        .videos
+        .iter()
+        .rposition(|v| v.frame_offset <= global)
+        .unwrap();
+    (b, global - p.videos[b].frame_offset)
+}
+
+/// A push order the streaming path accepts: any order on the exact path; on the float path
+/// windows in a random order, frames increasing inside each.
+pub(super) fn push_order(rng: &mut Rng, case: &Case) -> Vec<u32> {
+    let total: u32 = case.plans.iter().map(Plan::frames).sum();
+    let mut order: Vec<u32> = (0..total).collect();
+    for i in (1..order.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        order.swap(i, j);
+    }
+    if matches!(case.spec.path, MixPath::Float(_)) {
+        order.sort_unstable();
+    }
+    order
+}
+
+#[test]
+fn emulated_mix_matches_mixcore_on_random_cases() {
+    let mut rng = Rng::new(0x5EED_0001);
+    let mut emu = Emu::default();
+    let mut queued = Vec::new();
+    for _ in 0..120 {
+        let case = random_case(&mut rng, 3);
+        let device = queue_device_mix(&mut emu, &case);
+        let host = queue_host_mix(&mut emu, &case, rng.range(0, 3000) as usize);
+        let order = push_order(&mut rng, &case);
+        let stream = queue_stream_mix(&mut emu, &case, &order, rng.range(1, 5) as usize);
+        queued.push((case, device, host, stream));
+    }
+    let Some(out) = emu.run("emulated_mix_matches_mixcore_on_random_cases") else {
+        return;
+    };
+    let mut paths = [0usize; 3];
+    for (case, device, host, stream) in &queued {
+        let want = case.reference();
+        assert_bits(case, "device-frames mix", &out.f32s(*device), &want);
+        assert_bits(case, "host-upload mix", &out.f32s(*host), &want);
+        assert_bits(case, "streaming mix", &out.f32s(*stream), &want);
+        paths[case.packed().arith as usize] += 1;
+    }
+    // The random cases reach every accumulator: u32, u64 (large custom numerators), float.
+    assert!(paths.iter().all(|&n| n > 0), "paths covered: {paths:?}");
+}
+
+/// Every schedule x layout x epilogue x path on fixed shapes, including the paper's setting.
+#[test]
+fn emulated_mix_matches_mixcore_for_every_schedule_layout_epilogue() {
+    let custom: &'static [u32] = &[3, 0, 1_000_000_007, 1];
+    let given: &'static [f32] = &[0.125, 0.5, 0.0, 0.375];
+    let mut rng = Rng::new(42);
+    let mut emu = Emu::default();
+    let mut queued = Vec::new();
+    let schedules = [
+        (Schedule::Average, FramesPerSegment::All),
+        (Schedule::Linear, FramesPerSegment::All),
+        (Schedule::Linear0, FramesPerSegment::All),
+        (Schedule::Linear, FramesPerSegment::Fixed(4)),
+        (Schedule::Custom(custom), FramesPerSegment::Fixed(4)),
+    ];
+    for (schedule, k) in schedules {
+        for layout in [Layout::Tchw, Layout::Cthw, Layout::Thwc] {
+            for epilogue in EPILOGUES {
+                for path in [
+                    MixPath::Exact,
+                    MixPath::Float(FloatWeights::Schedule),
+                    MixPath::Float(FloatWeights::Given(given)),
+                ] {
+                    if matches!(path, MixPath::Float(FloatWeights::Given(_)))
+                        && k == FramesPerSegment::All
+                    {
+                        continue;
+                    }
+                    let config = PlanConfig {
+                        segments: 8,
+                        k,
+                        schedule,
+                        ..PlanConfig::default()
+                    };
+                    let plan = Plan::new(48, &config).unwrap();
+                    let g = Geometry::new(5, 3, 3).unwrap();
+                    let pool = PoolLayout {
+                        row_stride: 17,
+                        frame_pitch: 3 * 17 + 2,
+                    };
+                    let case = Case {
+                        plans: vec![plan],
+                        spec: MixSpec {
+                            layout,
+                            epilogue,
+                            path,
+                            backend: Backend::Reference,
+                        },
+                        g,
+                        pool,
+                        frames: rng.bytes(48 * pool.frame_pitch),
+                    };
+                    let device = queue_device_mix(&mut emu, &case);
+                    let order: Vec<u32> = (0..48).collect();
+                    let stream = queue_stream_mix(&mut emu, &case, &order, 8);
+                    queued.push((case, device, stream));
+                }
+            }
+        }
+    }
+    let Some(out) = emu.run("emulated_mix_matches_mixcore_for_every_schedule_layout_epilogue")
+    else {
+        return;
+    };
+    for (case, device, stream) in &queued {
+        let want = case.reference();
+        assert_bits(case, "device-frames mix", &out.f32s(*device), &want);
+        assert_bits(case, "streaming mix", &out.f32s(*stream), &want);
+    }
+}
+
+/// Huge windows: u64 accumulators and denominators >= 2^29 (the integer rounding route), and
+/// more jobs than one grid's y dimension holds.
+#[test]
+fn emulated_mix_matches_mixcore_for_wide_sums_and_many_jobs() {
+    let mut rng = Rng::new(7);
+    let mut emu = Emu::default();
+    let mut queued = Vec::new();
+    let big: &'static [u32] = &[u32::MAX, 1, 77, u32::MAX - 5];
+    let configs = [
+        // One window of 65,536 frames: D = 65536 * 65537 / 2 > 2^29.
+        (
+            65_536,
+            PlanConfig {
+                segments: 1,
+                ..PlanConfig::default()
+            },
+        ),
+        (
+            16,
+            PlanConfig {
+                segments: 4,
+                k: FramesPerSegment::Fixed(4),
+                schedule: Schedule::Custom(big),
+                ..PlanConfig::default()
+            },
+        ),
+        // 70,000 segments of one frame: two launches in y.
+        (
+            70_000,
+            PlanConfig {
+                segments: 70_000,
+                k: FramesPerSegment::Fixed(1),
+                ..PlanConfig::default()
+            },
+        ),
+    ];
+    for (frames, config) in configs {
+        for epilogue in [Epilogue::Raw, Epilogue::IMAGENET] {
+            let plan = Plan::new(frames, &config).unwrap();
+            let g = Geometry::new(2, 1, 1).unwrap();
+            let pool = PoolLayout {
+                row_stride: 2,
+                frame_pitch: 2,
+            };
+            let case = Case {
+                plans: vec![plan],
+                spec: MixSpec {
+                    epilogue,
+                    backend: Backend::Reference,
+                    ..MixSpec::default()
+                },
+                g,
+                pool,
+                frames: rng.bytes(frames as usize * 2),
+            };
+            let device = queue_device_mix(&mut emu, &case);
+            queued.push((case, device));
+        }
+    }
+    let Some(out) = emu.run("emulated_mix_matches_mixcore_for_wide_sums_and_many_jobs") else {
+        return;
+    };
+    for (case, device) in &queued {
+        assert_bits(
+            case,
+            "device-frames mix",
+            &out.f32s(*device),
+            &case.reference(),
+        );
+    }
+}
+
+/// The rounding, both routes, against `mixcore::round::round_ratio` on random ratios, exact
+/// ties (midpoints between two f32) and their neighbours, over the whole range plans produce.
+#[test]
+fn emulated_rounding_matches_mixcore_round_ratio() {
+    let mut rng = Rng::new(99);
+    let mut pairs: Vec<(u64, u64)> = Vec::new();
+    for _ in 0..20_000 {
+        let d = match rng.below(3) {
+            0 => rng.range(1, 300),
+            1 => rng.range(1, (1 << 29) - 1),
+            _ => rng.range(1 << 29, (1 << 48) - 1),
+        };
+        pairs.push((rng.range(0, 255 * d), d));
+    }
+    for _ in 0..5_000 {
+        // Midpoint between M * 2^e and (M + 1) * 2^e (M has 24 bits) as n / 2^j, exactly.
+        let m = rng.range(1 << 23, (1 << 24) - 1);
+        let j = rng.range(30, 47);
+        // value = (2M + 1) * 2^(e - 1) <= 255 needs e - 1 <= -18 (2M+1 < 2^25, 2^25 * 2^-18 = 128).
+        let e1 = -(rng.range(18, j) as i64);
+        let d = 1u64 << j;
+        let n = (2 * m + 1) << (j as i64 + e1);
+        for n in [n - 1, n, n + 1] {
+            pairs.push((n, d));
+        }
+    }
+    for d in [
+        1u64,
+        2,
+        3,
+        255,
+        (1 << 29) - 1,
+        1 << 29,
+        (1 << 29) + 1,
+        (1 << 48) - 1,
+    ] {
+        for n in [0, 1, d - 1, d, d + 1, 255 * d - 1, 255 * d] {
+            pairs.push((n, d));
+        }
+    }
+    let n: Vec<u8> = pairs.iter().flat_map(|p| p.0.to_le_bytes()).collect();
+    let d: Vec<u8> = pairs.iter().flat_map(|p| p.1.to_le_bytes()).collect();
+    let mut emu = Emu::default();
+    let (na, da) = (emu.buffer(n), emu.buffer(d));
+    let fast = emu.buffer(vec![0xFF; pairs.len() * 4]);
+    let exact = emu.buffer(vec![0xFF; pairs.len() * 4]);
+    emu.launch(probe_launch(false, na, da, fast, pairs.len()).unwrap());
+    emu.launch(probe_launch(true, na, da, exact, pairs.len()).unwrap());
+    let Some(out) = emu.run("emulated_rounding_matches_mixcore_round_ratio") else {
+        return;
+    };
+    for (route, addr) in [("fm_round_ratio", fast), ("fm_round_ratio_exact", exact)] {
+        for (&(n, d), got) in pairs.iter().zip(out.f32s(addr)) {
+            let want = mixcore::round::round_ratio(n, d);
+            assert_eq!(
+                got.to_bits(),
+                want.to_bits(),
+                "{route}({n}, {d}): {got} vs {want}"
+            );
+        }
+    }
+}
+
+/// The emulator's C++ compiler lays the header's structs out exactly as the host encodes them.
+#[test]
+fn emulated_struct_layout_matches_host_encoding() {
+    let Some(emulator) = super::emulator("emulated_struct_layout_matches_host_encoding") else {
+        return;
+    };
+    let out = std::process::Command::new(&emulator.path)
+        .arg("--layout")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let expected = [
+        ("FmJob.denominator", 0),
+        ("FmJob.term_first", 8),
+        ("FmJob.term_count", 12),
+        ("FmJob.segment", 16),
+        ("FmJob.segments", 20),
+        ("FmJob.first_segment", 24),
+        ("FmJob.acc_block", 28),
+        ("FmParams.frames", 0),
+        ("FmParams.out", 8),
+        ("FmParams.jobs", 16),
+        ("FmParams.term_frame", 24),
+        ("FmParams.term_numer", 32),
+        ("FmParams.term_weight", 40),
+        ("FmParams.acc", 48),
+        ("FmParams.frame_pitch", 56),
+        ("FmParams.row_stride", 64),
+        ("FmParams.width", 72),
+        ("FmParams.height", 76),
+        ("FmParams.channels", 80),
+        ("FmParams.layout", 84),
+        ("FmParams.epilogue", 88),
+        ("FmParams.job_offset", 92),
+        ("FmParams.mean", 96),
+        ("FmParams.std", 112),
+        ("FmProbe.n", 0),
+        ("FmProbe.d", 8),
+        ("FmProbe.out", 16),
+        ("FmProbe.count", 24),
+        ("sizeof.FmJob", crate::params::JOB_SIZE),
+        ("sizeof.FmParams", crate::params::PARAMS_SIZE),
+        ("sizeof.FmProbe", crate::params::PROBE_SIZE),
+    ];
+    let got: Vec<(String, usize)> = text
+        .lines()
+        .map(|l| {
+            let (k, v) = l.split_once(' ').unwrap();
+            (k.to_string(), v.parse().unwrap())
+        })
+        .collect();
+    let want: Vec<(String, usize)> = expected.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    assert_eq!(got, want);
+    // And the host encoding puts each field there.
+    let p = crate::params::MixParams {
+        width: 0xAABB,
+        job_offset: 0xCCDD,
+        std: [0.0, 0.0, 0.0, 2.0],
+        ..Default::default()
+    };
+    let bytes = words_to_bytes(&p.encode());
+    assert_eq!(&bytes[72..76], &0xAABBu32.to_le_bytes());
+    assert_eq!(&bytes[92..96], &0xCCDDu32.to_le_bytes());
+    assert_eq!(&bytes[124..128], &2.0f32.to_le_bytes());
+}
+
+/// A kernel reading outside its buffers must fail the emulator when it has AddressSanitizer, so
+/// the checks above mean something.
+#[test]
+fn emulator_catches_out_of_bounds_reads() {
+    let Some(emulator) = super::emulator("emulator_catches_out_of_bounds_reads") else {
+        return;
+    };
+    if !emulator.sanitized {
+        println!(
+            "emulator_catches_out_of_bounds_reads: skipped: emulator built without sanitizers"
+        );
+        return;
+    }
+    let case = Case {
+        plans: vec![Plan::new(4, &PlanConfig::default()).unwrap()],
+        spec: MixSpec::default(),
+        g: Geometry::new(3, 2, 1).unwrap(),
+        pool: PoolLayout {
+            row_stride: 3,
+            frame_pitch: 6,
+        },
+        frames: vec![1; 24],
+    };
+    let p = case.packed();
+    let mut emu = Emu::default();
+    let mut addr = upload_plan(&mut emu, &p, false);
+    // A pool one frame short: the last segment reads 6 bytes past its end.
+    addr.frames = emu.buffer(vec![0; 18]);
+    addr.out = output(&mut emu, case.out_len());
+    emu.launches(mix_launches(&p, case.g, case.pool, addr, 0..p.jobs.len() as u32).unwrap());
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        emu.run("emulator_catches_out_of_bounds_reads")
+    }));
+    assert!(
+        result.is_err(),
+        "the emulator did not notice an out-of-bounds read"
+    );
+}
