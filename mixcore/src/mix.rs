@@ -12,8 +12,8 @@ use crate::kernel::{Backend, Finish, Kernels, MAX_GROUP};
 use crate::layout::Layout;
 use crate::plan::{FramesPerSegment, Plan, Segment};
 
-/// Elements (bytes of a row) in one tile: 4 KiB of `u32` accumulators.
-pub const TILE_ELEMENTS: usize = 1024;
+/// Elements (bytes of a line) in one tile: 8 KiB of `u32` accumulators.
+pub const TILE_ELEMENTS: usize = 2048;
 
 /// Float weights for the float path (SPEC.md section 7).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -217,7 +217,7 @@ pub(crate) fn exact_group_end(seg: &Segment<'_, '_>, t: u32) -> u32 {
 }
 
 /// Per-tile accumulators, reused from tile to tile (never needs zeroing: the first group of
-/// every tile initialises them). 8 KiB.
+/// every tile initialises them). 16 KiB.
 pub(crate) struct TileScratch([u64; TILE_ELEMENTS]);
 
 impl TileScratch {
@@ -360,6 +360,43 @@ fn tile_with<'f>(
     let words = &mut scratch.0[..];
     match p.arith {
         Arith::Narrow => {
+            let mut j0 = j0;
+            let mut len = len;
+            if let Some(fused) = k.mix_fused.filter(|_| exact_group_end(seg, 0) == m) {
+                let g = gather(0, m);
+                let done = fused(
+                    &g.rows[..g.len],
+                    &g.weights[..g.len],
+                    seg.denominator(),
+                    &fin,
+                    dst,
+                );
+                if done == len {
+                    return;
+                }
+                // Finish the rest of the tile (under one 96-byte block) the usual way.
+                let ch = p.geometry.channels as usize;
+                let skip = if fin.planar { done / ch } else { done };
+                for run in dst.iter_mut() {
+                    *run = core::mem::take(run).get_mut(skip..).unwrap_or(&mut []);
+                }
+                j0 += done;
+                len -= done;
+            }
+            let src = |t: u32| row(seg.position(t)).get(j0..j0 + len).unwrap_or(&[]);
+            let gather = |t: u32, end: u32| {
+                let mut g = Group {
+                    rows: [&[][..]; MAX_GROUP],
+                    weights: [0u32; MAX_GROUP],
+                    len: 0,
+                };
+                for u in t..end {
+                    g.rows[g.len] = src(u);
+                    g.weights[g.len] = seg.numerator(u);
+                    g.len += 1;
+                }
+                g
+            };
             let acc = &mut bytemuck::cast_slice_mut::<u64, u32>(words)[..len];
             let mut t = 0;
             while t < m {

@@ -279,3 +279,29 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// Short windows with small numerators take the one-pass fused kernel on whole 96-byte
+    /// blocks and the grouped kernels on the rest of each tile: both must match the oracle.
+    #[test]
+    fn fused_window_kernel_matches_oracle(
+        video in arbitrary_video(4..=40, 33..=250, 1..=3),
+        segments in 1u32..=6,
+        k in prop::option::of(1u32..=16),
+        average: bool,
+        layout in arbitrary_layout(),
+        epilogue in arbitrary_epilogue(),
+    ) {
+        let schedule = if average { Schedule::Average } else { Schedule::Linear };
+        let k = k.map_or(FramesPerSegment::All, FramesPerSegment::Fixed);
+        let Ok(plan) = Plan::new(video.frames.len() as u32, &PlanConfig { segments, k, schedule, ..PlanConfig::default() }) else { return Ok(()); };
+        let base = MixSpec { layout, epilogue, ..MixSpec::default() };
+        let oracle = oracle_mix(&plan, &video, &base);
+        for backend in framemix_tests::backends() {
+            let spec = MixSpec { backend, ..base };
+            prop_bits_eq(&run_mix(&plan, &video, &spec), &oracle, &format!("{backend:?}"))?;
+        }
+    }
+}

@@ -53,29 +53,57 @@ pub(crate) fn accumulate_u32(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], init
     }
 }
 
+/// Zero bytes standing in for the missing partner of an odd frame (with weight 0).
+static ZEROS: [u8; crate::TILE_ELEMENTS] = [0; crate::TILE_ELEMENTS];
+
+/// How far ahead (bytes) the pair kernel prefetches each row: a few tiles' worth of lines in
+/// flight per stream helps when the frames come from DRAM.
+const PREFETCH_AHEAD: usize = 512;
+
 #[target_feature(enable = "avx2")]
 unsafe fn accumulate_u32_pairs(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], init: bool) {
     let len = acc.len();
     let full = len - len % 32;
     let zero = _mm256_setzero_si256();
-    let mut weights = [zero; MAX_GROUP / 2];
-    for (w, pair) in weights.iter_mut().zip(nums[..rows.len()].chunks(2)) {
-        let a = pair[0] as i16;
-        let b = pair.get(1).copied().unwrap_or(0) as i16;
-        *w = _mm256_set1_epi16((b << 8) | a);
-    }
     let pairs = rows.len().div_ceil(2);
+    let mut weights = [zero; MAX_GROUP / 2];
+    let mut ptrs = [(ZEROS.as_ptr(), ZEROS.as_ptr()); MAX_GROUP / 2];
+    for (p, (w, ab)) in weights
+        .iter_mut()
+        .zip(ptrs.iter_mut())
+        .enumerate()
+        .take(pairs)
+    {
+        let a = nums[2 * p] as i16;
+        let b = nums.get(2 * p + 1).copied().unwrap_or(0) as i16;
+        *w = _mm256_set1_epi16((b << 8) | a);
+        ab.0 = rows[2 * p].as_ptr();
+        // An odd last frame pairs with zeros of weight 0 (ZEROS holds a whole tile, and
+        // `len <= TILE_ELEMENTS` whenever rows come from the tile engine; longer rows only
+        // reach here with even groups of one pair... so check).
+        if let Some(r) = rows.get(2 * p + 1) {
+            ab.1 = r.as_ptr();
+        } else if len > ZEROS.len() {
+            // SAFETY: forwarded; the generic kernel handles any length.
+            return unsafe { accumulate_u32_wide(acc, rows, nums, init) };
+        }
+    }
+    let (weights, ptrs) = (&weights[..pairs], &ptrs[..pairs]);
     let mut j = 0;
     while j < full {
         let mut lo = zero;
         let mut hi = zero;
-        for (p, w) in weights.iter().enumerate().take(pairs) {
-            // SAFETY: j + 32 <= full <= row length for every row (checked by the caller).
-            let a = unsafe { _mm256_loadu_si256(rows[2 * p].as_ptr().add(j).cast()) };
-            let b = match rows.get(2 * p + 1) {
-                // SAFETY: as above.
-                Some(r) => unsafe { _mm256_loadu_si256(r.as_ptr().add(j).cast()) },
-                None => zero,
+        for (w, &(pa, pb)) in weights.iter().zip(ptrs) {
+            // SAFETY: j + 32 <= full <= length of every row (checked by the caller) and of
+            // ZEROS (checked above). Prefetches never fault; their addresses are only formed
+            // with wrapping arithmetic.
+            let (a, b) = unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(pa.wrapping_add(j + PREFETCH_AHEAD).cast());
+                _mm_prefetch::<_MM_HINT_T0>(pb.wrapping_add(j + PREFETCH_AHEAD).cast());
+                (
+                    _mm256_loadu_si256(pa.add(j).cast()),
+                    _mm256_loadu_si256(pb.add(j).cast()),
+                )
             };
             // Bytes 0-7 and 16-23 go to `lo`, 8-15 and 24-31 to `hi` (per 128-bit lane).
             lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(_mm256_unpacklo_epi8(a, b), *w));
@@ -197,12 +225,28 @@ pub(crate) fn finish_u32(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [f32
     }
     // SAFETY: reachable only after AVX2 and FMA were detected (see `accumulate_u32`); `fits`
     // checked the destination lengths.
-    let src = if d < FMA_DIVISOR_LIMIT {
-        Source::SumsFma(acc, d as f32, 1.0 / d as f32)
-    } else {
-        Source::Sums(acc, 1.0 / d as f64)
-    };
-    unsafe { finish_avx2(src, fin, dst) }
+    unsafe {
+        if d < FMA_DIVISOR_LIMIT {
+            finish_by_epilogue(
+                &SumsFma {
+                    acc,
+                    d: d as f32,
+                    y: 1.0 / d as f32,
+                },
+                fin,
+                dst,
+            );
+        } else {
+            finish_by_epilogue(
+                &SumsRecip {
+                    acc,
+                    recip: 1.0 / d as f64,
+                },
+                fin,
+                dst,
+            );
+        }
+    }
 }
 
 /// Float-path epilogue and layout into `dst`.
@@ -211,7 +255,7 @@ pub(crate) fn finish_f32(acc: &[f32], fin: &Finish, dst: &mut [&mut [f32]]) {
         return reference::finish_f32(acc, fin, dst);
     }
     // SAFETY: as in `finish_u32`.
-    unsafe { finish_avx2(Source::Values(acc), fin, dst) }
+    unsafe { finish_by_epilogue(&Values(acc), fin, dst) }
 }
 
 /// True when `dst` has the runs a fused finish of `n` elements writes, and the layout is one
@@ -225,121 +269,183 @@ fn fits(n: usize, fin: &Finish, dst: &[&mut [f32]]) -> bool {
     }
 }
 
-/// What a fused finish reads: exact sums with the reciprocal of their denominator, or
-/// float-path values.
-#[derive(Clone, Copy)]
-enum Source<'a> {
-    Sums(&'a [u32], f64),
-    SumsFma(&'a [u32], f32, f32),
-    Values(&'a [f32]),
+/// What a fused finish reads, eight mixed values `V` at a time.
+trait Load {
+    fn len(&self) -> usize;
+    /// Element `j` as `V`, scalar.
+    fn value(&self, j: usize) -> f32;
+    /// Elements `j..j + 8` as `V`.
+    ///
+    /// # Safety
+    /// AVX2 and FMA are available and `j + 8 <= self.len()`.
+    unsafe fn load8(&self, j: usize) -> __m256;
 }
 
-impl Source<'_> {
+/// Exact sums below `2^24` with `d < FMA_DIVISOR_LIMIT`: the FMA route.
+struct SumsFma<'a> {
+    acc: &'a [u32],
+    d: f32,
+    y: f32,
+}
+
+/// Exact sums below `255 * 2^17 < 2^31`: the `f64` reciprocal route.
+struct SumsRecip<'a> {
+    acc: &'a [u32],
+    recip: f64,
+}
+
+/// Float-path values.
+struct Values<'a>(&'a [f32]);
+
+impl Load for SumsFma<'_> {
     fn len(&self) -> usize {
-        match self {
-            Source::Sums(a, _) | Source::SumsFma(a, _, _) => a.len(),
-            Source::Values(v) => v.len(),
-        }
+        self.acc.len()
     }
-
-    /// Element `j` as `V`, scalar.
     fn value(&self, j: usize) -> f32 {
-        match *self {
-            Source::Sums(a, r) => crate::round::round_ratio_recip(u64::from(a[j]), r),
-            Source::SumsFma(a, d, _) => {
-                crate::round::round_ratio_recip(u64::from(a[j]), 1.0 / f64::from(d))
-            }
-            Source::Values(v) => v[j],
-        }
+        crate::round::round_ratio_recip(u64::from(self.acc[j]), 1.0 / f64::from(self.d))
     }
-
-    /// Elements `j..j + 8` as `V`. Sums are below `255 * 2^17 < 2^31`, so the signed
-    /// conversion is exact, and the reciprocal route is exact for them.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn load8(&self, j: usize) -> __m256 {
-        match *self {
-            // SAFETY (both arms): the caller keeps j + 8 <= self.len().
-            Source::Sums(a, r) => unsafe {
-                let v = _mm256_loadu_si256(a.as_ptr().add(j).cast());
-                let rv = _mm256_set1_pd(r);
-                let lo = _mm256_cvtpd_ps(_mm256_mul_pd(
-                    _mm256_cvtepi32_pd(_mm256_castsi256_si128(v)),
-                    rv,
-                ));
-                let hi = _mm256_cvtpd_ps(_mm256_mul_pd(
-                    _mm256_cvtepi32_pd(_mm256_extracti128_si256::<1>(v)),
-                    rv,
-                ));
-                _mm256_set_m128(hi, lo)
-            },
-            // Sums below 2^24 convert to f32 exactly; see FMA_DIVISOR_LIMIT for the proof.
-            Source::SumsFma(a, d, y) => unsafe {
-                let n = _mm256_cvtepi32_ps(_mm256_loadu_si256(a.as_ptr().add(j).cast()));
-                let (dv, yv) = (_mm256_set1_ps(d), _mm256_set1_ps(y));
-                let q = _mm256_mul_ps(n, yv);
-                let r = _mm256_fnmadd_ps(q, dv, n);
-                _mm256_fmadd_ps(r, yv, q)
-            },
-            Source::Values(v) => unsafe { _mm256_loadu_ps(v.as_ptr().add(j)) },
-        }
+        // SAFETY: j + 8 <= len (the caller's promise). Sums below 2^24 convert to f32
+        // exactly; see FMA_DIVISOR_LIMIT for why these three steps round correctly.
+        let n = _mm256_cvtepi32_ps(unsafe { _mm256_loadu_si256(self.acc.as_ptr().add(j).cast()) });
+        let (dv, yv) = (_mm256_set1_ps(self.d), _mm256_set1_ps(self.y));
+        let q = _mm256_mul_ps(n, yv);
+        let r = _mm256_fnmadd_ps(q, dv, n);
+        _mm256_fmadd_ps(r, yv, q)
     }
 }
 
-/// Epilogue constants for 24 consecutive interleaved elements (24 is a multiple of 1 to 4
-/// channels), starting at channel 0.
-struct Pattern {
-    mean: [__m256; 3],
-    std: [__m256; 3],
-}
-
-#[target_feature(enable = "avx2")]
-fn pattern(mean: &[f32; 4], std: &[f32; 4], ch: usize) -> Pattern {
-    let m: [f32; 24] = core::array::from_fn(|k| mean[k % ch]);
-    let s: [f32; 24] = core::array::from_fn(|k| std[k % ch]);
-    // SAFETY: each load reads 8 of the 24 elements.
-    unsafe {
-        Pattern {
-            mean: [0, 8, 16].map(|o| _mm256_loadu_ps(m.as_ptr().add(o))),
-            std: [0, 8, 16].map(|o| _mm256_loadu_ps(s.as_ptr().add(o))),
-        }
+impl Load for SumsRecip<'_> {
+    fn len(&self) -> usize {
+        self.acc.len()
+    }
+    fn value(&self, j: usize) -> f32 {
+        crate::round::round_ratio_recip(u64::from(self.acc[j]), self.recip)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn load8(&self, j: usize) -> __m256 {
+        // SAFETY: j + 8 <= len (the caller's promise); sums below 2^31 convert exactly.
+        let v = unsafe { _mm256_loadu_si256(self.acc.as_ptr().add(j).cast()) };
+        let rv = _mm256_set1_pd(self.recip);
+        let lo = _mm256_cvtpd_ps(_mm256_mul_pd(
+            _mm256_cvtepi32_pd(_mm256_castsi256_si128(v)),
+            rv,
+        ));
+        let hi = _mm256_cvtpd_ps(_mm256_mul_pd(
+            _mm256_cvtepi32_pd(_mm256_extracti128_si256::<1>(v)),
+            rv,
+        ));
+        _mm256_set_m128(hi, lo)
     }
 }
 
-#[inline]
-#[target_feature(enable = "avx2")]
-fn epi(e: &Epilogue, v: __m256, mean: __m256, std: __m256, k255: __m256) -> __m256 {
-    match e {
-        Epilogue::Raw => v,
-        Epilogue::Unit => _mm256_div_ps(v, k255),
-        Epilogue::Normalize { .. } => {
-            _mm256_div_ps(_mm256_sub_ps(_mm256_div_ps(v, k255), mean), std)
-        }
+impl Load for Values<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn value(&self, j: usize) -> f32 {
+        self.0[j]
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn load8(&self, j: usize) -> __m256 {
+        // SAFETY: j + 8 <= len (the caller's promise).
+        unsafe { _mm256_loadu_ps(self.0.as_ptr().add(j)) }
     }
 }
 
-/// The fused finish. The caller checked `fits(src.len(), fin, dst)`.
+/// The epilogue on eight lanes, exactly SPEC.md's operations (`vdivps`, `vsubps`).
+trait Epi {
+    /// # Safety
+    /// AVX2 is available.
+    unsafe fn apply(v: __m256, mean: __m256, std: __m256) -> __m256;
+}
+
+struct RawEpi;
+struct UnitEpi;
+struct NormEpi;
+
+impl Epi for RawEpi {
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn apply(v: __m256, _: __m256, _: __m256) -> __m256 {
+        v
+    }
+}
+
+impl Epi for UnitEpi {
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn apply(v: __m256, _: __m256, _: __m256) -> __m256 {
+        _mm256_div_ps(v, _mm256_set1_ps(255.0))
+    }
+}
+
+impl Epi for NormEpi {
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn apply(v: __m256, mean: __m256, std: __m256) -> __m256 {
+        _mm256_div_ps(
+            _mm256_sub_ps(_mm256_div_ps(v, _mm256_set1_ps(255.0)), mean),
+            std,
+        )
+    }
+}
+
+/// Picks the epilogue's instantiation of [`finish_fused`].
+///
+/// # Safety
+/// AVX2 and FMA are available and `fits(src.len(), fin, dst)`.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn finish_avx2(src: Source<'_>, fin: &Finish, dst: &mut [&mut [f32]]) {
+unsafe fn finish_by_epilogue<L: Load>(src: &L, fin: &Finish, dst: &mut [&mut [f32]]) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match fin.epilogue {
+            Epilogue::Raw => finish_fused::<L, RawEpi>(src, fin, dst),
+            Epilogue::Unit => finish_fused::<L, UnitEpi>(src, fin, dst),
+            Epilogue::Normalize { .. } => finish_fused::<L, NormEpi>(src, fin, dst),
+        }
+    }
+}
+
+/// The fused finish, monomorphised per source and epilogue so the loops hold no branches.
+///
+/// # Safety
+/// AVX2 and FMA are available and `fits(src.len(), fin, dst)`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn finish_fused<L: Load, E: Epi>(src: &L, fin: &Finish, dst: &mut [&mut [f32]]) {
     let ch = fin.channels;
     let n = src.len();
     let e = &fin.epilogue;
-    let k255 = _mm256_set1_ps(255.0);
     let (mean, std) = match fin.epilogue {
         Epilogue::Normalize { mean, std } => (mean, std),
         Epilogue::Raw | Epilogue::Unit => ([0.0; 4], [1.0; 4]),
     };
     if !fin.planar || ch == 1 {
         let out = &mut *dst[0];
-        let pat = pattern(&mean, &std, ch);
+        // Constants for 24 consecutive interleaved elements (24 is a multiple of 1 to 4).
+        let m: [f32; 24] = core::array::from_fn(|k| mean[k % ch]);
+        let s: [f32; 24] = core::array::from_fn(|k| std[k % ch]);
+        // SAFETY: each load reads 8 of the 24 elements.
+        let (pm, ps) = unsafe {
+            (
+                [0, 8, 16].map(|o| _mm256_loadu_ps(m.as_ptr().add(o))),
+                [0, 8, 16].map(|o| _mm256_loadu_ps(s.as_ptr().add(o))),
+            )
+        };
         let full = n - n % 24;
+        let o = out.as_mut_ptr();
         let mut j = 0;
         while j < full {
-            for q in 0..3 {
-                // SAFETY: j + 8q + 8 <= full <= n <= out.len() (fits).
-                unsafe {
-                    let y = epi(e, src.load8(j + 8 * q), pat.mean[q], pat.std[q], k255);
-                    _mm256_storeu_ps(out.as_mut_ptr().add(j + 8 * q), y);
+            // SAFETY: j + 24 <= full <= n <= out.len() (fits); AVX2 and FMA available.
+            unsafe {
+                for q in 0..3 {
+                    let y = E::apply(src.load8(j + 8 * q), pm[q], ps[q]);
+                    _mm256_storeu_ps(o.add(j + 8 * q), y);
                 }
             }
             j += 24;
@@ -359,6 +465,11 @@ unsafe fn finish_avx2(src: Source<'_>, fin: &Finish, dst: &mut [&mut [f32]]) {
         _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6),
         _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7),
     ];
+    let outs = [
+        dst[0].as_mut_ptr(),
+        dst[1].as_mut_ptr(),
+        dst[2].as_mut_ptr(),
+    ];
     let mut p = 0;
     while p < full {
         // SAFETY: 3p + 24 <= 3 * full <= n, and p + 8 <= full <= dst[c].len() (fits).
@@ -371,10 +482,12 @@ unsafe fn finish_avx2(src: Source<'_>, fin: &Finish, dst: &mut [&mut [f32]]) {
             let x = _mm256_blend_ps::<0b0010_0100>(_mm256_blend_ps::<0b1001_0010>(a, b), c);
             let y = _mm256_blend_ps::<0b0100_1001>(_mm256_blend_ps::<0b0010_0100>(a, b), c);
             let z = _mm256_blend_ps::<0b1001_0010>(_mm256_blend_ps::<0b0100_1001>(a, b), c);
-            for (ci, v) in [x, y, z].into_iter().enumerate() {
-                let v = _mm256_permutevar8x32_ps(v, idx[ci]);
-                _mm256_storeu_ps(dst[ci].as_mut_ptr().add(p), epi(e, v, m[ci], s[ci], k255));
-            }
+            let x = E::apply(_mm256_permutevar8x32_ps(x, idx[0]), m[0], s[0]);
+            let y = E::apply(_mm256_permutevar8x32_ps(y, idx[1]), m[1], s[1]);
+            let z = E::apply(_mm256_permutevar8x32_ps(z, idx[2]), m[2], s[2]);
+            _mm256_storeu_ps(outs[0].add(p), x);
+            _mm256_storeu_ps(outs[1].add(p), y);
+            _mm256_storeu_ps(outs[2].add(p), z);
         }
         p += 8;
     }
@@ -382,5 +495,166 @@ unsafe fn finish_avx2(src: Source<'_>, fin: &Finish, dst: &mut [&mut [f32]]) {
         for (p, o) in run.iter_mut().enumerate().take(pixels).skip(full) {
             *o = e.apply(src.value(3 * p + c), c);
         }
+    }
+}
+
+/// Exact mix of a whole window in one pass, for windows whose numerators all fit one 16-bit
+/// pair group (`fits_u16_pairs`) and `d < FMA_DIVISOR_LIMIT`: pair sums stay in registers,
+/// are converted, divided, laid out and stored, with no accumulator in memory. Handles the
+/// first `len - len % 96` elements (whole 96-byte blocks: 32 pixels of 3 channels) and returns
+/// how many it did; 0 when the case is not one it handles.
+pub(crate) fn mix_fused_u16(
+    rows: &[&[u8]],
+    nums: &[u32],
+    d: u64,
+    fin: &Finish,
+    dst: &mut [&mut [f32]],
+) -> usize {
+    let len = rows.first().map_or(0, |r| r.len());
+    let done = len - len % 96;
+    let ok = d < FMA_DIVISOR_LIMIT
+        && done > 0
+        && rows.len() <= MAX_GROUP
+        && nums.len() >= rows.len()
+        && rows.iter().all(|r| r.len() >= len)
+        && fits_u16_pairs(&nums[..rows.len()])
+        && (rows.len().is_multiple_of(2) || done <= ZEROS.len())
+        && fits(done, fin, dst);
+    if !ok {
+        return 0;
+    }
+    // SAFETY: reachable only after AVX2 and FMA were detected (see `accumulate_u32`); every
+    // row holds `len >= done` bytes and `fits` checked the destination.
+    unsafe {
+        match fin.epilogue {
+            Epilogue::Raw => fused::<RawEpi>(rows, nums, d, fin, dst, done),
+            Epilogue::Unit => fused::<UnitEpi>(rows, nums, d, fin, dst, done),
+            Epilogue::Normalize { .. } => fused::<NormEpi>(rows, nums, d, fin, dst, done),
+        }
+    }
+    done
+}
+
+/// # Safety
+/// AVX2 and FMA available; rows hold at least `done` bytes (a multiple of 96); `fits(done,
+/// fin, dst)`; the numerators pass `fits_u16_pairs`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn fused<E: Epi>(
+    rows: &[&[u8]],
+    nums: &[u32],
+    d: u64,
+    fin: &Finish,
+    dst: &mut [&mut [f32]],
+    done: usize,
+) {
+    let zero = _mm256_setzero_si256();
+    let pairs = rows.len().div_ceil(2);
+    let mut weights = [zero; MAX_GROUP / 2];
+    let mut ptrs = [(ZEROS.as_ptr(), ZEROS.as_ptr()); MAX_GROUP / 2];
+    for (p, (w, ab)) in weights
+        .iter_mut()
+        .zip(ptrs.iter_mut())
+        .enumerate()
+        .take(pairs)
+    {
+        let a = nums[2 * p] as i16;
+        let b = nums.get(2 * p + 1).copied().unwrap_or(0) as i16;
+        *w = _mm256_set1_epi16((b << 8) | a);
+        ab.0 = rows[2 * p].as_ptr();
+        // A missing partner reads ZEROS with weight 0 (the caller checked `done` fits it).
+        ab.1 = rows.get(2 * p + 1).map_or(ZEROS.as_ptr(), |r| r.as_ptr());
+    }
+    let (weights, ptrs) = (&weights[..pairs], &ptrs[..pairs]);
+    let (dv, yv) = (_mm256_set1_ps(d as f32), _mm256_set1_ps(1.0 / d as f32));
+    let ch = fin.channels;
+    let (mean, std) = match fin.epilogue {
+        Epilogue::Normalize { mean, std } => (mean, std),
+        Epilogue::Raw | Epilogue::Unit => ([0.0; 4], [1.0; 4]),
+    };
+    let planar = fin.planar && ch == 3;
+    // Interleaved: the channel of element k is k % ch; 96-element blocks start at channel 0.
+    let m24: [f32; 24] = core::array::from_fn(|k| mean[k % ch]);
+    let s24: [f32; 24] = core::array::from_fn(|k| std[k % ch]);
+    // SAFETY: each load reads 8 of the 24 elements.
+    let (pm, ps) = unsafe {
+        (
+            [0, 8, 16].map(|o| _mm256_loadu_ps(m24.as_ptr().add(o))),
+            [0, 8, 16].map(|o| _mm256_loadu_ps(s24.as_ptr().add(o))),
+        )
+    };
+    let cm = [0, 1, 2].map(|c| _mm256_set1_ps(mean[c]));
+    let cs = [0, 1, 2].map(|c| _mm256_set1_ps(std[c]));
+    let idx = [
+        _mm256_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5),
+        _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6),
+        _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7),
+    ];
+    let outs: [*mut f32; 3] = core::array::from_fn(|c| {
+        dst.get_mut(c)
+            .map_or(core::ptr::null_mut(), |r| r.as_mut_ptr())
+    });
+    let mut j = 0;
+    while j < done {
+        let mut v = [_mm256_setzero_ps(); 12];
+        for col in 0..3 {
+            let off = j + 32 * col;
+            let mut lo = zero;
+            let mut hi = zero;
+            for (w, &(pa, pb)) in weights.iter().zip(ptrs) {
+                // SAFETY: off + 32 <= done <= every row's length (and ZEROS'); prefetch
+                // addresses use wrapping arithmetic and never fault.
+                let (a, b) = unsafe {
+                    _mm_prefetch::<_MM_HINT_T0>(pa.wrapping_add(off + PREFETCH_AHEAD).cast());
+                    _mm_prefetch::<_MM_HINT_T0>(pb.wrapping_add(off + PREFETCH_AHEAD).cast());
+                    (
+                        _mm256_loadu_si256(pa.add(off).cast()),
+                        _mm256_loadu_si256(pb.add(off).cast()),
+                    )
+                };
+                lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(_mm256_unpacklo_epi8(a, b), *w));
+                hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(_mm256_unpackhi_epi8(a, b), *w));
+            }
+            // Element order: lo holds bytes 0-7 and 16-23, hi 8-15 and 24-31.
+            let sums = [
+                _mm256_cvtepu16_epi32(_mm256_castsi256_si128(lo)),
+                _mm256_cvtepu16_epi32(_mm256_castsi256_si128(hi)),
+                _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(lo)),
+                _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(hi)),
+            ];
+            for (q, n) in sums.into_iter().enumerate() {
+                // The FMA route (see FMA_DIVISOR_LIMIT): sums < 2^24 are exact in f32.
+                let n = _mm256_cvtepi32_ps(n);
+                let qt = _mm256_mul_ps(n, yv);
+                let r = _mm256_fnmadd_ps(qt, dv, n);
+                v[4 * col + q] = _mm256_fmadd_ps(r, yv, qt);
+            }
+        }
+        if planar {
+            let p0 = j / 3;
+            for k in 0..4 {
+                let (a, b, c) = (v[3 * k], v[3 * k + 1], v[3 * k + 2]);
+                let x = _mm256_blend_ps::<0b0010_0100>(_mm256_blend_ps::<0b1001_0010>(a, b), c);
+                let y = _mm256_blend_ps::<0b0100_1001>(_mm256_blend_ps::<0b0010_0100>(a, b), c);
+                let z = _mm256_blend_ps::<0b1001_0010>(_mm256_blend_ps::<0b0100_1001>(a, b), c);
+                // SAFETY: p0 + 8k + 8 <= done / 3 <= dst[c].len() (fits); AVX2 available.
+                unsafe {
+                    let x = E::apply(_mm256_permutevar8x32_ps(x, idx[0]), cm[0], cs[0]);
+                    let y = E::apply(_mm256_permutevar8x32_ps(y, idx[1]), cm[1], cs[1]);
+                    let z = E::apply(_mm256_permutevar8x32_ps(z, idx[2]), cm[2], cs[2]);
+                    _mm256_storeu_ps(outs[0].add(p0 + 8 * k), x);
+                    _mm256_storeu_ps(outs[1].add(p0 + 8 * k), y);
+                    _mm256_storeu_ps(outs[2].add(p0 + 8 * k), z);
+                }
+            }
+        } else {
+            for (q, val) in v.into_iter().enumerate() {
+                // SAFETY: j + 8q + 8 <= done <= dst[0].len() (fits); AVX2 available.
+                unsafe {
+                    let y = E::apply(val, pm[q % 3], ps[q % 3]);
+                    _mm256_storeu_ps(outs[0].add(j + 8 * q), y);
+                }
+            }
+        }
+        j += 96;
     }
 }

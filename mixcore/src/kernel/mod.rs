@@ -52,6 +52,10 @@ pub struct Finish {
 /// `acc[j] = (init ? 0 : acc[j]) + sum over g of n[g] * rows[g][j]`.
 pub type AccumulateFn<A, W> = fn(acc: &mut [A], rows: &[&[u8]], n: &[W], init: bool);
 
+/// A one-pass exact mix of a window: `(rows, numerators, d, finish, dst) -> elements done`.
+pub type FusedFn =
+    fn(rows: &[&[u8]], n: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [f32]]) -> usize;
+
 /// One backend's tile primitives. Rows hold at least `acc.len()` bytes; groups hold at most
 /// [`MAX_GROUP`] rows; tiles at most [`crate::TILE_ELEMENTS`] elements.
 #[derive(Clone, Copy, Debug)]
@@ -70,6 +74,10 @@ pub struct Kernels {
     pub finish_u64: fn(acc: &[u64], d: u64, fin: &Finish, dst: &mut [&mut [f32]]),
     /// Epilogue and layout of float-path values.
     pub finish_f32: fn(acc: &[f32], fin: &Finish, dst: &mut [&mut [f32]]),
+    /// Optional one-pass exact mix of a whole window given as one group: returns how many
+    /// leading elements (of `rows[0].len()`) it finished into `dst`, possibly 0; the engine
+    /// does the rest with the kernels above.
+    pub mix_fused: Option<FusedFn>,
 }
 
 const REFERENCE: Kernels = Kernels {
@@ -80,6 +88,7 @@ const REFERENCE: Kernels = Kernels {
     finish_u32: reference::finish_u32,
     finish_u64: reference::finish_u64,
     finish_f32: reference::finish_f32,
+    mix_fused: None,
 };
 
 const WIDE: Kernels = Kernels {
@@ -90,6 +99,7 @@ const WIDE: Kernels = Kernels {
     finish_u32: wide::finish_u32,
     finish_u64: wide::finish_u64,
     finish_f32: reference::finish_f32,
+    mix_fused: None,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -101,6 +111,7 @@ const AVX2: Kernels = Kernels {
     finish_u32: avx2::finish_u32,
     finish_u64: wide::finish_u64,
     finish_f32: avx2::finish_f32,
+    mix_fused: Some(avx2::mix_fused_u16),
 };
 
 impl Backend {
