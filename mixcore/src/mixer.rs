@@ -12,7 +12,11 @@
 use crate::error::{Error, Result};
 use crate::frame::{FrameView, Geometry};
 use crate::kernel::MAX_GROUP;
-use crate::mix::{Arith, MixSpec, Prepared, Sink, SliceSink, check_output, exact_group_end};
+use crate::layout::Layout;
+use crate::mix::{
+    Arith, MixSpec, Prepared, Sink, SliceSink, TileScratch, check_output, exact_group_end,
+    mix_line, tiles_per_line,
+};
 use crate::plan::Plan;
 
 /// Streams frames into accumulators and finishes into an output buffer.
@@ -43,7 +47,8 @@ pub struct Mixer<'m, 'a> {
     acc: &'m mut [u64],
     /// One bit per frame: pushed already.
     seen: &'m mut [u64],
-    /// Per segment: frames received (low 32 bits), last `t` + 1 (high 32 bits).
+    /// Per segment: frames received (low 32 bits), last `t` + 1 (bits 32-62), and [`DONE`]:
+    /// the segment was mixed whole from the buffer and its accumulators hold finished values.
     counts: &'m mut [u64],
     /// Buffered frames, each `H * W * C` packed bytes.
     slots: &'m mut [u8],
@@ -54,6 +59,13 @@ pub struct Mixer<'m, 'a> {
     /// The run in the buffer: segment, `t` of its first frame, frames buffered.
     run: Run,
 }
+
+/// Flag in `counts`: the segment's accumulator region holds its finished output.
+const DONE: u64 = 1 << 63;
+/// Flag in `counts`: the segment's accumulators were initialised by a first accumulate (the
+/// scratch is not zeroed up front, so a 10-minute clip costs no memset of its output size).
+const STARTED: u64 = 1 << 62;
+const FLAGS: u64 = DONE | STARTED;
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Run {
@@ -164,10 +176,12 @@ impl<'m, 'a> Mixer<'m, 'a> {
             });
         }
         let scratch = &mut scratch[..needed];
-        scratch.fill(0);
         let (acc, rest) = scratch.split_at_mut(s.acc);
         let (seen, rest) = rest.split_at_mut(s.seen);
         let (counts, slots) = rest.split_at_mut(s.counts);
+        // Accumulators need no zeroing: each segment's first accumulate initialises them.
+        seen.fill(0);
+        counts.fill(0);
         Ok(Mixer {
             plan,
             prepared,
@@ -219,7 +233,7 @@ impl<'m, 'a> Mixer<'m, 'a> {
         frame.expect_geometry(self.prepared.geometry)?;
         if self.prepared.arith == Arith::Float {
             for feed in self.plan.feeds(f) {
-                let last = (self.counts[feed.segment as usize] >> 32) as u32;
+                let last = ((self.counts[feed.segment as usize] & !FLAGS) >> 32) as u32;
                 if feed.t < last {
                     return Err(Error::FloatOutOfOrder { frame: f });
                 }
@@ -272,7 +286,7 @@ impl<'m, 'a> Mixer<'m, 'a> {
 
     fn received(&mut self, segment: u32, t: u32) {
         let c = &mut self.counts[segment as usize];
-        *c = ((*c & 0xFFFF_FFFF) + 1) | (u64::from(t + 1) << 32);
+        *c = ((*c & 0xFFFF_FFFF) + 1) | (u64::from(t + 1) << 32) | (*c & FLAGS);
     }
 
     /// Adds the buffered run to its segment's accumulators and empties the buffer.
@@ -282,6 +296,25 @@ impl<'m, 'a> Mixer<'m, 'a> {
             return;
         }
         let fb = self.frame_bytes;
+        let whole = self
+            .plan
+            .segment(run.segment)
+            .is_ok_and(|s| run.t0 == 0 && run.len as u32 == s.mixed());
+        let base = self.prepared;
+        let layout = if base.layout == Layout::Thwc {
+            Layout::Thwc
+        } else {
+            Layout::Tchw
+        };
+        let local = Prepared {
+            segments: 1,
+            layout,
+            ..base
+        };
+        if let Some(local) = local.flattened().filter(|_| whole) {
+            self.mix_whole(run.segment, &local);
+            return;
+        }
         let slots = core::mem::take(&mut self.slots);
         {
             let mut sources = [Source::Packed(&[]); MAX_GROUP];
@@ -291,6 +324,35 @@ impl<'m, 'a> Mixer<'m, 'a> {
             self.accumulate(run.segment, &sources[..run.len], run.t0);
         }
         self.slots = slots;
+    }
+
+    /// Mixes segment `i`, whose whole window is in the buffer, with the in-memory tile engine
+    /// (the fused kernels included) straight into its accumulator region, as finished values
+    /// in the segment's own block of the output layout (`Thwc` for `Thwc`, else `Tchw`).
+    /// `local` is the mix seen as that one flat segment.
+    fn mix_whole(&mut self, i: u32, local: &Prepared<'_>) {
+        let Ok(seg) = self.plan.segment(i) else {
+            return;
+        };
+        let base = self.prepared;
+        let elements = base.output_len / base.segments as usize;
+        let stride = if base.arith == Arith::Wide { 2 } else { 1 };
+        let fb = self.frame_bytes;
+        let slots: &[u8] = self.slots;
+        let line = |f: u32| -> &[u8] {
+            let t = seg.index_of(f).unwrap_or(0) as usize;
+            slots.get(t * fb..(t + 1) * fb).unwrap_or(&[])
+        };
+        let region: &mut [f32] = bytemuck::cast_slice_mut(&mut *self.acc);
+        let start = i as usize * elements * stride;
+        let Some(region) = region.get_mut(start..start + elements) else {
+            return;
+        };
+        let mut sink = SegmentSink(SliceSink(region));
+        let mut scratch = TileScratch::new();
+        let tiles = tiles_per_line(local);
+        mix_line(local, &seg, line, 0, 0..tiles, &mut scratch, &mut sink);
+        self.counts[i as usize] |= DONE;
     }
 
     /// Adds frames `t0, t0 + 1, ...` of segment `i` (given by `sources`) to its accumulators,
@@ -313,6 +375,8 @@ impl<'m, 'a> Mixer<'m, 'a> {
             (p.geometry.height as usize, rb)
         };
         let tile = crate::TILE_ELEMENTS / 32 * 32;
+        let mut init = self.counts[i as usize] & STARTED == 0;
+        self.counts[i as usize] |= STARTED;
         let mut t = 0usize;
         while t < sources.len() {
             let end = match p.arith {
@@ -349,7 +413,7 @@ impl<'m, 'a> Mixer<'m, 'a> {
                                 &mut acc[a..a + len],
                                 rows,
                                 &weights_u[..rows.len()],
-                                false,
+                                init,
                             );
                         }
                         Arith::Wide => {
@@ -357,7 +421,7 @@ impl<'m, 'a> Mixer<'m, 'a> {
                                 &mut self.acc[a..a + len],
                                 rows,
                                 &weights_u[..rows.len()],
-                                false,
+                                init,
                             );
                         }
                         Arith::Float => {
@@ -366,7 +430,7 @@ impl<'m, 'a> Mixer<'m, 'a> {
                                 &mut acc[a..a + len],
                                 rows,
                                 &weights_f[..rows.len()],
-                                false,
+                                init,
                             );
                         }
                     }
@@ -374,6 +438,7 @@ impl<'m, 'a> Mixer<'m, 'a> {
                 }
             }
             t = end;
+            init = false;
         }
     }
 
@@ -410,8 +475,35 @@ impl<'m, 'a> Mixer<'m, 'a> {
         let seg_len = rb * p.geometry.height as usize;
         let tile_px = p.tile_pixels();
         let fin = p.finish();
-        let mut sink = SliceSink(out);
+        let elements = p.output_len / p.segments as usize;
+        let stride = if p.arith == Arith::Wide { 2 } else { 1 };
+        let plane = p.geometry.width as usize * p.geometry.height as usize;
         for seg in self.plan.iter() {
+            let i = seg.index() as usize;
+            if self.counts[i] & DONE == 0 {
+                continue;
+            }
+            // Finished whole from the buffer: its block is in `Tchw` (or `Thwc`) order.
+            let region: &[f32] = bytemuck::cast_slice(&*self.acc);
+            let src = &region[i * elements * stride..][..elements];
+            match p.layout {
+                Layout::Tchw | Layout::Thwc => {
+                    out[i * elements..(i + 1) * elements].copy_from_slice(src)
+                }
+                Layout::Cthw => {
+                    for (c, run) in src.chunks_exact(plane).enumerate() {
+                        let at = (c * p.segments as usize + i) * plane;
+                        out[at..at + plane].copy_from_slice(run);
+                    }
+                }
+            }
+        }
+        let mut sink = SliceSink(out);
+        for seg in self
+            .plan
+            .iter()
+            .filter(|s| self.counts[s.index() as usize] & DONE == 0)
+        {
             let d = seg.denominator();
             for y in 0..p.geometry.height {
                 let row_start = seg.index() as usize * seg_len + y as usize * rb;
@@ -487,5 +579,22 @@ impl<'f> Source<'f> {
                 b.get(y as usize * rb..(y as usize + 1) * rb).unwrap_or(&[])
             }
         }
+    }
+}
+
+/// A sink for one segment's block: the engine names the real segment, the block holds only it.
+struct SegmentSink<'o>(SliceSink<'o>);
+
+impl Sink for SegmentSink<'_> {
+    fn with_runs(
+        &mut self,
+        p: &Prepared<'_>,
+        _segment: u32,
+        y: u32,
+        x0: u32,
+        pixels: usize,
+        f: &mut dyn FnMut(&mut [&mut [f32]]),
+    ) {
+        self.0.with_runs(p, 0, y, x0, pixels, f);
     }
 }
