@@ -360,29 +360,6 @@ fn tile_with<'f>(
     let words = &mut scratch.0[..];
     match p.arith {
         Arith::Narrow => {
-            let mut j0 = j0;
-            let mut len = len;
-            if let Some(fused) = k.mix_fused.filter(|_| exact_group_end(seg, 0) == m) {
-                let g = gather(0, m);
-                let done = fused(
-                    &g.rows[..g.len],
-                    &g.weights[..g.len],
-                    seg.denominator(),
-                    &fin,
-                    dst,
-                );
-                if done == len {
-                    return;
-                }
-                // Finish the rest of the tile (under one 96-byte block) the usual way.
-                let ch = p.geometry.channels as usize;
-                let skip = if fin.planar { done / ch } else { done };
-                for run in dst.iter_mut() {
-                    *run = core::mem::take(run).get_mut(skip..).unwrap_or(&mut []);
-                }
-                j0 += done;
-                len -= done;
-            }
             let src = |t: u32| row(seg.position(t)).get(j0..j0 + len).unwrap_or(&[]);
             let gather = |t: u32, end: u32| {
                 let mut g = Group {
@@ -460,15 +437,40 @@ pub(crate) fn mix_line<'f>(
     let ch = p.geometry.channels as usize;
     let tile_px = p.tile_pixels();
     let width = p.geometry.width as usize;
-    for t in tiles {
-        let x0 = t * tile_px;
-        if x0 >= width {
-            break;
+    let mut x0 = (tiles.start * tile_px).min(width);
+    let x_end = (tiles.end * tile_px).min(width);
+    // A window that fits one 16-bit group goes through the one-pass kernel over the whole
+    // range at once (no accumulators, so no tile limit); the rest by tiles.
+    let m = seg.mixed();
+    if let Some(fused) = p.kernels.mix_fused.filter(|_| {
+        p.arith == Arith::Narrow && m as usize <= MAX_GROUP && exact_group_end(seg, 0) == m
+    }) {
+        let (j0, j1) = (x0 * ch, x_end * ch);
+        let mut rows: [&[u8]; MAX_GROUP] = [&[]; MAX_GROUP];
+        let mut nums = [0u32; MAX_GROUP];
+        for t in 0..m {
+            rows[t as usize] = line(seg.position(t)).get(j0..j1).unwrap_or(&[]);
+            nums[t as usize] = seg.numerator(t);
         }
-        let px = tile_px.min(width - x0);
+        let mut done = 0;
+        let fin = p.finish();
+        sink.with_runs(p, seg.index(), y, x0 as u32, x_end - x0, &mut |dst| {
+            done = fused(
+                &rows[..m as usize],
+                &nums[..m as usize],
+                seg.denominator(),
+                &fin,
+                dst,
+            );
+        });
+        x0 += done / ch;
+    }
+    while x0 < x_end {
+        let px = tile_px.min(x_end - x0);
         sink.with_runs(p, seg.index(), y, x0 as u32, px, &mut |dst| {
             tile(p, seg, line, x0 * ch, px * ch, scratch, dst);
         });
+        x0 += px;
     }
 }
 

@@ -272,9 +272,14 @@ impl<'m, 'a> Mixer<'m, 'a> {
         else {
             return Ok(());
         };
-        let rb = self.prepared.row_bytes;
-        for (y, dst) in slot.chunks_exact_mut(rb).enumerate() {
-            dst.copy_from_slice(frame.row(y as u32));
+        match frame.packed_bytes() {
+            Some(bytes) => slot.copy_from_slice(bytes),
+            None => {
+                let rb = self.prepared.row_bytes;
+                for (y, dst) in slot.chunks_exact_mut(rb).enumerate() {
+                    dst.copy_from_slice(frame.row(y as u32));
+                }
+            }
         }
         self.run.len += 1;
         let mixed = self.plan.segment(first.segment).map_or(0, |s| s.mixed());

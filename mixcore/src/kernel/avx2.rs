@@ -53,8 +53,32 @@ pub(crate) fn accumulate_u32(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], init
     }
 }
 
-/// Zero bytes standing in for the missing partner of an odd frame (with weight 0).
-static ZEROS: [u8; crate::TILE_ELEMENTS] = [0; crate::TILE_ELEMENTS];
+/// Byte-pair weights (`n_a` low, `n_b` high, as `vpmaddubsw` wants them) and row pointers for
+/// the pairs (0,1), (2,3), ... of a group. An odd last frame pairs with itself at weight 0.
+#[target_feature(enable = "avx2")]
+fn pair_up(
+    rows: &[&[u8]],
+    nums: &[u32],
+) -> (
+    [__m256i; MAX_GROUP / 2],
+    [(*const u8, *const u8); MAX_GROUP / 2],
+) {
+    let mut weights = [_mm256_setzero_si256(); MAX_GROUP / 2];
+    let mut ptrs = [(core::ptr::null(), core::ptr::null()); MAX_GROUP / 2];
+    for (p, (w, ab)) in weights
+        .iter_mut()
+        .zip(ptrs.iter_mut())
+        .enumerate()
+        .take(rows.len().div_ceil(2))
+    {
+        let a = nums[2 * p] as i16;
+        let b = nums.get(2 * p + 1).copied().unwrap_or(0) as i16;
+        *w = _mm256_set1_epi16((b << 8) | a);
+        let pa = rows[2 * p].as_ptr();
+        *ab = (pa, rows.get(2 * p + 1).map_or(pa, |r| r.as_ptr()));
+    }
+    (weights, ptrs)
+}
 
 /// How far ahead (bytes) the pair kernel prefetches each row: a few tiles' worth of lines in
 /// flight per stream helps when the frames come from DRAM.
@@ -66,37 +90,16 @@ unsafe fn accumulate_u32_pairs(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], in
     let full = len - len % 32;
     let zero = _mm256_setzero_si256();
     let pairs = rows.len().div_ceil(2);
-    let mut weights = [zero; MAX_GROUP / 2];
-    let mut ptrs = [(ZEROS.as_ptr(), ZEROS.as_ptr()); MAX_GROUP / 2];
-    for (p, (w, ab)) in weights
-        .iter_mut()
-        .zip(ptrs.iter_mut())
-        .enumerate()
-        .take(pairs)
-    {
-        let a = nums[2 * p] as i16;
-        let b = nums.get(2 * p + 1).copied().unwrap_or(0) as i16;
-        *w = _mm256_set1_epi16((b << 8) | a);
-        ab.0 = rows[2 * p].as_ptr();
-        // An odd last frame pairs with zeros of weight 0 (ZEROS holds a whole tile, and
-        // `len <= TILE_ELEMENTS` whenever rows come from the tile engine; longer rows only
-        // reach here with even groups of one pair... so check).
-        if let Some(r) = rows.get(2 * p + 1) {
-            ab.1 = r.as_ptr();
-        } else if len > ZEROS.len() {
-            // SAFETY: forwarded; the generic kernel handles any length.
-            return unsafe { accumulate_u32_wide(acc, rows, nums, init) };
-        }
-    }
+    let (weights, ptrs) = pair_up(rows, nums);
     let (weights, ptrs) = (&weights[..pairs], &ptrs[..pairs]);
     let mut j = 0;
     while j < full {
         let mut lo = zero;
         let mut hi = zero;
         for (w, &(pa, pb)) in weights.iter().zip(ptrs) {
-            // SAFETY: j + 32 <= full <= length of every row (checked by the caller) and of
-            // ZEROS (checked above). Prefetches never fault; their addresses are only formed
-            // with wrapping arithmetic.
+            // SAFETY: j + 32 <= full <= length of every row (checked by the caller).
+            // Prefetches never fault; their addresses are only formed with wrapping
+            // arithmetic.
             let (a, b) = unsafe {
                 _mm_prefetch::<_MM_HINT_T0>(pa.wrapping_add(j + PREFETCH_AHEAD).cast());
                 _mm_prefetch::<_MM_HINT_T0>(pb.wrapping_add(j + PREFETCH_AHEAD).cast());
@@ -518,7 +521,6 @@ pub(crate) fn mix_fused_u16(
         && nums.len() >= rows.len()
         && rows.iter().all(|r| r.len() >= len)
         && fits_u16_pairs(&nums[..rows.len()])
-        && (rows.len().is_multiple_of(2) || done <= ZEROS.len())
         && fits(done, fin, dst);
     if !ok {
         return 0;
@@ -549,21 +551,7 @@ unsafe fn fused<E: Epi>(
 ) {
     let zero = _mm256_setzero_si256();
     let pairs = rows.len().div_ceil(2);
-    let mut weights = [zero; MAX_GROUP / 2];
-    let mut ptrs = [(ZEROS.as_ptr(), ZEROS.as_ptr()); MAX_GROUP / 2];
-    for (p, (w, ab)) in weights
-        .iter_mut()
-        .zip(ptrs.iter_mut())
-        .enumerate()
-        .take(pairs)
-    {
-        let a = nums[2 * p] as i16;
-        let b = nums.get(2 * p + 1).copied().unwrap_or(0) as i16;
-        *w = _mm256_set1_epi16((b << 8) | a);
-        ab.0 = rows[2 * p].as_ptr();
-        // A missing partner reads ZEROS with weight 0 (the caller checked `done` fits it).
-        ab.1 = rows.get(2 * p + 1).map_or(ZEROS.as_ptr(), |r| r.as_ptr());
-    }
+    let (weights, ptrs) = pair_up(rows, nums);
     let (weights, ptrs) = (&weights[..pairs], &ptrs[..pairs]);
     let (dv, yv) = (_mm256_set1_ps(d as f32), _mm256_set1_ps(1.0 / d as f32));
     let ch = fin.channels;
@@ -601,7 +589,7 @@ unsafe fn fused<E: Epi>(
             let mut lo = zero;
             let mut hi = zero;
             for (w, &(pa, pb)) in weights.iter().zip(ptrs) {
-                // SAFETY: off + 32 <= done <= every row's length (and ZEROS'); prefetch
+                // SAFETY: off + 32 <= done <= every row's length; prefetch
                 // addresses use wrapping arithmetic and never fault.
                 let (a, b) = unsafe {
                     _mm_prefetch::<_MM_HINT_T0>(pa.wrapping_add(off + PREFETCH_AHEAD).cast());
