@@ -1,0 +1,453 @@
+//! Frame folders: a directory of JPEG or PNG frames ordered by the number in their names
+//! (`1.jpg < 2.jpg < 10.jpg`, `00001.jpg`, `img_00012.png`), as frame-folder datasets ship
+//! (Something-Something, UCF/HMDB extractions).
+//!
+//! Each file is decoded by FFmpeg's own JPEG (`mjpeg`) or PNG decoder, fed the file's bytes as
+//! one packet: no demuxer, no probing, one decoder context per format for the whole folder.
+//! The same decoders and the same RGB24 conversion as for videos, so a folder and the MJPEG
+//! video made from it give the same pixels.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use ffmpeg::codec;
+use ffmpeg::util::frame;
+use ffmpeg_next as ffmpeg;
+
+use crate::decode::{Converter, Decoded};
+use crate::error::{Error, Problem, Result};
+
+/// The extensions of frame files, compared without case.
+pub const FRAME_EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
+
+/// A listed frame folder: its frames in order.
+#[derive(Clone, Debug)]
+pub struct FrameFolder {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Its frame files, ordered by the number in their names.
+    pub files: Vec<PathBuf>,
+}
+
+/// True when `path` has one of the [`FRAME_EXTENSIONS`].
+#[must_use]
+pub fn has_frame_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(OsStr::to_str)
+        .is_some_and(|e| FRAME_EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
+}
+
+fn is_hidden(name: &OsStr) -> bool {
+    name.as_encoded_bytes().first() == Some(&b'.')
+}
+
+/// The frame number of a file: the last run of ASCII digits in its name without the extension
+/// (`00012.jpg` -> 12, `img_7.png` -> 7, `frame-3-of-9.jpg` -> 9).
+///
+/// ```
+/// use std::path::Path;
+/// use mixcli::frames_dir::frame_number;
+/// assert_eq!(frame_number(Path::new("clip/img_00012.jpg")), Some(12));
+/// assert!(frame_number(Path::new("2.jpg")) < frame_number(Path::new("10.jpg")));
+/// assert_eq!(frame_number(Path::new("cover.jpg")), None);
+/// ```
+#[must_use]
+pub fn frame_number(path: &Path) -> Option<u128> {
+    let stem = path.file_stem()?.as_encoded_bytes();
+    let end = stem.iter().rposition(u8::is_ascii_digit)? + 1;
+    let start = stem[..end]
+        .iter()
+        .rposition(|b| !b.is_ascii_digit())
+        .map_or(0, |p| p + 1);
+    let digits = &stem[start..end];
+    // Leading zeros do not count against the u128 range.
+    let digits = match digits.iter().position(|&b| b != b'0') {
+        Some(p) => &digits[p..],
+        None => &digits[digits.len() - 1..],
+    };
+    if digits.len() > 38 {
+        return None;
+    }
+    digits.iter().try_fold(0u128, |n, &d| {
+        n.checked_mul(10)?.checked_add(u128::from(d - b'0'))
+    })
+}
+
+/// What a directory holds, as far as inputs go.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DirKind {
+    /// At least one frame file: a frame folder.
+    Frames,
+    /// No frame files (sub-folders, videos, other files): a folder of inputs.
+    Other,
+}
+
+/// Whether `dir` is a frame folder (holds at least one `.jpg`, `.jpeg` or `.png` file).
+///
+/// # Errors
+/// The directory cannot be read.
+pub fn classify(dir: &Path) -> Result<DirKind> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "opening", e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, "listing", e))?;
+        let path = entry.path();
+        if !is_hidden(&entry.file_name()) && has_frame_extension(&path) && path.is_file() {
+            return Ok(DirKind::Frames);
+        }
+    }
+    Ok(DirKind::Other)
+}
+
+impl FrameFolder {
+    /// Lists the frames of `dir`, ordered by their numbers. Hidden files (`.name`) are
+    /// ignored; any other entry that is not a numbered frame file is an error, so a stray
+    /// file never shifts the frame count silently.
+    ///
+    /// # Errors
+    /// Not found, unreadable, an empty folder ([`Problem::ZeroFrames`]), a file that is not a
+    /// frame ([`Problem::NotAFrame`]), a sub-folder, two files with the same number.
+    pub fn list(dir: &Path) -> Result<Self> {
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "opening", e))?;
+        let mut numbered: Vec<(u128, PathBuf)> = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(dir, "listing", e))?;
+            if is_hidden(&entry.file_name()) {
+                continue;
+            }
+            let path = entry.path();
+            if path.is_dir() {
+                return Err(Error::at(
+                    dir,
+                    Problem::NotAnInput {
+                        reason: format!(
+                            "a frame folder must hold only frames, but '{}' is a sub-folder",
+                            entry.file_name().to_string_lossy()
+                        ),
+                    },
+                ));
+            }
+            if !has_frame_extension(&path) {
+                return Err(Error::at(
+                    dir,
+                    Problem::NotAFrame {
+                        file: path,
+                        reason: "not a .jpg, .jpeg or .png file",
+                    },
+                ));
+            }
+            let Some(number) = frame_number(&path) else {
+                return Err(Error::at(
+                    dir,
+                    Problem::NotAFrame {
+                        file: path,
+                        reason: "its name carries no frame number",
+                    },
+                ));
+            };
+            numbered.push((number, path));
+        }
+        if numbered.is_empty() {
+            return Err(Error::at(dir, Problem::ZeroFrames));
+        }
+        numbered.sort();
+        for pair in numbered.windows(2) {
+            if pair[0].0 == pair[1].0 {
+                return Err(Error::at(
+                    dir,
+                    Problem::DuplicateFrameNumber {
+                        number: pair[0].0,
+                        first: pair[0].1.clone(),
+                        second: pair[1].1.clone(),
+                    },
+                ));
+            }
+        }
+        if u32::try_from(numbered.len()).is_err() {
+            return Err(Error::at(dir, Problem::TooManyFrames));
+        }
+        Ok(FrameFolder {
+            dir: dir.to_path_buf(),
+            files: numbered.into_iter().map(|(_, p)| p).collect(),
+        })
+    }
+
+    /// The number of frames, F.
+    #[must_use]
+    pub fn len(&self) -> u32 {
+        // `list` refuses folders with more than u32::MAX files.
+        u32::try_from(self.files.len()).unwrap_or(u32::MAX)
+    }
+
+    /// True for a folder without frames (never returned by [`FrameFolder::list`]).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum ImageKind {
+    Jpeg,
+    Png,
+}
+
+fn sniff(bytes: &[u8]) -> Option<ImageKind> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(ImageKind::Jpeg)
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some(ImageKind::Png)
+    } else {
+        None
+    }
+}
+
+/// Decodes a frame folder frame by frame, holding one frame at a time.
+pub struct FolderReader {
+    folder: FrameFolder,
+    next: usize,
+    jpeg: Option<ffmpeg::decoder::Video>,
+    png: Option<ffmpeg::decoder::Video>,
+    converter: Converter,
+    frame: frame::Video,
+    bytes: Vec<u8>,
+    first_size: Option<(u32, u32)>,
+    pending: bool,
+}
+
+impl FolderReader {
+    /// A reader over `folder`, frames converted to RGB24 at `size` (their own when `None`).
+    #[must_use]
+    pub fn new(folder: FrameFolder, size: Option<(u32, u32)>) -> Self {
+        FolderReader {
+            folder,
+            next: 0,
+            jpeg: None,
+            png: None,
+            converter: Converter::new(size),
+            frame: frame::Video::empty(),
+            bytes: Vec::new(),
+            first_size: None,
+            pending: false,
+        }
+    }
+
+    /// The output size of the frames: the fixed size, or the first frame's.
+    #[must_use]
+    pub fn output_size(&self) -> Option<(u32, u32)> {
+        self.first_size
+            .map(|(w, h)| self.converter.output_size(w, h))
+    }
+
+    /// Frames decoded so far.
+    #[must_use]
+    pub fn decoded(&self) -> u32 {
+        u32::try_from(self.next).unwrap_or(u32::MAX)
+    }
+
+    fn unreadable(&self, index: usize, reason: String) -> Error {
+        Error::at(
+            &self.folder.dir,
+            Problem::UnreadableFrame {
+                frame: u32::try_from(index).unwrap_or(u32::MAX),
+                file: self.folder.files.get(index).cloned(),
+                reason,
+            },
+        )
+    }
+
+    /// Decodes the first frame, if it has not been decoded yet, and returns the output size of
+    /// the frames. The frame stays pending: the next [`FolderReader::next_frame`] hands it out.
+    ///
+    /// # Errors
+    /// As [`FolderReader::next_frame`].
+    pub fn peek_size(&mut self) -> Result<Option<(u32, u32)>> {
+        if !self.pending && self.next == 0 {
+            if !self.advance()? {
+                return Ok(None);
+            }
+            self.pending = true;
+        }
+        Ok(self.output_size())
+    }
+
+    /// Decodes the next frame file (every file is decoded, so a damaged frame is reported
+    /// even when the plan does not need it); converts it to RGB24 only when `want(index)`.
+    /// Returns `None` after the last frame.
+    ///
+    /// # Errors
+    /// An unreadable file, a file that is not a JPEG or PNG image, a frame whose size differs
+    /// from the first frame's (unless a fixed output size was given).
+    pub fn next_frame(&mut self, want: impl FnOnce(u32) -> bool) -> Result<Option<Decoded<'_>>> {
+        if self.pending {
+            self.pending = false;
+        } else if !self.advance()? {
+            return Ok(None);
+        }
+        let i = self.next - 1;
+        let index =
+            u32::try_from(i).map_err(|_| Error::at(&self.folder.dir, Problem::TooManyFrames))?;
+        let (width, height) = self
+            .converter
+            .output_size(self.frame.width(), self.frame.height());
+        let rgb = if want(index) {
+            match self.converter.convert(&self.frame) {
+                Ok(rgb) => Some(rgb),
+                Err(e) => {
+                    return Err(Error::at(
+                        &self.folder.dir,
+                        Problem::UnreadableFrame {
+                            frame: index,
+                            file: self.folder.files.get(i).cloned(),
+                            reason: format!("conversion to RGB24 failed: {e}"),
+                        },
+                    ));
+                }
+            }
+        } else {
+            None
+        };
+        Ok(Some(Decoded {
+            index,
+            width,
+            height,
+            rgb,
+        }))
+    }
+
+    /// Reads and decodes the next file into `self.frame`; false after the last one.
+    fn advance(&mut self) -> Result<bool> {
+        let i = self.next;
+        let Some(path) = self.folder.files.get(i) else {
+            return Ok(false);
+        };
+        let index =
+            u32::try_from(i).map_err(|_| Error::at(&self.folder.dir, Problem::TooManyFrames))?;
+        self.bytes.clear();
+        if let Err(e) = std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut self.bytes))
+        {
+            return Err(self.unreadable(i, format!("cannot read the file: {e}")));
+        }
+        let kind = match sniff(&self.bytes) {
+            Some(kind) => kind,
+            None if self.bytes.is_empty() => {
+                return Err(self.unreadable(i, "the file is empty".into()));
+            }
+            None => return Err(self.unreadable(i, "not a JPEG or PNG image".into())),
+        };
+        if let Err(reason) = self.decode_bytes(kind) {
+            return Err(self.unreadable(i, reason));
+        }
+        self.next += 1;
+        let size = (self.frame.width(), self.frame.height());
+        let first = *self.first_size.get_or_insert(size);
+        if size != first && self.converter.fixed_size().is_none() {
+            return Err(Error::at(
+                &self.folder.dir,
+                Problem::FrameSizeMismatch {
+                    frame: index,
+                    file: self.folder.files.get(i).cloned(),
+                    found: size,
+                    expected: first,
+                },
+            ));
+        }
+        Ok(true)
+    }
+
+    /// Decodes `self.bytes` (one whole image) into `self.frame`.
+    fn decode_bytes(&mut self, kind: ImageKind) -> std::result::Result<(), String> {
+        let slot = match kind {
+            ImageKind::Jpeg => &mut self.jpeg,
+            ImageKind::Png => &mut self.png,
+        };
+        if slot.is_none() {
+            let id = match kind {
+                ImageKind::Jpeg => codec::Id::MJPEG,
+                ImageKind::Png => codec::Id::PNG,
+            };
+            let codec = ffmpeg::decoder::find(id)
+                .ok_or_else(|| format!("this FFmpeg has no {} decoder", id.name()))?;
+            let mut context = codec::context::Context::new_with_codec(codec);
+            context.set_threading(codec::threading::Config {
+                kind: codec::threading::Type::None,
+                count: 1,
+                ..Default::default()
+            });
+            let decoder = context
+                .decoder()
+                .video()
+                .map_err(|e| format!("opening the {} decoder failed: {e}", id.name()))?;
+            *slot = Some(decoder);
+        }
+        let Some(decoder) = slot.as_mut() else {
+            return Err("no decoder".into());
+        };
+        let mut packet = ffmpeg::Packet::copy(&self.bytes);
+        // Every file is a whole image. Without the key flag FFmpeg's PNG decoder takes a
+        // packet for an MNG-style delta on the previous image.
+        packet.set_flags(ffmpeg::codec::packet::Flags::KEY);
+        decoder.send_packet(&packet).map_err(|e| {
+            decoder.flush();
+            e.to_string()
+        })?;
+        let got = match decoder.receive_frame(&mut self.frame) {
+            Ok(()) => Ok(()),
+            Err(ffmpeg::Error::Other {
+                errno: ffmpeg::util::error::EAGAIN,
+            }) => {
+                // A decoder that holds the image back until the end of stream: drain it.
+                let _ = decoder.send_eof();
+                let r = decoder.receive_frame(&mut self.frame);
+                decoder.flush();
+                r
+            }
+            Err(e) => Err(e),
+        };
+        got.map_err(|e| {
+            decoder.flush();
+            format!("the image does not decode ({e})")
+        })?;
+        if self.frame.is_corrupt() || self.frame.width() == 0 || self.frame.height() == 0 {
+            decoder.flush();
+            return Err("the image is damaged (it decodes with errors)".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_number_takes_last_digit_run() {
+        assert_eq!(frame_number(Path::new("00012.jpg")), Some(12));
+        assert_eq!(frame_number(Path::new("img_7.png")), Some(7));
+        assert_eq!(frame_number(Path::new("frame-3-of-9.jpg")), Some(9));
+        assert_eq!(frame_number(Path::new("0000.jpg")), Some(0));
+        assert_eq!(frame_number(Path::new("cover.jpg")), None);
+        let long = format!("{}1.jpg", "0".repeat(100));
+        assert_eq!(frame_number(Path::new(&long)), Some(1));
+        assert_eq!(
+            frame_number(Path::new(&format!("{}.jpg", "9".repeat(40)))),
+            None
+        );
+    }
+
+    #[test]
+    fn frame_extension_ignores_case() {
+        assert!(has_frame_extension(Path::new("a/1.JPG")));
+        assert!(has_frame_extension(Path::new("1.jpeg")));
+        assert!(!has_frame_extension(Path::new("1.txt")));
+        assert!(!has_frame_extension(Path::new("jpg")));
+    }
+
+    #[test]
+    fn sniff_knows_jpeg_and_png() {
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(ImageKind::Jpeg));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some(ImageKind::Png));
+        assert_eq!(sniff(b"GIF89a"), None);
+        assert_eq!(sniff(b""), None);
+    }
+}

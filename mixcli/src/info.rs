@@ -1,0 +1,144 @@
+//! `mixcli info`: what an input is and what the plan does with it.
+
+use std::fmt::Write;
+
+use mixcore::Plan;
+
+use crate::args::InfoArgs;
+use crate::decode;
+use crate::error::{Error, Problem, Result};
+use crate::input::Input;
+use crate::json;
+use crate::mixing;
+
+fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "null".to_string(), |v| v.to_string())
+}
+
+/// Runs `mixcli info` and returns what to print.
+///
+/// # Errors
+/// Every input error; mixcore's refusal of the plan.
+pub fn run(args: &InfoArgs) -> Result<String> {
+    let config = args.plan.config()?;
+    let input = Input::open(&args.input)?;
+    let path = input.path().to_path_buf();
+    let video = match &input {
+        Input::Video(p) => Some(decode::probe(p)?),
+        Input::Frames(_) => None,
+    };
+    let counted = input.count()?;
+    let (frames, (width, height)) = if args.quick {
+        let mut reader = input.reader(0, None)?;
+        let size = reader
+            .peek_size()?
+            .ok_or_else(|| Error::at(&path, Problem::ZeroFrames))?;
+        (counted, size)
+    } else {
+        mixing::decode_count(&input, 0)?
+    };
+    if frames == 0 {
+        return Err(Error::at(&path, Problem::ZeroFrames));
+    }
+    let plan = Plan::new(frames, &config).map_err(|e| Error::mix(&path, e))?;
+    let rate = video.as_ref().and_then(|v| v.frame_rate);
+    if args.json {
+        let mut s = format!(
+            "{{\"frames\": {frames}, \"width\": {width}, \"height\": {height}, \"segments\": {}",
+            json::segments(&plan)
+        );
+        let _ = write!(
+            s,
+            ", \"input\": {}, \"kind\": \"{}\", \"counted\": {counted}, \"frames_exact\": {}",
+            json::string(&path.to_string_lossy()),
+            if video.is_some() { "video" } else { "frames" },
+            !args.quick
+        );
+        if let Some(v) = &video {
+            let _ = write!(
+                s,
+                ", \"container\": {}, \"codec\": {}, \"frame_rate\": {}, \"header_frames\": {}, \"duration_s\": {}",
+                json::string(&v.container),
+                json::string(&v.codec),
+                rate.map_or_else(|| "null".to_string(), |(n, d)| format!("[{n}, {d}]")),
+                opt(v.header_frames),
+                opt(v.duration_s.map(|d| format!("{d:.6}"))),
+            );
+        }
+        s.push_str("}\n");
+        return Ok(s);
+    }
+    let mut s = String::new();
+    let _ = writeln!(s, "input:      {}", path.display());
+    match &video {
+        Some(v) => {
+            let _ = writeln!(s, "kind:       video ({}, {})", v.codec, v.container);
+        }
+        None => {
+            let _ = writeln!(s, "kind:       frame folder");
+        }
+    }
+    let _ = writeln!(
+        s,
+        "frames:     {frames}{}",
+        if args.quick {
+            " (packet count, not decoded)".to_string()
+        } else {
+            match video.as_ref().and_then(|v| v.header_frames) {
+                Some(h) if h != u64::from(frames) => {
+                    format!(" (decoded; the header says {h}, {counted} packets)")
+                }
+                _ => " (decoded)".to_string(),
+            }
+        }
+    );
+    let _ = writeln!(s, "size:       {width}x{height}");
+    if let Some(v) = &video {
+        match rate {
+            Some((n, d)) => {
+                let _ = writeln!(
+                    s,
+                    "frame rate: {:.3} fps ({n}/{d})",
+                    f64::from(n) / f64::from(d)
+                );
+            }
+            None => {
+                let _ = writeln!(s, "frame rate: unknown");
+            }
+        }
+        if let Some(d) = v.duration_s {
+            let _ = writeln!(s, "duration:   {d:.3} s");
+        }
+    }
+    let _ = writeln!(
+        s,
+        "plan:       {} segments, k = {}, {:?} selection, {:?} schedule, {:?} mode",
+        plan.segments(),
+        match config.k {
+            mixcore::FramesPerSegment::All => "all".to_string(),
+            mixcore::FramesPerSegment::Fixed(k) => k.to_string(),
+        },
+        config.selection,
+        match config.schedule {
+            mixcore::Schedule::Custom(_) => mixcore::Schedule::Custom(&[]),
+            other => other,
+        },
+        config.mode
+    );
+    for seg in plan.iter() {
+        let w = seg.window();
+        let positions: Vec<String> = seg.positions().map(|p| p.to_string()).collect();
+        let numerators: Vec<String> = seg.numerators().map(|n| n.to_string()).collect();
+        let _ = writeln!(
+            s,
+            "segment {:>3}: window [{}, {}) frames {} numerators {} / {}",
+            seg.index(),
+            w.lo,
+            w.hi,
+            positions.join(" "),
+            numerators.join(" "),
+            seg.denominator()
+        );
+    }
+    Ok(s)
+}

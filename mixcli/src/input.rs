@@ -1,0 +1,118 @@
+//! An input: a video file or a frame folder, counted cheaply and read frame by frame.
+
+use std::path::{Path, PathBuf};
+
+use crate::decode::{self, Decoded, VideoReader};
+use crate::error::{Error, Problem, Result};
+use crate::frames_dir::{self, DirKind, FolderReader, FrameFolder};
+
+/// A video file or a frame folder.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// A video file (anything FFmpeg demuxes and decodes).
+    Video(PathBuf),
+    /// A folder of numbered JPEG/PNG frames.
+    Frames(FrameFolder),
+}
+
+impl Input {
+    /// Classifies `path`: a directory is a frame folder (it must hold numbered `.jpg`,
+    /// `.jpeg` or `.png` frames), anything else is opened as a video.
+    ///
+    /// # Errors
+    /// Not found; an empty folder ([`Problem::ZeroFrames`]); a folder without frames; a frame
+    /// folder with stray files ([`FrameFolder::list`]).
+    pub fn open(path: &Path) -> Result<Self> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, "opening", e))?;
+        if !meta.is_dir() {
+            return Ok(Input::Video(path.to_path_buf()));
+        }
+        match frames_dir::classify(path)? {
+            DirKind::Frames => Ok(Input::Frames(FrameFolder::list(path)?)),
+            DirKind::Other => {
+                let any_entry = std::fs::read_dir(path)
+                    .map_err(|e| Error::io(path, "opening", e))?
+                    .flatten()
+                    .any(|e| e.file_name().as_encoded_bytes().first() != Some(&b'.'));
+                if any_entry {
+                    Err(Error::at(
+                        path,
+                        Problem::NotAnInput {
+                            reason: "the folder holds no .jpg, .jpeg or .png frames (for a folder of videos or of frame folders, use `mixcli batch`)".into(),
+                        },
+                    ))
+                } else {
+                    Err(Error::at(path, Problem::ZeroFrames))
+                }
+            }
+        }
+    }
+
+    /// The path of the input.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        match self {
+            Input::Video(p) => p,
+            Input::Frames(f) => &f.dir,
+        }
+    }
+
+    /// The cheap frame count the plan starts from: packets demuxed (videos) or frame files
+    /// (folders).
+    ///
+    /// # Errors
+    /// Open and demux errors.
+    pub fn count(&self) -> Result<u32> {
+        match self {
+            Input::Video(p) => Ok(decode::count_packets(p)?.packets),
+            Input::Frames(f) => Ok(f.len()),
+        }
+    }
+
+    /// A reader that decodes the frames in order, with `threads` decoder threads for videos
+    /// (0: FFmpeg decides), converting to RGB24 at `size` (the frames' own when `None`).
+    ///
+    /// # Errors
+    /// Open errors.
+    pub fn reader(&self, threads: usize, size: Option<(u32, u32)>) -> Result<Reader> {
+        match self {
+            Input::Video(p) => Ok(Reader::Video(Box::new(VideoReader::open(
+                p, threads, size,
+            )?))),
+            Input::Frames(f) => Ok(Reader::Frames(Box::new(FolderReader::new(f.clone(), size)))),
+        }
+    }
+}
+
+/// Reads an [`Input`]'s frames in order, one at a time.
+pub enum Reader {
+    /// A video's decoder.
+    Video(Box<VideoReader>),
+    /// A frame folder's decoder.
+    Frames(Box<FolderReader>),
+}
+
+impl Reader {
+    /// Decodes the first frame (kept for the next [`Reader::next_frame`]) and returns the
+    /// frames' output size, `None` when nothing decodes.
+    ///
+    /// # Errors
+    /// Decoding errors.
+    pub fn peek_size(&mut self) -> Result<Option<(u32, u32)>> {
+        match self {
+            Reader::Video(r) => r.peek_size(),
+            Reader::Frames(r) => r.peek_size(),
+        }
+    }
+
+    /// The next frame, converted to RGB24 only when `want(index)`; `None` after the last.
+    ///
+    /// # Errors
+    /// Decoding errors.
+    pub fn next_frame(&mut self, want: impl FnOnce(u32) -> bool) -> Result<Option<Decoded<'_>>> {
+        match self {
+            Reader::Video(r) => r.next_frame(want),
+            Reader::Frames(r) => r.next_frame(want),
+        }
+    }
+}

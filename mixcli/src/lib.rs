@@ -1,0 +1,91 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+pub mod args;
+pub mod atomic;
+pub mod batch;
+pub mod decode;
+pub mod demo;
+pub mod device;
+pub mod error;
+pub mod frames_dir;
+pub mod info;
+pub mod input;
+pub mod json;
+pub mod mixing;
+pub mod npy;
+pub mod preview;
+
+pub use error::{Error, Problem, Result};
+
+use std::process::ExitCode;
+
+use args::{Cli, Command, MixArgs};
+
+/// Exit status for a bad input or a failed output (also: some batch inputs failed).
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit status for a usage error (bad option value or combination).
+pub const EXIT_USAGE: u8 = 2;
+
+fn run_mix(args: &MixArgs) -> Result<()> {
+    let plan = args.plan.config()?;
+    let req = args.out.request(plan, args.threads);
+    device::check(req.device).map_err(|reason| Error::bare(Problem::Device { reason }))?;
+    if let Some(dir) = args
+        .output
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
+    {
+        return Err(Error::io(
+            dir,
+            "creating the output in",
+            std::io::Error::new(std::io::ErrorKind::NotFound, "the folder does not exist"),
+        ));
+    }
+    atomic::remove_stale(&args.output);
+    let input = input::Input::open(&args.input)?;
+    let mixed = mixing::mix_input(&input, &req)?;
+    mixing::write_outputs(&mixed, &req, &args.output, args.preview.as_deref())?;
+    eprintln!(
+        "mixed {} ({} frames) -> {} (float32 {:?})",
+        args.input.display(),
+        mixed.frames,
+        args.output.display(),
+        mixed.shape
+    );
+    if let Some(p) = &args.preview {
+        eprintln!("preview -> {}", p.display());
+    }
+    Ok(())
+}
+
+fn exit_code(e: &Error) -> ExitCode {
+    match e.problem {
+        Problem::Usage(_) => ExitCode::from(EXIT_USAGE),
+        _ => ExitCode::from(EXIT_FAILURE),
+    }
+}
+
+/// Runs the parsed command line; prints errors as `mixcli: error: FILE: problem` and returns
+/// the process's exit status (0 only when everything succeeded).
+#[must_use]
+pub fn run(cli: &Cli) -> ExitCode {
+    decode::init(cli.verbose);
+    let result = match &cli.command {
+        Command::Mix(args) => run_mix(args),
+        Command::Info(args) => info::run(args).map(|text| print!("{text}")),
+        Command::Demo(args) => demo::run(&args.out_dir),
+        Command::Batch(args) => match batch::run(args) {
+            Ok(summary) if summary.failed == 0 => Ok(()),
+            Ok(_) => return ExitCode::from(EXIT_FAILURE),
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mixcli: error: {e}");
+            exit_code(&e)
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The preview: a PNG grid of the S mixed frames, for people to look at.
+//!
+//! Tiles are laid out left to right, top to bottom, in segment order, separated by a 2-pixel
+//! black gap. Values are shown on the raw scale (the epilogue is undone, `V = 255 * y` for
+//! `unit`, `V = 255 * (y * std + mean)` for `normalize`), rounded to the nearest integer and
+//! clamped to `[0, 255]`: a picture, not data (use the `.npy` for numbers).
+
+use std::path::Path;
+
+use mixcore::{Epilogue, Geometry, Layout};
+
+use crate::atomic::AtomicFile;
+use crate::error::{Error, Result};
+
+/// Pixels between tiles.
+pub const GAP: u32 = 2;
+
+/// Columns of the grid for `segments` tiles: 4 for the usual 8 (two rows of four), about
+/// square for more.
+#[must_use]
+pub fn columns(segments: u32) -> u32 {
+    if segments <= 8 {
+        segments.min(4)
+    } else {
+        // ceil(sqrt(segments)) without floating point.
+        let mut c = 1u32;
+        while c.saturating_mul(c) < segments {
+            c += 1;
+        }
+        c
+    }
+}
+
+fn to_raw(y: f32, c: usize, epilogue: &Epilogue) -> u8 {
+    let v = match epilogue {
+        Epilogue::Raw => y,
+        Epilogue::Unit => y * 255.0,
+        Epilogue::Normalize { mean, std } => (y * std[c & 3] + mean[c & 3]) * 255.0,
+    };
+    // `as` saturates and maps NaN to 0.
+    v.round_ties_even().clamp(0.0, 255.0) as u8
+}
+
+/// Renders the grid: returns (width, height, interleaved bytes with `geometry.channels`
+/// channels).
+///
+/// # Errors
+/// An output whose length does not match `segments` and `geometry`, a grid too large for PNG.
+pub fn render(
+    out: &[f32],
+    layout: Layout,
+    epilogue: &Epilogue,
+    segments: u32,
+    geometry: Geometry,
+) -> Result<(u32, u32, Vec<u8>)> {
+    let expected =
+        Layout::output_len(segments, geometry).map_err(|e| Error::usage(e.to_string()))?;
+    if out.len() != expected || segments == 0 {
+        return Err(Error::usage(format!(
+            "internal: preview of {} values, {expected} expected",
+            out.len()
+        )));
+    }
+    let cols = columns(segments);
+    let rows = segments.div_ceil(cols);
+    let too_big = || Error::usage("the preview grid is too large for a PNG");
+    let gw = cols
+        .checked_mul(geometry.width)
+        .and_then(|w| w.checked_add((cols - 1) * GAP))
+        .ok_or_else(too_big)?;
+    let gh = rows
+        .checked_mul(geometry.height)
+        .and_then(|h| h.checked_add((rows - 1) * GAP))
+        .ok_or_else(too_big)?;
+    let ch = geometry.channels as usize;
+    let row_bytes = (gw as usize).checked_mul(ch).ok_or_else(too_big)?;
+    let mut img = vec![0u8; row_bytes.checked_mul(gh as usize).ok_or_else(too_big)?];
+    for s in 0..segments {
+        let (tx, ty) = (
+            (s % cols) * (geometry.width + GAP),
+            (s / cols) * (geometry.height + GAP),
+        );
+        for y in 0..geometry.height {
+            let line = (ty + y) as usize * row_bytes;
+            for x in 0..geometry.width {
+                for c in 0..geometry.channels {
+                    let v = out[layout.index(segments, geometry, s, y, x, c)];
+                    img[line + (tx + x) as usize * ch + c as usize] =
+                        to_raw(v, c as usize, epilogue);
+                }
+            }
+        }
+    }
+    Ok((gw, gh, img))
+}
+
+/// Writes the preview grid of a mix to `path` as PNG, atomically.
+///
+/// # Errors
+/// As [`render`], and I/O failures (no file is left at `path`).
+pub fn write_png(
+    path: &Path,
+    out: &[f32],
+    layout: Layout,
+    epilogue: &Epilogue,
+    segments: u32,
+    geometry: Geometry,
+) -> Result<()> {
+    let (w, h, img) = render(out, layout, epilogue, segments, geometry)?;
+    let color = match geometry.channels {
+        1 => png::ColorType::Grayscale,
+        2 => png::ColorType::GrayscaleAlpha,
+        3 => png::ColorType::Rgb,
+        _ => png::ColorType::Rgba,
+    };
+    let mut file = AtomicFile::create(path)?;
+    let png_err = |e: png::EncodingError| match e {
+        png::EncodingError::IoError(io) => Error::io(path, "writing", io),
+        other => Error::io(path, "writing", std::io::Error::other(other.to_string())),
+    };
+    {
+        let mut encoder = png::Encoder::new(&mut file, w, h);
+        encoder.set_color(color);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(png_err)?;
+        writer.write_image_data(&img).map_err(png_err)?;
+        writer.finish().map_err(png_err)?;
+    }
+    file.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_suit_common_segment_counts() {
+        assert_eq!(columns(1), 1);
+        assert_eq!(columns(3), 3);
+        assert_eq!(columns(8), 4);
+        assert_eq!(columns(16), 4);
+        assert_eq!(columns(17), 5);
+    }
+
+    #[test]
+    fn render_undoes_the_epilogue() {
+        let g = Geometry::new(1, 1, 3).unwrap();
+        // Two segments, tchw: [s][c][h][w].
+        let raw = [10.0f32, 20.0, 30.0, 100.5, 254.6, 0.2];
+        let (w, h, img) = render(&raw, Layout::Tchw, &Epilogue::Raw, 2, g).unwrap();
+        assert_eq!((w, h), (1 + GAP + 1, 1));
+        assert_eq!(&img[..3], &[10, 20, 30]);
+        assert_eq!(&img[(1 + GAP as usize) * 3..], &[100, 255, 0]);
+        let unit: Vec<f32> = raw.iter().map(|v| v / 255.0).collect();
+        let (_, _, img2) = render(&unit, Layout::Tchw, &Epilogue::Unit, 2, g).unwrap();
+        assert_eq!(img, img2);
+    }
+}
