@@ -34,8 +34,9 @@ step "mixcuda: committed PTX is fresh and nvcc-clean"
 bash scripts/build-ptx.sh --check
 
 step "mixcuda with the cuda feature (device tests print 'skipped' without a GPU)"
-cargo clippy -p mixcuda --all-targets --features cuda -- -D warnings
+cargo clippy -p mixcuda -p mixcli --all-targets --features mixcuda/cuda,mixcli/cuda -- -D warnings
 cargo test -p mixcuda --features cuda
+cargo test -p mixcli --features cuda
 
 step "benches build"
 cargo bench --workspace --no-run

@@ -13,7 +13,7 @@ use crate::mixing::MixRequest;
 
 /// Frame Mix-up from the command line: videos and frame folders in, exact mixed tensors out.
 #[derive(Debug, Parser)]
-#[command(name = "mixcli", version, about, long_about = None, max_term_width = 100)]
+#[command(name = "mixcli", version = crate::device::VERSION, about, long_about = None, max_term_width = 100)]
 pub struct Cli {
     /// The command.
     #[command(subcommand)]

@@ -85,7 +85,8 @@ pub fn run(out_dir: &Path) -> Result<()> {
             if sink.is_needed(f) {
                 let view =
                     FrameView::packed(&frame, geometry).map_err(|e| Error::mix(out_dir, e))?;
-                sink.push(f, &view).map_err(|e| Error::mix(out_dir, e))?;
+                sink.push(f, &view)
+                    .map_err(|e| Error::at(out_dir, e.into()))?;
             }
         }
         Ok(true)

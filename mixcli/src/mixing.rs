@@ -86,7 +86,8 @@ fn one_pass(input: &Input, req: &MixRequest<'_>, frames: u32, counted: u32) -> R
                 if let Some(rgb) = d.rgb {
                     let view = FrameView::new(rgb.data, geometry, rgb.stride)
                         .map_err(|e| Error::mix(path, e))?;
-                    sink.push(d.index, &view).map_err(|e| Error::mix(path, e))?;
+                    sink.push(d.index, &view)
+                        .map_err(|e| Error::at(path, e.into()))?;
                 }
             }
             Ok(decoded == frames)

@@ -413,23 +413,6 @@ fn demo_writes_tensor_preview_and_plan() {
     assert_eq!((w, h), (4 * 192 + 6, 2 * 128 + 2));
 }
 
-#[test]
-fn mix_device_cuda_without_support_fails_clearly() {
-    let dir = TempDir::new("cuda");
-    let video = make_video(dir.path(), "c.avi", Codec::Mjpeg, 4, 16, 16);
-    let out = dir.join("o.npy");
-    let err = run_err([
-        "mix".as_ref(),
-        video.as_os_str(),
-        "-o".as_ref(),
-        out.as_os_str(),
-        "--device".as_ref(),
-        "cuda".as_ref(),
-    ]);
-    assert!(err.contains("built without CUDA support"), "{err}");
-    assert!(!out.exists());
-}
-
 /// Peak resident memory (VmHWM, KiB) of `mixcli args`, read from /proc while it runs.
 fn peak_rss_kib(args: &[&std::ffi::OsStr]) -> u64 {
     let mut child = std::process::Command::new(mixcli())

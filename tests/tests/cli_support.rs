@@ -10,39 +10,84 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{OnceLock, PoisonError, RwLock};
 
 use mixcore::{FrameView, Geometry, MixSpec, Plan, PlanConfig};
+
+/// Builds `mixcli` with cargo in the tests' own profile and target folder (a no-op when it
+/// is up to date), with `features` when given; returns the binary's path there.
+fn build_mixcli(features: Option<&str>) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // <target>/<profile>/deps/<test>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile folder");
+    let target_dir = profile_dir.parent().expect("target folder");
+    let release = profile_dir.file_name() == Some(OsStr::new("release"));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "-p", "mixcli", "--manifest-path"])
+        .arg(&manifest)
+        .env("CARGO_TARGET_DIR", target_dir);
+    if release {
+        cmd.arg("--release");
+    }
+    if let Some(f) = features {
+        cmd.args(["--features", f]);
+    }
+    let what = match features {
+        Some(f) => format!("cargo build -p mixcli --features {f}"),
+        None => "cargo build -p mixcli".to_string(),
+    };
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("running {what}: {e}"));
+    assert!(status.success(), "{what} failed");
+    let bin = profile_dir.join("mixcli");
+    assert!(bin.exists(), "{} missing after the build", bin.display());
+    bin
+}
+
+/// Held for reading while a test runs mixcli, for writing while [`mixcli_with_features`]
+/// has replaced the default binary.
+static SWAP: RwLock<()> = RwLock::new(());
 
 /// The `mixcli` binary, built once per test process (`cargo build -p mixcli` in the tests'
 /// own profile and target folder; a no-op when it is up to date).
 pub fn mixcli() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test executable path");
-        // <target>/<profile>/deps/<test>
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target profile folder");
-        let target_dir = profile_dir.parent().expect("target folder");
-        let release = profile_dir.file_name() == Some(OsStr::new("release"));
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--quiet", "-p", "mixcli", "--manifest-path"])
-            .arg(&manifest)
-            .env("CARGO_TARGET_DIR", target_dir);
-        if release {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("running cargo build -p mixcli");
-        assert!(status.success(), "cargo build -p mixcli failed");
-        let bin = profile_dir.join("mixcli");
-        assert!(bin.exists(), "{} missing after the build", bin.display());
-        bin
+        let _swap = SWAP.read().unwrap_or_else(PoisonError::into_inner);
+        build_mixcli(None)
     })
+}
+
+/// `mixcli` built with `features` (for example `"cuda"`), copied to `mixcli-FEATURES` next to
+/// [`mixcli`]. It is built in the same target folder, so only mixcli and the features' own
+/// dependencies compile; cargo replaces the default binary with it there for a moment, so this
+/// copies it and rebuilds the default (a no-op build that puts the default back) while no
+/// test of this process runs mixcli through [`run`]. Not for test runners that run several
+/// test processes at once.
+pub fn mixcli_with_features(features: &str) -> PathBuf {
+    let default = mixcli();
+    let _swap = SWAP.write().unwrap_or_else(PoisonError::into_inner);
+    let read = |p: &Path| std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let before = read(default);
+    let built = build_mixcli(Some(features));
+    let copy = built.with_file_name(format!("mixcli-{}", features.replace([' ', ','], "-")));
+    let _ = std::fs::remove_file(&copy);
+    std::fs::copy(&built, &copy)
+        .unwrap_or_else(|e| panic!("copying {} to {}: {e}", built.display(), copy.display()));
+    let restored = build_mixcli(None);
+    assert!(
+        read(&restored) == before,
+        "{} was not restored to the default build",
+        restored.display()
+    );
+    copy
 }
 
 /// Runs mixcli with `args`.
@@ -51,7 +96,17 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    Command::new(mixcli())
+    run_bin(mixcli(), args)
+}
+
+/// Runs the mixcli binary `bin` with `args`.
+pub fn run_bin<I, S>(bin: &Path, args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let _swap = SWAP.read().unwrap_or_else(PoisonError::into_inner);
+    Command::new(bin)
         .args(args)
         .stdin(Stdio::null())
         .output()
