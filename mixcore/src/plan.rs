@@ -208,8 +208,12 @@ impl<'a> Plan<'a> {
                 let lo = window::mul_div_floor(u64::from(i), f, s);
                 let big = lo - u64::from(i) * q;
                 let small = u64::from(i) - big;
-                big * u64::from(self.mixed_of(q as u32 + 1))
-                    + small * u64::from(self.mixed_of(q as u32))
+                // In u64: q + 1 overflows u32 when S = 1 and F = u32::MAX (then big = 0).
+                let mixed = |n: u64| match self.config.k {
+                    FramesPerSegment::All => n,
+                    FramesPerSegment::Fixed(k) => u64::from(k).min(n),
+                };
+                big * mixed(q + 1) + small * mixed(q)
             }
         }
     }

@@ -272,3 +272,23 @@ fn plan_is_o1_for_huge_videos() {
     let f = last.position(0);
     assert!(plan.feeds(f).any(|feed| feed.segment == u32::MAX - 2));
 }
+
+#[test]
+fn plan_train_spread_one_segment_of_max_frames() {
+    // Found by the `plan` fuzz target: counting the draws before a segment overflowed u32
+    // for S = 1, F = u32::MAX (a panic with overflow checks on).
+    let cfg = PlanConfig {
+        segments: 1,
+        k: FramesPerSegment::Fixed(1),
+        selection: Selection::Spread,
+        mode: Mode::Train { seed: 0 },
+        schedule: Schedule::Average,
+    };
+    let plan = Plan::new(u32::MAX, &cfg).expect("a valid plan");
+    let seg = plan.segment(0).expect("segment 0");
+    assert_eq!((seg.window().lo, seg.window().hi), (0, u32::MAX));
+    let p = seg.position(0);
+    assert!(p < u32::MAX);
+    assert_eq!(seg.index_of(p), Some(0));
+    assert_eq!(plan.feeds(p).next().map(|f| (f.segment, f.t)), Some((0, 0)));
+}
