@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean clone on Debian bookworm (as root): installs what it
 # needs, then checks formatting and lints, runs every test, proves the no_std claim, checks
-# the committed PTX, builds the benches, and runs a short pass of every fuzz target.
+# the committed PTX, builds the benches, and runs a short pass of every fuzz target
+# (45 s each, two at a time; `scripts/fuzz.sh SECONDS` or fuzz/README.md for longer runs).
 # `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,7 @@ export FRAMEMIX_REQUIRE_EMULATOR=1
 
 step "cargo fmt --check"
 cargo fmt --all --check
+cargo fmt --manifest-path fuzz/Cargo.toml --check
 
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
@@ -40,5 +42,8 @@ cargo test -p mixcli --features cuda
 
 step "benches build"
 cargo bench --workspace --no-run
+
+step "fuzz: a short pass of every cargo-fuzz target (fails on any crash)"
+bash scripts/fuzz.sh 45
 
 printf '\nall checks passed\n'
