@@ -88,15 +88,15 @@ pub fn mix_par(
     // and `out` is not otherwise touched until the loop ends.
     (0..plan.segments() as usize * per_segment)
         .into_par_iter()
-        .for_each(|item| {
+        // One tile scratch per rayon job, not per item (it is 16 KiB to initialise).
+        .for_each_init(TileScratch::new, |scratch, item| {
             let i = (item / per_segment) as u32;
             let (y, block) = ((item % per_segment / blocks) as u32, item % blocks);
             let Ok(seg) = plan.segment(i) else { return };
-            let mut scratch = TileScratch::new();
             let mut sink = ItemSink(&shared);
             let line = |f: u32| frame_line(frames, flat, f, y);
             let tiles = block * ITEM_TILES..(block + 1) * ITEM_TILES;
-            mix_line(&p, &seg, line, y, tiles, &mut scratch, &mut sink);
+            mix_line(&p, &seg, line, y, tiles, scratch, &mut sink);
         });
     Ok(())
 }
