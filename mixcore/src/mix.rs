@@ -360,20 +360,6 @@ fn tile_with<'f>(
     let words = &mut scratch.0[..];
     match p.arith {
         Arith::Narrow => {
-            let src = |t: u32| row(seg.position(t)).get(j0..j0 + len).unwrap_or(&[]);
-            let gather = |t: u32, end: u32| {
-                let mut g = Group {
-                    rows: [&[][..]; MAX_GROUP],
-                    weights: [0u32; MAX_GROUP],
-                    len: 0,
-                };
-                for u in t..end {
-                    g.rows[g.len] = src(u);
-                    g.weights[g.len] = seg.numerator(u);
-                    g.len += 1;
-                }
-                g
-            };
             let acc = &mut bytemuck::cast_slice_mut::<u64, u32>(words)[..len];
             let mut t = 0;
             while t < m {
