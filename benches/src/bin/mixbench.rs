@@ -6,7 +6,9 @@
 //! one's ratio to the read. Every kernel's output is checked bit for bit against the
 //! reference before any number is reported.
 //!
-//!     cargo run --release --bin mixbench -- [--quick] [--json]
+//!     cargo run --release --bin mixbench -- [--quick] [--json] [--case a|b|c]...
+//!
+//! `--case` (repeatable) runs only the named cases.
 
 use std::process::ExitCode;
 
@@ -20,15 +22,34 @@ struct Row {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let quick = args.iter().any(|a| a == "--quick");
-    let json = args.iter().any(|a| a == "--json");
-    if let Some(bad) = args.iter().find(|a| *a != "--quick" && *a != "--json") {
-        eprintln!("mixbench: unknown argument {bad:?} (expected --quick and/or --json)");
-        return ExitCode::from(2);
+    let mut quick = false;
+    let mut json = false;
+    let mut only: Vec<String> = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--quick" => quick = true,
+            "--json" => json = true,
+            "--case" => match args.next() {
+                Some(name) if CASES.iter().any(|c| c.name == name) => only.push(name),
+                other => {
+                    eprintln!("mixbench: --case needs one of a, b, c (got {other:?})");
+                    return ExitCode::from(2);
+                }
+            },
+            _ => {
+                eprintln!(
+                    "mixbench: unknown argument {a:?} (expected --quick, --json, --case NAME)"
+                );
+                return ExitCode::from(2);
+            }
+        }
     }
     let mut rows = Vec::new();
-    for case in CASES {
+    for case in CASES
+        .into_iter()
+        .filter(|c| only.is_empty() || only.iter().any(|n| n == c.name))
+    {
         let w = Workload::new(case);
         let frames = w.views();
         let plan = w.plan();
