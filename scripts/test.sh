@@ -33,7 +33,7 @@ cargo build --release --manifest-path ci/nostd-check/Cargo.toml --target-dir tar
 
 step "mixcore and the property tests again with AVX2 compiled in (wide's AVX paths)"
 RUSTFLAGS="-C target-cpu=x86-64-v3" cargo test --target-dir target/v3 -p mixcore -p framemix-tests \
-  --test mix_props --test errors --test paper_examples --lib
+  --test mix_props --test kernel_props --test errors --test paper_examples --lib
 
 step "mixcuda: committed PTX is fresh and nvcc-clean"
 bash scripts/build-ptx.sh --check
