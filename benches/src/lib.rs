@@ -110,8 +110,8 @@ pub enum Variant {
     ExactParallel,
     /// Float path (schedule weights), fastest backend, one thread.
     Float,
-    /// Exact path through the streaming `Mixer` with its recommended buffer, frames pushed
-    /// in order.
+    /// Exact path through the streaming `Mixer` with its recommended buffer and the output
+    /// given up front (`Mixer::with_output`), frames pushed in order.
     Stream,
 }
 
@@ -172,11 +172,11 @@ pub fn run(
                 0,
             );
             let mut mixer =
-                Mixer::with_buffer(&plan, w.geometry, s, b, scratch).expect("valid mixer");
+                Mixer::with_output(&plan, w.geometry, s, b, scratch, out).expect("valid mixer");
             for (f, frame) in frames.iter().enumerate() {
                 mixer.push(f as u32, frame).expect("push");
             }
-            mixer.finish(out)
+            mixer.finish_output()
         }
     };
     result.expect("benchmark mix failed");

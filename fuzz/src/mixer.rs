@@ -103,6 +103,9 @@ pub struct MixerInput {
     pub complete: bool,
     /// Output length: the output's length, minus 1, plus 0 or plus 1 (value % 3).
     pub out_len: u8,
+    /// How the mix ends (value % 3): `with_buffer` then `finish(out)`; or (buffered mixers)
+    /// `with_output(own)` then `finish(out)`; or `with_output(out)` then `finish_output()`.
+    pub finishing: u8,
     /// The pushes.
     pub ops: Vec<Op>,
 }
@@ -288,10 +291,36 @@ pub fn check(input: &MixerInput) -> Outcome {
             })
         );
     }
+    let out_len = (len + usize::from(input.out_len % 3)).saturating_sub(1);
+    let mode = if buffered == 0 {
+        0
+    } else {
+        input.finishing % 3
+    };
+    // The output given up front: `own` (mode 1) or the output itself (mode 2). A short one
+    // is refused by the constructor; then the mixer is a plain buffered one.
+    let mut own = sentinel_output(if mode == 1 { len } else { out_len }, 0);
+    if mode != 0 && own.len() < len {
+        let mut s = vec![0u64; scratch_len];
+        let r = Mixer::with_output(&plan, g, spec, buffered, &mut s, &mut own).map(|_| ());
+        assert_eq!(
+            r,
+            Err(Error::BufferTooSmall {
+                len: own.len(),
+                needed: len
+            }),
+            "with_output accepted a short output"
+        );
+    }
+    let mode = if own.len() < len { 0 } else { mode };
     // Scratch full of garbage: `new` must clear what it uses.
     let mut scratch = vec![0xDEAD_BEEF_DEAD_BEEFu64; scratch_len + 1];
-    let mut mixer =
-        new_mixer(&plan, g, spec, buffered, &mut scratch).expect("a mixer on valid input");
+    let mut mixer = if mode == 0 {
+        new_mixer(&plan, g, spec, buffered, &mut scratch)
+    } else {
+        Mixer::with_output(&plan, g, spec, buffered, &mut scratch, &mut own)
+    }
+    .expect("a mixer on valid input");
     let float = matches!(spec.path, MixPath::Float(_));
     let mut model = Model::new(&plan, float);
 
@@ -398,10 +427,16 @@ pub fn check(input: &MixerInput) -> Outcome {
         }
     }
 
-    let out_len = (len + usize::from(input.out_len % 3)).saturating_sub(1);
     let mut out = sentinel_output(out_len, 0);
     let (missing, first) = model.missing();
-    match mixer.finish(&mut out) {
+    let result = if mode == 2 {
+        let r = mixer.finish_output();
+        out = own;
+        r
+    } else {
+        mixer.finish(&mut out)
+    };
+    match result {
         Err(e) => {
             let right = match e {
                 Error::BufferTooSmall { len: l, needed } => {
@@ -417,8 +452,9 @@ pub fn check(input: &MixerInput) -> Outcome {
                 right,
                 "finish refused with {e:?}; missing {missing} (first {first:?}), output {out_len} of {len}"
             );
+            // (An output given up front holds the windows mixed before the refusal.)
             assert!(
-                out.iter().all(|v| v.to_bits() == SENTINEL),
+                mode == 2 || out.iter().all(|v| v.to_bits() == SENTINEL),
                 "a refused finish wrote to the output"
             );
         }

@@ -110,7 +110,7 @@ pub fn check(device: Device) -> Result<(), String> {
 ///
 /// On the CPU, frames that arrive in order (as decoders deliver them) are buffered
 /// [`Mixer::RECOMMENDED_BUFFER`] at a time and mixed by whole windows with mixcore's fused
-/// kernels; the result is the same bits as frame-by-frame mixing.
+/// kernels straight into `out`; the result is the same bits as frame-by-frame mixing.
 ///
 /// # Errors
 /// [`MixFailure::Device`] for an unavailable or failing device, [`MixFailure::Mix`] for
@@ -130,12 +130,12 @@ pub fn mix_streaming<E>(
                 .map_err(MixFailure::Mix)?;
             // Zeroed lazily by the allocator; the mixer initialises what it uses.
             let mut scratch = vec![0u64; len];
-            let mut mixer = Mixer::with_buffer(plan, geometry, spec, buffered, &mut scratch)
+            let mut mixer = Mixer::with_output(plan, geometry, spec, buffered, &mut scratch, out)
                 .map_err(MixFailure::Mix)?;
             if !feed(&mut mixer).map_err(MixFailure::Feed)? {
                 return Ok(false);
             }
-            mixer.finish(out).map_err(MixFailure::Mix)?;
+            mixer.finish_output().map_err(MixFailure::Mix)?;
             Ok(true)
         }
         #[cfg(feature = "cuda")]

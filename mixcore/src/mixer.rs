@@ -58,6 +58,9 @@ pub struct Mixer<'m, 'a> {
     frame_bytes: usize,
     /// The run in the buffer: segment, `t` of its first frame, frames buffered.
     run: Run,
+    /// The output given up front ([`Mixer::with_output`]): whole windows are mixed straight
+    /// into it.
+    out: Option<&'m mut [f32]>,
 }
 
 /// Flag in `counts`: the segment's accumulator region holds its finished output.
@@ -65,7 +68,10 @@ const DONE: u64 = 1 << 63;
 /// Flag in `counts`: the segment's accumulators were initialised by a first accumulate (the
 /// scratch is not zeroed up front, so a 10-minute clip costs no memset of its output size).
 const STARTED: u64 = 1 << 62;
-const FLAGS: u64 = DONE | STARTED;
+/// Flag in `counts`: the segment was mixed whole from the buffer straight into the output
+/// given up front.
+const OUTPUT: u64 = 1 << 61;
+const FLAGS: u64 = DONE | STARTED | OUTPUT;
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Run {
@@ -192,7 +198,48 @@ impl<'m, 'a> Mixer<'m, 'a> {
             capacity,
             frame_bytes: prepared.row_bytes * prepared.geometry.height as usize,
             run: Run::default(),
+            out: None,
         })
+    }
+
+    /// As [`Mixer::with_buffer`], with the output given up front: a window that arrives whole
+    /// in the buffer is mixed straight into `out` (at least [`crate::output_len`] values), so
+    /// finishing copies nothing for it. Finish with [`Mixer::finish_output`]. When every
+    /// window fits the buffer and frames arrive in order, the accumulator part of `scratch`
+    /// is never touched (a lazily zeroed allocation then costs no memory for it).
+    ///
+    /// ```
+    /// use mixcore::{FrameView, Geometry, MixSpec, Mixer, Plan, PlanConfig};
+    /// let g = Geometry::new(4, 2, 3)?;
+    /// let plan = Plan::new(16, &PlanConfig { segments: 4, ..PlanConfig::default() })?;
+    /// let spec = MixSpec::default();
+    /// let b = Mixer::RECOMMENDED_BUFFER;
+    /// let mut scratch = vec![0u64; Mixer::scratch_len_buffered(&plan, g, &spec, b)?];
+    /// let mut out = vec![0.0; mixcore::output_len(&plan, g)?];
+    /// let mut mixer = Mixer::with_output(&plan, g, spec, b, &mut scratch, &mut out)?;
+    /// let frame = vec![9u8; 4 * 2 * 3];
+    /// for f in 0..16 {
+    ///     mixer.push(f, &FrameView::packed(&frame, g)?)?;
+    /// }
+    /// mixer.finish_output()?;
+    /// assert!(out.iter().all(|&v| v == 9.0));
+    /// # Ok::<(), mixcore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Mixer::with_buffer`]; [`Error::BufferTooSmall`] for a short `out`.
+    pub fn with_output(
+        plan: &'m Plan<'a>,
+        geometry: Geometry,
+        spec: MixSpec<'m>,
+        buffered: u32,
+        scratch: &'m mut [u64],
+        out: &'m mut [f32],
+    ) -> Result<Self> {
+        let mut mixer = Self::with_buffer(plan, geometry, spec, buffered, scratch)?;
+        check_output(&mixer.prepared, out)?;
+        mixer.out = Some(out);
+        Ok(mixer)
     }
 
     /// The plan.
@@ -316,6 +363,10 @@ impl<'m, 'a> Mixer<'m, 'a> {
             layout,
             ..base
         };
+        if let Some(flat) = base.flattened().filter(|_| whole && self.out.is_some()) {
+            self.mix_whole_into_output(run.segment, &flat);
+            return;
+        }
         if let Some(local) = local.flattened().filter(|_| whole) {
             self.mix_whole(run.segment, &local);
             return;
@@ -358,6 +409,28 @@ impl<'m, 'a> Mixer<'m, 'a> {
         let tiles = tiles_per_line(local);
         mix_line(local, &seg, line, 0, 0..tiles, &mut scratch, &mut sink);
         self.counts[i as usize] |= DONE;
+    }
+
+    /// Mixes segment `i`, whose whole window is in the buffer, straight into the output given
+    /// up front, in its final layout. `flat` is the mix seen with flat frames.
+    fn mix_whole_into_output(&mut self, i: u32, flat: &Prepared<'_>) {
+        let Ok(seg) = self.plan.segment(i) else {
+            return;
+        };
+        let Some(out) = self.out.as_deref_mut() else {
+            return;
+        };
+        let fb = self.frame_bytes;
+        let slots: &[u8] = self.slots;
+        let line = |f: u32| -> &[u8] {
+            let t = seg.index_of(f).unwrap_or(0) as usize;
+            slots.get(t * fb..(t + 1) * fb).unwrap_or(&[])
+        };
+        let mut sink = SliceSink(out);
+        let mut scratch = TileScratch::new();
+        let tiles = tiles_per_line(flat);
+        mix_line(flat, &seg, line, 0, 0..tiles, &mut scratch, &mut sink);
+        self.counts[i as usize] |= OUTPUT;
     }
 
     /// Adds frames `t0, t0 + 1, ...` of segment `i` (given by `sources`) to its accumulators,
@@ -455,8 +528,56 @@ impl<'m, 'a> Mixer<'m, 'a> {
     /// [`Error::BufferTooSmall`].
     pub fn finish(mut self, out: &mut [f32]) -> Result<()> {
         self.flush();
-        let p = self.prepared;
-        check_output(&p, out)?;
+        check_output(&self.prepared, out)?;
+        self.check_complete()?;
+        // Segments already mixed into the output given up front are copied from there.
+        if let Some(own) = self.out.take() {
+            let p = self.prepared;
+            let elements = p.output_len / p.segments as usize;
+            let plane = p.geometry.width as usize * p.geometry.height as usize;
+            for seg in self.plan.iter() {
+                let i = seg.index() as usize;
+                if self.counts[i] & OUTPUT == 0 {
+                    continue;
+                }
+                match p.layout {
+                    Layout::Tchw | Layout::Thwc => {
+                        let r = i * elements..(i + 1) * elements;
+                        out[r.clone()].copy_from_slice(&own[r]);
+                    }
+                    Layout::Cthw => {
+                        for c in 0..p.geometry.channels as usize {
+                            let at = (c * p.segments as usize + i) * plane;
+                            out[at..at + plane].copy_from_slice(&own[at..at + plane]);
+                        }
+                    }
+                }
+            }
+        }
+        self.finish_rest(out);
+        Ok(())
+    }
+
+    /// Finishes a mixer made by [`Mixer::with_output`] into its output.
+    ///
+    /// # Errors
+    /// [`Error::FramesMissing`] when a needed frame was never pushed;
+    /// [`Error::BufferTooSmall`] (with `len` 0) when the mixer was not given an output.
+    pub fn finish_output(mut self) -> Result<()> {
+        self.flush();
+        self.check_complete()?;
+        let Some(out) = self.out.take() else {
+            return Err(Error::BufferTooSmall {
+                len: 0,
+                needed: self.prepared.output_len,
+            });
+        };
+        self.finish_rest(out);
+        Ok(())
+    }
+
+    /// [`Error::FramesMissing`] unless every segment received all its frames.
+    fn check_complete(&self) -> Result<()> {
         let complete = self
             .plan
             .iter()
@@ -475,6 +596,14 @@ impl<'m, 'a> Mixer<'m, 'a> {
                 first: first.unwrap_or(0),
             });
         }
+        Ok(())
+    }
+
+    /// Writes every segment not yet in its final place into `out` (checked to be long enough):
+    /// copies of those mixed whole into the accumulator region, the rest finished from their
+    /// sums.
+    fn finish_rest(&mut self, out: &mut [f32]) {
+        let p = self.prepared;
         let ch = p.geometry.channels as usize;
         let rb = p.row_bytes;
         let seg_len = rb * p.geometry.height as usize;
@@ -507,7 +636,7 @@ impl<'m, 'a> Mixer<'m, 'a> {
         for seg in self
             .plan
             .iter()
-            .filter(|s| self.counts[s.index() as usize] & DONE == 0)
+            .filter(|s| self.counts[s.index() as usize] & (DONE | OUTPUT) == 0)
         {
             let d = seg.denominator();
             for y in 0..p.geometry.height {
@@ -539,7 +668,6 @@ impl<'m, 'a> Mixer<'m, 'a> {
                 }
             }
         }
-        Ok(())
     }
 }
 

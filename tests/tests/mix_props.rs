@@ -28,16 +28,64 @@ fn run_stream_buffered(
     order: &[u32],
     buffered: u32,
 ) -> Vec<f32> {
+    let finished = run_stream_finishing(plan, video, spec, order, buffered, Finishing::Into);
+    // The output given up front (`with_output`) gives the same bits, finished in place or
+    // into another buffer.
+    for how in [Finishing::InPlace, Finishing::CopiedOut] {
+        let other = run_stream_finishing(plan, video, spec, order, buffered, how);
+        let same = other
+            .iter()
+            .zip(&finished)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(
+            same,
+            "{how:?} differs from Mixer::finish (buffer {buffered})"
+        );
+    }
+    finished
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Finishing {
+    /// `with_buffer`, then `finish(out)`.
+    Into,
+    /// `with_output`, then `finish_output()`.
+    InPlace,
+    /// `with_output`, then `finish(other)`.
+    CopiedOut,
+}
+
+fn run_stream_finishing(
+    plan: &Plan<'_>,
+    video: &Video,
+    spec: MixSpec<'_>,
+    order: &[u32],
+    buffered: u32,
+    how: Finishing,
+) -> Vec<f32> {
     let g = video.geometry;
     let words = Mixer::scratch_len_buffered(plan, g, &spec, buffered).unwrap();
     let mut scratch = vec![0xDEAD_BEEF_u64; words];
-    let mut mixer = Mixer::with_buffer(plan, g, spec, buffered, &mut scratch).unwrap();
     let views = video.views();
+    let len = output_len(plan, g).unwrap();
+    let mut out = vec![f32::NAN; len];
+    let mut own = vec![f32::NAN; len];
+    let mut mixer = match how {
+        Finishing::Into => Mixer::with_buffer(plan, g, spec, buffered, &mut scratch).unwrap(),
+        Finishing::InPlace | Finishing::CopiedOut => {
+            Mixer::with_output(plan, g, spec, buffered, &mut scratch, &mut own).unwrap()
+        }
+    };
     for &f in order {
         mixer.push(f, &views[f as usize]).unwrap();
     }
-    let mut out = vec![f32::NAN; output_len(plan, g).unwrap()];
-    mixer.finish(&mut out).unwrap();
+    match how {
+        Finishing::Into | Finishing::CopiedOut => mixer.finish(&mut out).unwrap(),
+        Finishing::InPlace => {
+            mixer.finish_output().unwrap();
+            out = own;
+        }
+    }
     out
 }
 
