@@ -17,7 +17,7 @@ use crate::mix::{
     Arith, MixSpec, Prepared, Sink, SliceSink, TileScratch, check_output, exact_group_end,
     mix_line, tiles_per_line,
 };
-use crate::plan::Plan;
+use crate::plan::{Plan, Segment};
 
 /// Streams frames into accumulators and finishes into an output buffer.
 ///
@@ -393,21 +393,13 @@ impl<'m, 'a> Mixer<'m, 'a> {
         let base = self.prepared;
         let elements = base.output_len / base.segments as usize;
         let stride = if base.arith == Arith::Wide { 2 } else { 1 };
-        let fb = self.frame_bytes;
-        let slots: &[u8] = self.slots;
-        let line = |f: u32| -> &[u8] {
-            let t = seg.index_of(f).unwrap_or(0) as usize;
-            slots.get(t * fb..(t + 1) * fb).unwrap_or(&[])
-        };
         let region: &mut [f32] = bytemuck::cast_slice_mut(&mut *self.acc);
         let start = i as usize * elements * stride;
         let Some(region) = region.get_mut(start..start + elements) else {
             return;
         };
         let mut sink = SegmentSink(SliceSink(region));
-        let mut scratch = TileScratch::new();
-        let tiles = tiles_per_line(local);
-        mix_line(local, &seg, line, 0, 0..tiles, &mut scratch, &mut sink);
+        mix_from_slots(self.slots, self.frame_bytes, &seg, local, &mut sink);
         self.counts[i as usize] |= DONE;
     }
 
@@ -420,16 +412,13 @@ impl<'m, 'a> Mixer<'m, 'a> {
         let Some(out) = self.out.as_deref_mut() else {
             return;
         };
-        let fb = self.frame_bytes;
-        let slots: &[u8] = self.slots;
-        let line = |f: u32| -> &[u8] {
-            let t = seg.index_of(f).unwrap_or(0) as usize;
-            slots.get(t * fb..(t + 1) * fb).unwrap_or(&[])
-        };
-        let mut sink = SliceSink(out);
-        let mut scratch = TileScratch::new();
-        let tiles = tiles_per_line(flat);
-        mix_line(flat, &seg, line, 0, 0..tiles, &mut scratch, &mut sink);
+        mix_from_slots(
+            self.slots,
+            self.frame_bytes,
+            &seg,
+            flat,
+            &mut SliceSink(out),
+        );
         self.counts[i as usize] |= OUTPUT;
     }
 
@@ -682,6 +671,24 @@ pub fn scratch_vec(
     spec: &MixSpec<'_>,
 ) -> Result<alloc::vec::Vec<u64>> {
     Ok(alloc::vec![0; Mixer::scratch_len(plan, geometry, spec)?])
+}
+
+/// Mixes `seg`, whose whole window is buffered in `slots` (frame `t` of the window at
+/// `t * fb`), with the in-memory tile engine (the fused kernels included) into `sink`; `p`
+/// sees the frames as flat lines.
+fn mix_from_slots(
+    slots: &[u8],
+    fb: usize,
+    seg: &Segment<'_, '_>,
+    p: &Prepared<'_>,
+    sink: &mut impl Sink,
+) {
+    let line = |f: u32| -> &[u8] {
+        let t = seg.index_of(f).unwrap_or(0) as usize;
+        slots.get(t * fb..(t + 1) * fb).unwrap_or(&[])
+    };
+    let mut scratch = TileScratch::new();
+    mix_line(p, seg, line, 0, 0..tiles_per_line(p), &mut scratch, sink);
 }
 
 /// A frame to add: a pushed view, or a packed frame in the buffer.
