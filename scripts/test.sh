@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+t0=$(date +%s)
+step() { printf '\n==> [%4d s] %s\n' "$(($(date +%s) - t0))" "$*"; }
 
 step "system packages"
 bash scripts/setup.sh
@@ -44,9 +45,9 @@ cargo test -p mixcuda --features cuda
 cargo test -p mixcli --features cuda
 
 step "benches build"
-cargo bench --workspace --no-run
+cargo bench -p framemix-benches --no-run
 
 step "fuzz: a short pass of every cargo-fuzz target (fails on any crash)"
 bash scripts/fuzz.sh 45
 
-printf '\nall checks passed\n'
+printf '\nall checks passed in %d s\n' "$(($(date +%s) - t0))"
