@@ -8,7 +8,7 @@
 //! windows ([`Window`]), selection ([`Selection`], [`Mode`]), schedules ([`Schedule`]) and the
 //! [`Plan`] they make; the exact path (integer numerators, one correctly rounded division,
 //! [`round::round_ratio`]) and the float path ([`MixPath`]); epilogues ([`Epilogue`]),
-//! layouts ([`Layout`]); the in-memory [`mix`], the streaming [`Mixer`] and, with `rayon`,
+//! layouts ([`Layout`]); the in-memory [`mix()`], the streaming [`Mixer`] and, with `rayon`,
 //! `mix_par`. Every backend ([`Backend`]) gives the same bits.
 //!
 //! Features: `std` (std's `Error` impl, runtime CPU detection), `alloc` (allocating

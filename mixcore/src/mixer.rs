@@ -6,8 +6,11 @@
 //! With a buffer of `B` frames ([`Mixer::with_buffer`]), frames that arrive in order (as a
 //! decoder delivers them) are copied into the buffer and added `B` at a time with the same
 //! grouped tile kernels as the in-memory mix, so the accumulators are read and written once
-//! per `B` frames instead of once per frame. Out-of-order frames still work: they flush the
-//! buffer and start a new run. The result is the same bits either way.
+//! per `B` frames instead of once per frame. A window whose frames all fit the buffer is
+//! mixed whole in one pass (the fused kernels, no accumulators): into the output itself when
+//! it was given up front ([`Mixer::with_output`]), else into the segment's accumulator region,
+//! copied out at [`Mixer::finish`]. Out-of-order frames still work: they flush the buffer and
+//! start a new run. The result is the same bits either way.
 
 use crate::error::{Error, Result};
 use crate::frame::{FrameView, Geometry};

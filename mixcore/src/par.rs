@@ -61,11 +61,11 @@ impl Sink for ItemSink<'_> {
     }
 }
 
-/// [`crate::mix`] on every rayon worker: one work item per segment and band of rows, the
+/// [`crate::mix()`] on every rayon worker: one work item per segment and band of rows, the
 /// same bits as the single-threaded mix.
 ///
 /// # Errors
-/// As [`crate::mix`].
+/// As [`crate::mix()`].
 pub fn mix_par(
     plan: &Plan<'_>,
     frames: &[FrameView<'_>],
