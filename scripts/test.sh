@@ -23,11 +23,8 @@ cargo fmt --manifest-path fuzz/Cargo.toml --check
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "cargo test --workspace"
+step "cargo test --workspace (the example trainer's one-epoch smoke run included)"
 cargo test --workspace
-
-step "examples: one-epoch smoke run of the trainer on a tiny split"
-cargo run --profile test -p framemix-examples --bin trainer -- --smoke
 
 step "no_std proof: mixcore in a #![no_std] staticlib with its own panic handler"
 cargo build --release --manifest-path ci/nostd-check/Cargo.toml --target-dir target/nostd
