@@ -524,24 +524,10 @@ impl<'m, 'a> Mixer<'m, 'a> {
         self.check_complete()?;
         // Segments already mixed into the output given up front are copied from there.
         if let Some(own) = self.out.take() {
-            let p = self.prepared;
-            let elements = p.output_len / p.segments as usize;
-            let plane = p.geometry.width as usize * p.geometry.height as usize;
             for seg in self.plan.iter() {
-                let i = seg.index() as usize;
-                if self.counts[i] & OUTPUT == 0 {
-                    continue;
-                }
-                match p.layout {
-                    Layout::Tchw | Layout::Thwc => {
-                        let r = i * elements..(i + 1) * elements;
+                if self.counts[seg.index() as usize] & OUTPUT != 0 {
+                    for r in segment_runs(&self.prepared, seg.index()) {
                         out[r.clone()].copy_from_slice(&own[r]);
-                    }
-                    Layout::Cthw => {
-                        for c in 0..p.geometry.channels as usize {
-                            let at = (c * p.segments as usize + i) * plane;
-                            out[at..at + plane].copy_from_slice(&own[at..at + plane]);
-                        }
                     }
                 }
             }
@@ -603,25 +589,19 @@ impl<'m, 'a> Mixer<'m, 'a> {
         let fin = p.finish();
         let elements = p.output_len / p.segments as usize;
         let stride = if p.arith == Arith::Wide { 2 } else { 1 };
-        let plane = p.geometry.width as usize * p.geometry.height as usize;
         for seg in self.plan.iter() {
             let i = seg.index() as usize;
             if self.counts[i] & DONE == 0 {
                 continue;
             }
-            // Finished whole from the buffer: its block is in `Tchw` (or `Thwc`) order.
+            // Finished whole from the buffer: its block is in `Tchw` (or `Thwc`) order, the
+            // order of its runs in the output.
             let region: &[f32] = bytemuck::cast_slice(&*self.acc);
-            let src = &region[i * elements * stride..][..elements];
-            match p.layout {
-                Layout::Tchw | Layout::Thwc => {
-                    out[i * elements..(i + 1) * elements].copy_from_slice(src)
-                }
-                Layout::Cthw => {
-                    for (c, run) in src.chunks_exact(plane).enumerate() {
-                        let at = (c * p.segments as usize + i) * plane;
-                        out[at..at + plane].copy_from_slice(run);
-                    }
-                }
+            let mut src = &region[i * elements * stride..][..elements];
+            for r in segment_runs(&p, seg.index()) {
+                let (run, rest) = src.split_at(r.len());
+                out[r].copy_from_slice(run);
+                src = rest;
             }
         }
         let mut sink = SliceSink(out);
@@ -674,6 +654,26 @@ pub fn scratch_vec(
     spec: &MixSpec<'_>,
 ) -> Result<alloc::vec::Vec<u64>> {
     Ok(alloc::vec![0; Mixer::scratch_len(plan, geometry, spec)?])
+}
+
+/// Where segment `i` lies in the output: one run of its `H * W * C` values for `Tchw` and
+/// `Thwc`, one run per channel plane for `Cthw`; in that order, they are the segment's values
+/// in `Tchw` (or `Thwc`) order.
+fn segment_runs(p: &Prepared<'_>, i: u32) -> impl Iterator<Item = core::ops::Range<usize>> {
+    let (s, i) = (p.segments as usize, i as usize);
+    let elements = p.output_len / s;
+    let plane = p.geometry.width as usize * p.geometry.height as usize;
+    let (runs, len) = match p.layout {
+        Layout::Tchw | Layout::Thwc => (1, elements),
+        Layout::Cthw => (p.geometry.channels as usize, plane),
+    };
+    (0..runs).map(move |c| {
+        let at = match p.layout {
+            Layout::Tchw | Layout::Thwc => i * elements,
+            Layout::Cthw => (c * s + i) * plane,
+        };
+        at..at + len
+    })
 }
 
 /// Mixes `seg`, whose whole window is buffered in `slots` (frame `t` of the window at
