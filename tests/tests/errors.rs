@@ -298,6 +298,21 @@ fn mixer_errors_are_returned_and_change_nothing() {
         m2.finish(&mut tiny),
         Err(Error::BufferTooSmall { len: 3, needed: 48 })
     );
+    // The output given up front: too short, refused by the constructor; never given,
+    // `finish_output` has nowhere to write.
+    let mut scratch4 = vec![0u64; Mixer::scratch_len_buffered(&plan, g, &spec, 4).unwrap()];
+    assert_eq!(
+        Mixer::with_output(&plan, g, spec, 4, &mut scratch4, &mut tiny).map(|_| ()),
+        Err(Error::BufferTooSmall { len: 3, needed: 48 })
+    );
+    let mut m4 = Mixer::with_buffer(&plan, g, spec, 4, &mut scratch4).unwrap();
+    for f in 0..6 {
+        m4.push(f, &frame).unwrap();
+    }
+    assert_eq!(
+        m4.finish_output(),
+        Err(Error::BufferTooSmall { len: 0, needed: 48 })
+    );
 
     // Float path: a segment's frames must arrive in increasing order.
     let float = MixSpec {
