@@ -15,6 +15,10 @@
 //! conveniences), `rayon` (parallel mixing), `check-ref` (re-run the scalar reference after
 //! every fast kernel and panic on a difference). None is on by default: the crate is `no_std`.
 //!
+//! Memory: nothing is allocated; [`mix()`] and [`Mixer`]'s finish keep one tile of
+//! accumulators ([`TILE_ELEMENTS`] `u32`s, 32 KiB) on the stack, the portable kernels 4 KiB
+//! more; everything else lives in the caller's buffers.
+//!
 //! ```
 //! use mixcore::{FrameView, Geometry, MixSpec, Plan, PlanConfig, Schedule, mix};
 //! // A 48-frame clip of 8x8 RGB frames, 8 segments of 6 frames, linear weights 1..6 / 21.

@@ -11,7 +11,7 @@ use crate::mix::{
 use crate::plan::Plan;
 
 /// Tiles per work item: enough work to amortise scheduling, enough items to balance.
-const ITEM_TILES: usize = 8;
+const ITEM_TILES: usize = 2;
 
 /// The output buffer shared by the workers. Each worker only forms runs of the tiles of its
 /// own item.
@@ -88,7 +88,7 @@ pub fn mix_par(
     // and `out` is not otherwise touched until the loop ends.
     (0..plan.segments() as usize * per_segment)
         .into_par_iter()
-        // One tile scratch per rayon job, not per item (it is 16 KiB to initialise).
+        // One tile scratch per rayon job, not per item (it is 32 KiB to initialise).
         .for_each_init(TileScratch::new, |scratch, item| {
             let i = (item / per_segment) as u32;
             let (y, block) = ((item % per_segment / blocks) as u32, item % blocks);

@@ -302,17 +302,21 @@ fn avx2_backend_runs_on_this_machine() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
-    /// Wide frames (several tiles per row, remainders) and long windows whose numerators
-    /// leave the 16-bit pair path (linear m > 22, custom numerators > 127).
+    /// Wide frames (several tiles per row, remainders: rows up to 9,600 bytes against tiles of
+    /// `TILE_ELEMENTS` bytes, half that for `u64` sums) and long windows whose numerators
+    /// leave the 16-bit pair path (linear m > 22, custom numerators > 127), or the `u32` sums
+    /// altogether (custom numerators shifted up 20 bits make `255 * D > u32::MAX`).
     #[test]
     fn backends_agree_on_wide_frames_and_long_windows(
-        video in arbitrary_video(30..=80, 300..=520, 1..=2),
+        video in arbitrary_video(30..=60, 300..=2400, 1..=2),
         segments in 1u32..=3,
         custom in prop::collection::vec(0u32..300, 5),
         layout in arbitrary_layout(),
         epilogue in arbitrary_epilogue(),
         use_custom: bool,
+        u64_sums: bool,
     ) {
+        let custom: Vec<u32> = if u64_sums { custom.iter().map(|&n| n << 20).collect() } else { custom };
         let k = if use_custom { FramesPerSegment::Fixed(5) } else { FramesPerSegment::All };
         let schedule = if use_custom && custom.iter().any(|&n| n > 0) { Schedule::Custom(&custom) } else { Schedule::Linear };
         let k = if matches!(schedule, Schedule::Custom(_)) { k } else { FramesPerSegment::All };

@@ -116,18 +116,58 @@ fn divide_u32(acc: &[u32], d: u64, values: &mut [f32]) {
 
 /// `V = N / d` correctly rounded, then the epilogue, into `dst`.
 pub fn finish_u32(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [f32]]) {
-    let mut values = [0f32; crate::TILE_ELEMENTS];
-    let n = acc.len().min(values.len());
-    let values = &mut values[..n];
-    divide_u32(&acc[..n], d, values);
-    reference::finish_f32(values, fin, dst);
+    finish_chunked(acc.len(), fin, dst, |range, values| {
+        divide_u32(&acc[range], d, values);
+    });
 }
 
 /// As [`finish_u32`] for `u64` sums (windows too large for `u32`).
 pub fn finish_u64(acc: &[u64], d: u64, fin: &Finish, dst: &mut [&mut [f32]]) {
-    let mut values = [0f32; crate::TILE_ELEMENTS];
-    for (v, &n) in values.iter_mut().zip(acc) {
-        *v = round_ratio_auto(n, d);
+    finish_chunked(acc.len(), fin, dst, |range, values| {
+        for (v, &n) in values.iter_mut().zip(&acc[range]) {
+            *v = round_ratio_auto(n, d);
+        }
+    });
+}
+
+/// Pixels finished per chunk: the values of one chunk live on the stack (at most 4 channels,
+/// so 4 KiB of `f32`).
+const CHUNK_PIXELS: usize = 256;
+
+/// Finishes `n` values chunk by chunk: `fill(range, values)` computes the values of elements
+/// `range` into `values` (as long as the range), which then go through the reference epilogue
+/// and layout into the matching part of `dst`, exactly as one call over all `n` would.
+fn finish_chunked(
+    n: usize,
+    fin: &Finish,
+    dst: &mut [&mut [f32]],
+    mut fill: impl FnMut(core::ops::Range<usize>, &mut [f32]),
+) {
+    let ch = fin.channels.clamp(1, 4);
+    let mut buf = [0f32; CHUNK_PIXELS * 4];
+    let mut p0 = 0;
+    while p0 * ch < n {
+        let (e0, e1) = (p0 * ch, ((p0 + CHUNK_PIXELS) * ch).min(n));
+        let values = &mut buf[..e1 - e0];
+        fill(e0..e1, values);
+        // The part of each destination run these elements land in (reference semantics:
+        // slots past a run's end are skipped).
+        let (from, to) = if fin.planar {
+            (p0, p0 + (e1 - e0).div_ceil(ch))
+        } else {
+            (e0, e1)
+        };
+        let mut runs: [&mut [f32]; 4] = [&mut [], &mut [], &mut [], &mut []];
+        let used = if fin.planar {
+            dst.len().min(4)
+        } else {
+            dst.len().min(1)
+        };
+        for (slot, run) in runs.iter_mut().zip(dst.iter_mut()).take(used) {
+            let len = run.len();
+            *slot = &mut run[from.min(len)..to.min(len)];
+        }
+        reference::finish_f32(values, fin, &mut runs[..used]);
+        p0 += CHUNK_PIXELS;
     }
-    reference::finish_f32(&values[..acc.len().min(crate::TILE_ELEMENTS)], fin, dst);
 }
