@@ -80,29 +80,46 @@ pub fn round_ratio_fast(n: u64, d: u64) -> f32 {
     (n as f64 / d as f64) as f32
 }
 
-/// Denominators below this may take the single-precision route with fused multiply-adds:
-/// `y = RN32(1/D)`, `q = RN32(N*y)`, `r = N - q*D` (one FMA, exact), `V = RN32(q + r*y)`
-/// (one FMA). `N <= 255*D < 2^24` and `D` are exact `f32`s; `y` is within half an ulp of
-/// `1/D` and `q` within one ulp of `N/D`, so `r` is exactly representable and Markstein's
-/// theorem (the basis of IA-64's division; Handbook of Floating-Point Arithmetic, ch. 5)
-/// makes `V` the correctly rounded quotient. Checked exhaustively for every `D < 2^16` and
-/// every `N <= 255*D` against [`round_ratio_recip`] (`mixcore/tests/markstein.rs`, ignored by
-/// default: about two minutes). This is the division itself, not the epilogue or the float
-/// path, so SPEC.md's ban on fused operations does not apply: any method that yields the
-/// correctly rounded quotient yields the same bits.
+/// Denominators below this may take the single-precision route with a split reciprocal:
+/// `y_hi = RN32(1/D)`, `y_lo = RN32(RN64(1/D) - y_hi)`, `V = RN32(N*y_hi + RN32(N*y_lo))`
+/// (one multiply, then one fused multiply-add), for `N <= 255*D < 2^24`.
+///
+/// Why that is exact: `y_hi + y_lo = (1/D)(1 + d1)` with `|d1| < 2^-47.9` (the `f64`
+/// reciprocal is within `2^-53`, the difference `RN64(1/D) - y_hi` is exact in `f64`, and
+/// rounding it to `f32` costs at most `2^-24 |y_lo| <= 2^-48 y_hi`); `RN32(N*y_lo)` is within
+/// `2^-24 |N y_lo| <= 2^-48 N/D` of `N*y_lo`. So the one value the FMA rounds is
+/// `x (1 + e)` with `x = N/D` and `|e| < 2^-46.9`. An `f32` midpoint `mu` in `[2^E, 2^(E+1))`
+/// is an odd multiple of `2^(E-24)`; `x - mu = (N 2^(24-E) - (2k+1) D) / (D 2^(24-E))` has a
+/// non-zero integer numerator (it could only vanish if `2^(24-E)` divided `D`, which forces
+/// `N >= 2^24`), so `|x - mu| / x > 2^-25 / D`, which is more than `|e|` for `D < 2^21`.
+/// Hence no midpoint separates `x` from `x (1 + e)` and `V = RN32(x)`; no tie ever occurs.
+/// Checked exhaustively for every `D <= 257` (the one-pass kernel's range) by
+/// `mixcore/tests/markstein.rs` on every test run, and for every `D < 2^16` and every
+/// `N <= 255*D` by its ignored test (about two minutes). This is the division itself, not the
+/// epilogue or the float path, so SPEC.md's ban on fused operations does not apply: any
+/// method that yields the correctly rounded quotient yields the same bits.
 pub const FMA_DIVISOR_LIMIT: u64 = 1 << 16;
 
-/// `n / d` correctly rounded through the single-precision FMA route (see
-/// [`FMA_DIVISOR_LIMIT`]); `y` is `1.0 / d as f32`. Exact for `d < FMA_DIVISOR_LIMIT` and
-/// `n <= 255 * d`. Uses `f32::mul_add` (a software fused multiply-add where the CPU has none).
+/// The split reciprocal `(y_hi, y_lo)` of `d` for [`round_ratio_fma`] (see
+/// [`FMA_DIVISOR_LIMIT`]).
+#[inline]
+#[must_use]
+pub fn split_reciprocal(d: u32) -> (f32, f32) {
+    let r = 1.0 / f64::from(d);
+    let hi = r as f32;
+    (hi, (r - f64::from(hi)) as f32)
+}
+
+/// `n / d` correctly rounded through the split-reciprocal route (see
+/// [`FMA_DIVISOR_LIMIT`]); `(y_hi, y_lo)` is [`split_reciprocal`]`(d)`. Exact for
+/// `d < FMA_DIVISOR_LIMIT` and `n <= 255 * d`. Uses `f32::mul_add` (a software fused
+/// multiply-add where the CPU has none).
 #[cfg(feature = "std")]
 #[inline]
 #[must_use]
-pub fn round_ratio_fma(n: u32, d: u32, y: f32) -> f32 {
-    let (nf, df) = (n as f32, d as f32);
-    let q = nf * y;
-    let r = (-q).mul_add(df, nf);
-    r.mul_add(y, q)
+pub fn round_ratio_fma(n: u32, (y_hi, y_lo): (f32, f32)) -> f32 {
+    let nf = n as f32;
+    nf.mul_add(y_hi, nf * y_lo)
 }
 
 /// `n / d` correctly rounded to `f32` through one `f64` multiply by `recip = 1.0 / d as f64`.

@@ -1,8 +1,38 @@
-//! Exhaustive check of the single-precision FMA division route (`round::FMA_DIVISOR_LIMIT`):
-//! for every `D < 2^16` and every `N <= 255*D`, the AVX2 sequence used by the kernels equals
-//! the `f64` reciprocal route (itself proved exact for `D < 2^17`). About 5.5e11 quotients:
-//! ignored by default; run with
-//! `cargo test --release -p mixcore --test markstein -- --ignored --nocapture`.
+//! Exhaustive checks of the single-precision split-reciprocal division route
+//! (`round::FMA_DIVISOR_LIMIT`): the AVX2 sequence the kernels use equals the `f64` reciprocal
+//! route (itself proved exact for `D < 2^17`) and the integer reference.
+//!
+//! - Every `D <= 257` (every denominator the one-pass kernel sees) and every `N <= 255*D`:
+//!   8.5 million quotients, on every test run.
+//! - Every `D < 2^16` and every `N <= 255*D`: about 5.5e11 quotients, ignored by default; run
+//!   with `cargo test --release -p mixcore --test markstein -- --ignored --nocapture`.
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn split_route_is_exact_for_every_one_pass_denominator() {
+    if !(std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")) {
+        eprintln!("skipped: this CPU has no AVX2+FMA");
+        return;
+    }
+    for d in 1..=257u32 {
+        // SAFETY: AVX2 and FMA were detected above.
+        let bad = unsafe { check_denominator(d) };
+        assert_eq!(
+            bad, None,
+            "split route differs from the f64 route for D = {d}"
+        );
+        // The scalar form against the integer reference, on a spread of numerators.
+        let (y_hi, y_lo) = mixcore::round::split_reciprocal(d);
+        for n in (0..=255 * d).step_by(7) {
+            let nf = n as f32;
+            assert_eq!(
+                nf.mul_add(y_hi, nf * y_lo).to_bits(),
+                mixcore::round::round_ratio(u64::from(n), u64::from(d)).to_bits(),
+                "N = {n}, D = {d}"
+            );
+        }
+    }
+}
 
 #[cfg(target_arch = "x86_64")]
 #[test]
@@ -38,18 +68,19 @@ fn fma_route_equals_recip_route_for_every_small_denominator() {
     });
     assert!(
         bad.is_empty(),
-        "FMA route differs for (N, D): {:?}",
+        "split route differs for (N, D): {:?}",
         &bad[..bad.len().min(10)]
     );
     eprintln!("checked every N <= 255*D for every D < {limit}: no difference");
 }
 
-/// The first `N` whose FMA-route quotient differs from the reciprocal route, if any.
+/// The first `N` whose split-route quotient differs from the reciprocal route, if any.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn check_denominator(d: u32) -> Option<u32> {
     use std::arch::x86_64::*;
-    let (df, yf) = (_mm256_set1_ps(d as f32), _mm256_set1_ps(1.0 / d as f32));
+    let (y_hi, y_lo) = mixcore::round::split_reciprocal(d);
+    let (hv, lv) = (_mm256_set1_ps(y_hi), _mm256_set1_ps(y_lo));
     let rv = _mm256_set1_pd(1.0 / f64::from(d));
     let top = 255 * d;
     let mut base = 0u32;
@@ -57,9 +88,7 @@ unsafe fn check_denominator(d: u32) -> Option<u32> {
     let mut nv = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     while base <= top {
         let n = _mm256_cvtepi32_ps(nv);
-        let q = _mm256_mul_ps(n, yf);
-        let r = _mm256_fnmadd_ps(q, df, n);
-        let v = _mm256_fmadd_ps(r, yf, q);
+        let v = _mm256_fmadd_ps(n, hv, _mm256_mul_ps(n, lv));
         let lo = _mm256_cvtpd_ps(_mm256_mul_pd(
             _mm256_cvtepi32_pd(_mm256_castsi256_si128(nv)),
             rv,

@@ -23,7 +23,7 @@ use core::arch::x86_64::*;
 
 use crate::epilogue::Epilogue;
 use crate::kernel::{Finish, MAX_GROUP, reference, wide};
-use crate::round::{FMA_DIVISOR_LIMIT, RECIP_DIVISOR_LIMIT};
+use crate::round::{FMA_DIVISOR_LIMIT, RECIP_DIVISOR_LIMIT, split_reciprocal};
 
 /// True when the numerators of a group can use 16-bit pair sums: each fits an `i8`, every
 /// adjacent pair (as the kernel pairs them: 0+1, 2+3, ...) sums to at most 128, so `255 * pair <= 32_640` fits `i16`
@@ -84,34 +84,60 @@ fn pair_up(
 /// flight per stream helps when the frames come from DRAM.
 const PREFETCH_AHEAD: usize = 512;
 
+/// The 16-bit pair sums of bytes `off..off + 32` of every pair of rows: `lo` holds bytes 0-7
+/// and 16-23, `hi` bytes 8-15 and 24-31 (per 128-bit lane, as `vpunpck*bw` leave them).
+/// Prefetches each row `PREFETCH_AHEAD` bytes ahead when `prefetch`. The first pair
+/// initialises the sums (no add to zero); no pairs give zeros.
+///
+/// # Safety
+/// AVX2 is available, and `weights` and `ptrs` come from [`pair_up`] over rows holding at
+/// least `off + 32` bytes.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn pair_sums(
+    weights: &[__m256i],
+    ptrs: &[(*const u8, *const u8)],
+    off: usize,
+    prefetch: bool,
+) -> (__m256i, __m256i) {
+    let mut lo = _mm256_setzero_si256();
+    let mut hi = _mm256_setzero_si256();
+    for (p, (w, &(pa, pb))) in weights.iter().zip(ptrs).enumerate() {
+        // SAFETY: off + 32 <= every row's length (the caller's promise). Prefetches never
+        // fault; their addresses are only formed with wrapping arithmetic.
+        let (a, b) = unsafe {
+            if prefetch {
+                _mm_prefetch::<_MM_HINT_T0>(pa.wrapping_add(off + PREFETCH_AHEAD).cast());
+                _mm_prefetch::<_MM_HINT_T0>(pb.wrapping_add(off + PREFETCH_AHEAD).cast());
+            }
+            (
+                _mm256_loadu_si256(pa.add(off).cast()),
+                _mm256_loadu_si256(pb.add(off).cast()),
+            )
+        };
+        let l = _mm256_maddubs_epi16(_mm256_unpacklo_epi8(a, b), *w);
+        let h = _mm256_maddubs_epi16(_mm256_unpackhi_epi8(a, b), *w);
+        (lo, hi) = if p == 0 {
+            (l, h)
+        } else {
+            (_mm256_add_epi16(lo, l), _mm256_add_epi16(hi, h))
+        };
+    }
+    (lo, hi)
+}
+
 #[target_feature(enable = "avx2")]
 unsafe fn accumulate_u32_pairs(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], init: bool) {
     let len = acc.len();
     let full = len - len % 32;
-    let zero = _mm256_setzero_si256();
     let pairs = rows.len().div_ceil(2);
     let (weights, ptrs) = pair_up(rows, nums);
     let (weights, ptrs) = (&weights[..pairs], &ptrs[..pairs]);
     let mut j = 0;
     while j < full {
-        let mut lo = zero;
-        let mut hi = zero;
-        for (w, &(pa, pb)) in weights.iter().zip(ptrs) {
-            // SAFETY: j + 32 <= full <= length of every row (checked by the caller).
-            // Prefetches never fault; their addresses are only formed with wrapping
-            // arithmetic.
-            let (a, b) = unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(pa.wrapping_add(j + PREFETCH_AHEAD).cast());
-                _mm_prefetch::<_MM_HINT_T0>(pb.wrapping_add(j + PREFETCH_AHEAD).cast());
-                (
-                    _mm256_loadu_si256(pa.add(j).cast()),
-                    _mm256_loadu_si256(pb.add(j).cast()),
-                )
-            };
-            // Bytes 0-7 and 16-23 go to `lo`, 8-15 and 24-31 to `hi` (per 128-bit lane).
-            lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(_mm256_unpacklo_epi8(a, b), *w));
-            hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(_mm256_unpackhi_epi8(a, b), *w));
-        }
+        // One prefetch per 64-byte line of each row (every other 32-byte step).
+        // SAFETY: j + 32 <= full <= every row's length (checked by the caller).
+        let (lo, hi) = unsafe { pair_sums(weights, ptrs, j, j % 64 == 0) };
         let parts = [
             _mm256_cvtepu16_epi32(_mm256_castsi256_si128(lo)), // bytes 0-7
             _mm256_cvtepu16_epi32(_mm256_castsi256_si128(hi)), // bytes 8-15
@@ -233,8 +259,8 @@ pub(crate) fn finish_u32(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [f32
             finish_by_epilogue(
                 &SumsFma {
                     acc,
-                    d: d as f32,
-                    y: 1.0 / d as f32,
+                    d: d as u32,
+                    y: split_reciprocal(d as u32),
                 },
                 fin,
                 dst,
@@ -284,11 +310,12 @@ trait Load {
     unsafe fn load8(&self, j: usize) -> __m256;
 }
 
-/// Exact sums below `2^24` with `d < FMA_DIVISOR_LIMIT`: the FMA route.
+/// Exact sums below `2^24` with `d < FMA_DIVISOR_LIMIT`: the split-reciprocal route.
 struct SumsFma<'a> {
     acc: &'a [u32],
-    d: f32,
-    y: f32,
+    d: u32,
+    /// `split_reciprocal(d)`.
+    y: (f32, f32),
 }
 
 /// Exact sums below `255 * 2^17 < 2^31`: the `f64` reciprocal route.
@@ -311,12 +338,10 @@ impl Load for SumsFma<'_> {
     #[target_feature(enable = "avx2,fma")]
     unsafe fn load8(&self, j: usize) -> __m256 {
         // SAFETY: j + 8 <= len (the caller's promise). Sums below 2^24 convert to f32
-        // exactly; see FMA_DIVISOR_LIMIT for why these three steps round correctly.
+        // exactly; see FMA_DIVISOR_LIMIT for why these two steps round correctly.
         let n = _mm256_cvtepi32_ps(unsafe { _mm256_loadu_si256(self.acc.as_ptr().add(j).cast()) });
-        let (dv, yv) = (_mm256_set1_ps(self.d), _mm256_set1_ps(self.y));
-        let q = _mm256_mul_ps(n, yv);
-        let r = _mm256_fnmadd_ps(q, dv, n);
-        _mm256_fmadd_ps(r, yv, q)
+        let (hi, lo) = (_mm256_set1_ps(self.y.0), _mm256_set1_ps(self.y.1));
+        _mm256_fmadd_ps(n, hi, _mm256_mul_ps(n, lo))
     }
 }
 
@@ -549,11 +574,11 @@ unsafe fn fused<E: Epi>(
     dst: &mut [&mut [f32]],
     done: usize,
 ) {
-    let zero = _mm256_setzero_si256();
     let pairs = rows.len().div_ceil(2);
     let (weights, ptrs) = pair_up(rows, nums);
     let (weights, ptrs) = (&weights[..pairs], &ptrs[..pairs]);
-    let (dv, yv) = (_mm256_set1_ps(d as f32), _mm256_set1_ps(1.0 / d as f32));
+    let (y_hi, y_lo) = split_reciprocal(d as u32);
+    let (hv, lv) = (_mm256_set1_ps(y_hi), _mm256_set1_ps(y_lo));
     let ch = fin.channels;
     let (mean, std) = match fin.epilogue {
         Epilogue::Normalize { mean, std } => (mean, std),
@@ -586,22 +611,9 @@ unsafe fn fused<E: Epi>(
         let mut v = [_mm256_setzero_ps(); 12];
         for col in 0..3 {
             let off = j + 32 * col;
-            let mut lo = zero;
-            let mut hi = zero;
-            for (w, &(pa, pb)) in weights.iter().zip(ptrs) {
-                // SAFETY: off + 32 <= done <= every row's length; prefetch
-                // addresses use wrapping arithmetic and never fault.
-                let (a, b) = unsafe {
-                    _mm_prefetch::<_MM_HINT_T0>(pa.wrapping_add(off + PREFETCH_AHEAD).cast());
-                    _mm_prefetch::<_MM_HINT_T0>(pb.wrapping_add(off + PREFETCH_AHEAD).cast());
-                    (
-                        _mm256_loadu_si256(pa.add(off).cast()),
-                        _mm256_loadu_si256(pb.add(off).cast()),
-                    )
-                };
-                lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(_mm256_unpacklo_epi8(a, b), *w));
-                hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(_mm256_unpackhi_epi8(a, b), *w));
-            }
+            // SAFETY: off + 32 <= done <= every row's length. Columns 0 and 2 prefetch: the
+            // lines 512 and 576 bytes ahead cover the 96 bytes a block advances.
+            let (lo, hi) = unsafe { pair_sums(weights, ptrs, off, col != 1) };
             // Element order: lo holds bytes 0-7 and 16-23, hi 8-15 and 24-31.
             let sums = [
                 _mm256_cvtepu16_epi32(_mm256_castsi256_si128(lo)),
@@ -610,11 +622,10 @@ unsafe fn fused<E: Epi>(
                 _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(hi)),
             ];
             for (q, n) in sums.into_iter().enumerate() {
-                // The FMA route (see FMA_DIVISOR_LIMIT): sums < 2^24 are exact in f32.
+                // The split-reciprocal route (see FMA_DIVISOR_LIMIT): sums < 2^24 are exact
+                // in f32.
                 let n = _mm256_cvtepi32_ps(n);
-                let qt = _mm256_mul_ps(n, yv);
-                let r = _mm256_fnmadd_ps(qt, dv, n);
-                v[4 * col + q] = _mm256_fmadd_ps(r, yv, qt);
+                v[4 * col + q] = _mm256_fmadd_ps(n, hv, _mm256_mul_ps(n, lv));
             }
         }
         if planar {
