@@ -235,6 +235,47 @@ pub fn median_time(reps: usize, mut f: impl FnMut()) -> Duration {
     times[times.len() / 2]
 }
 
+/// Times `reps` calls of `base` and of `f`, alternating (after one warm-up call of each):
+/// `(base times, f times)`. Each pair ran back to back, so a change in the machine's speed
+/// (another tenant, frequency) touches both of a pair alike; see [`median_ratio`].
+pub fn paired_times(
+    reps: usize,
+    mut base: impl FnMut(),
+    mut f: impl FnMut(),
+) -> (Vec<Duration>, Vec<Duration>) {
+    base();
+    f();
+    (0..reps.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            base();
+            let tb = t.elapsed();
+            let t = Instant::now();
+            f();
+            (tb, t.elapsed())
+        })
+        .unzip()
+}
+
+/// Median of a list of times (`Duration::ZERO` for none).
+pub fn median(times: &[Duration]) -> Duration {
+    let mut t = times.to_vec();
+    t.sort();
+    t.get(t.len() / 2).copied().unwrap_or_default()
+}
+
+/// Median over pairs of `base time / f time`: how fast `f` runs relative to `base` (the
+/// same bytes, so also the ratio of their GB/s), measured pair by pair.
+pub fn median_ratio(base: &[Duration], f: &[Duration]) -> f64 {
+    let mut r: Vec<f64> = base
+        .iter()
+        .zip(f)
+        .map(|(b, t)| b.as_secs_f64() / t.as_secs_f64().max(1e-12))
+        .collect();
+    r.sort_by(f64::total_cmp);
+    r.get(r.len() / 2).copied().unwrap_or(0.0)
+}
+
 /// GB/s (10^9 bytes per second) for `bytes` in `t`.
 pub fn gbps(bytes: usize, t: Duration) -> f64 {
     bytes as f64 / t.as_secs_f64() / 1e9

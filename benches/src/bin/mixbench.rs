@@ -3,8 +3,10 @@
 //! For each case it measures (median GB/s of u8 input, single thread unless noted) a streaming
 //! read of the same bytes, the scalar reference, the portable SIMD backend, the fastest exact
 //! kernel on one thread and on every thread, the float path and the streaming mixer, and each
-//! one's ratio to the read. Every kernel's output is checked bit for bit against the
-//! reference before any number is reported.
+//! one's ratio to the read: every kernel call alternates with a read of the same bytes, and
+//! the ratio is the median over those back-to-back pairs (on a shared host the machine's speed
+//! drifts between seconds, so two medians taken apart compare different machines). Every
+//! kernel's output is checked bit for bit against the reference before any number is reported.
 //!
 //!     cargo run --release --bin mixbench -- [--quick] [--json] [--case a|b|c]...
 //!
@@ -12,13 +14,17 @@
 
 use std::process::ExitCode;
 
-use framemix_benches::{CASES, Variant, Workload, gbps, keep, median_time, read_baseline, run};
+use framemix_benches::{
+    CASES, Variant, Workload, gbps, keep, median, median_ratio, paired_times, read_baseline, run,
+};
 use mixcore::{FloatWeights, MixPath, MixSpec};
 
 struct Row {
     name: &'static str,
     baseline: f64,
-    results: Vec<(Variant, f64)>,
+    /// Per variant: median GB/s, and the median over back-to-back pairs of its speed
+    /// relative to the read.
+    results: Vec<(Variant, f64, f64)>,
 }
 
 fn main() -> ExitCode {
@@ -95,9 +101,10 @@ fn main() -> ExitCode {
             (false, "a") => 101,
             (false, _) => 21,
         };
-        let base = median_time(reps * 2, || {
-            keep(read_baseline(keep(&w.bytes)));
-        });
+        // Every kernel call alternates with a read of the same bytes: the ratio is the median
+        // over those back-to-back pairs, so a slower or faster spell of this machine touches
+        // both sides of a pair alike. The baseline's GB/s is the median over all its calls.
+        let mut base_times = Vec::new();
         let mut results = Vec::new();
         for v in Variant::ALL {
             let r = if v == Variant::Reference {
@@ -105,12 +112,19 @@ fn main() -> ExitCode {
             } else {
                 reps
             };
-            let t = median_time(r, || run(&w, &frames, v, &mut out, &mut scratch));
-            results.push((v, gbps(bytes, t)));
+            let (tb, tv) = paired_times(
+                r,
+                || {
+                    keep(read_baseline(keep(&w.bytes)));
+                },
+                || run(&w, &frames, v, &mut out, &mut scratch),
+            );
+            results.push((v, gbps(bytes, median(&tv)), median_ratio(&tb, &tv)));
+            base_times.extend(tb);
         }
         rows.push(Row {
             name: case.name,
-            baseline: gbps(bytes, base),
+            baseline: gbps(bytes, median(&base_times)),
             results,
         });
     }
@@ -122,11 +136,11 @@ fn main() -> ExitCode {
                     format!("\"name\": \"{}\"", r.name),
                     format!("\"baseline_gbps\": {:.3}", r.baseline),
                 ];
-                for (v, g) in &r.results {
+                for (v, g, _) in &r.results {
                     fields.push(format!("\"{}_gbps\": {g:.3}", v.name()));
                 }
-                for (v, g) in &r.results {
-                    fields.push(format!("\"{}_ratio\": {:.3}", v.name(), g / r.baseline));
+                for (v, _, ratio) in &r.results {
+                    fields.push(format!("\"{}_ratio\": {ratio:.3}", v.name()));
                 }
                 format!("{{{}}}", fields.join(", "))
             })
@@ -138,7 +152,7 @@ fn main() -> ExitCode {
         );
     } else {
         println!(
-            "GB/s of u8 input (median), ratio to a streaming read of the same bytes; {} threads for exact_mt",
+            "GB/s of u8 input (median), ratio to a streaming read of the same bytes (median over back-to-back pairs); {} threads for exact_mt",
             rayon::current_num_threads()
         );
         print!("{:<5} {:>9}", "case", "read");
@@ -148,8 +162,8 @@ fn main() -> ExitCode {
         println!();
         for r in &rows {
             print!("{:<5} {:>9.2}", r.name, r.baseline);
-            for (_, g) in &r.results {
-                print!(" {:>8.2} ({:>4.2})", g, g / r.baseline);
+            for (_, g, ratio) in &r.results {
+                print!(" {g:>8.2} ({ratio:>4.2})");
             }
             println!();
         }
