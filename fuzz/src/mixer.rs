@@ -64,6 +64,12 @@ pub enum Op {
         /// Its padding and offset.
         layout: FrameLayoutGen,
     },
+    /// Push one frame of the right geometry with `push_with`, written into the mixer's
+    /// buffer (refused by an unbuffered mixer).
+    PushWith {
+        /// Which frame.
+        frame: FrameSel,
+    },
     /// Push every frame not accepted yet (only the needed ones when `only_needed`).
     PushRest {
         /// In this order.
@@ -376,9 +382,72 @@ pub fn check(input: &MixerInput) -> Outcome {
         }
     };
 
+    // `push_with`: accepted exactly when `push` of the right frame would be and the mixer
+    // has a buffer; `fill` is called once, with the packed frame's length, exactly when the
+    // accepted frame is needed.
+    let frame_bytes = (w * h * ch) as usize;
+    let push_with = |mixer: &mut Mixer<'_, '_>, model: &mut Model, f: u32, counts: &mut Outcome| {
+        let expect_ok = model.push_ok(f, g, g) && buffered > 0;
+        let mut calls = 0;
+        let r = mixer.push_with(f, |slot| {
+            calls += 1;
+            assert_eq!(
+                slot.len(),
+                frame_bytes,
+                "push_with slot of the wrong length"
+            );
+            let bytes = content
+                .get(f as usize)
+                .expect("fill called for a frame out of range");
+            slot.copy_from_slice(bytes);
+        });
+        match r {
+            Ok(()) => {
+                assert!(
+                    expect_ok,
+                    "push_with of frame {f} accepted, should be refused"
+                );
+                assert_eq!(
+                    calls,
+                    usize::from(model.needed(f)),
+                    "fill calls for frame {f}"
+                );
+                model.accept(f);
+                counts.accepted += 1;
+            }
+            Err(e) => {
+                assert!(
+                    !expect_ok,
+                    "push_with of frame {f} refused with {e:?}, should be accepted"
+                );
+                let no_buffer = buffered == 0
+                    && model.push_ok(f, g, g)
+                    && e == Error::BufferTooSmall {
+                        len: 0,
+                        needed: frame_bytes,
+                    };
+                assert!(
+                    no_buffer || model.push_refusal_is_right(f, g, g, e),
+                    "push_with of frame {f} refused with {e:?}, not a problem it has"
+                );
+                assert_eq!(calls, 0, "a refused push_with called fill");
+                counts.refused += 1;
+            }
+        }
+    };
+
+    let mut with_counts = Outcome::default();
     let f_count = req.frames;
     for op in &input.ops {
         match *op {
+            Op::PushWith { frame } => {
+                let f = match frame {
+                    FrameSel::InRange(v) => u32::from(v) % f_count,
+                    FrameSel::Past(v) => f_count + u32::from(v),
+                    FrameSel::Any(v) => v,
+                };
+                push_with(&mut mixer, &mut model, f, &mut with_counts);
+            }
             Op::Push {
                 frame,
                 shape,
@@ -483,6 +552,8 @@ pub fn check(input: &MixerInput) -> Outcome {
             outcome.finished = true;
         }
     }
+    outcome.accepted += with_counts.accepted;
+    outcome.refused += with_counts.refused;
     outcome
 }
 

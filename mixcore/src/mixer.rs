@@ -11,6 +11,10 @@
 //! it was given up front ([`Mixer::with_output`]), else into the segment's accumulator region,
 //! copied out at [`Mixer::finish`]. Out-of-order frames still work: they flush the buffer and
 //! start a new run. The result is the same bits either way.
+//!
+//! [`Mixer::push`] copies the caller's frame into the buffer; [`Mixer::push_with`] instead
+//! lets a decoder write the frame straight into it, so a frame that goes from a decoder to
+//! the mixer is written once and read once, as in the in-memory mix.
 
 use crate::error::{Error, Result};
 use crate::frame::{FrameView, Geometry};
@@ -271,24 +275,7 @@ impl<'m, 'a> Mixer<'m, 'a> {
     /// [`Error::FrameGeometryMismatch`], [`Error::FloatOutOfOrder`]. A refused push changes
     /// nothing.
     pub fn push(&mut self, f: u32, frame: &FrameView<'_>) -> Result<()> {
-        if f >= self.plan.frames() {
-            return Err(Error::FrameOutOfRange {
-                frame: f,
-                frames: self.plan.frames(),
-            });
-        }
-        if self.is_seen(f) {
-            return Err(Error::FramePushedTwice { frame: f });
-        }
-        frame.expect_geometry(self.prepared.geometry)?;
-        if self.prepared.arith == Arith::Float {
-            for feed in self.plan.feeds(f) {
-                let last = ((self.counts[feed.segment as usize] & !FLAGS) >> 32) as u32;
-                if feed.t < last {
-                    return Err(Error::FloatOutOfOrder { frame: f });
-                }
-            }
-        }
+        self.admit(f, Some(frame))?;
         self.seen[f as usize / 64] |= 1 << (f % 64);
         let mut feeds = self.plan.feeds(f);
         let (Some(first), None) = (feeds.next(), feeds.clone().next()) else {
@@ -300,18 +287,127 @@ impl<'m, 'a> Mixer<'m, 'a> {
             return Ok(());
         };
         self.received(first.segment, first.t);
-        let continues = self.run.len > 0
-            && self.run.segment == first.segment
-            && self.run.t0 + self.run.len as u32 == first.t;
         if self.capacity == 0 {
             self.accumulate(first.segment, &[frame_source(frame)], first.t);
             return Ok(());
         }
+        let rb = self.prepared.row_bytes;
+        self.buffer(first.segment, first.t, |slot| match frame.packed_bytes() {
+            Some(bytes) => slot.copy_from_slice(bytes),
+            None => {
+                for (y, dst) in slot.chunks_exact_mut(rb).enumerate() {
+                    dst.copy_from_slice(frame.row(y as u32));
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Adds frame `f` to every segment that mixes it, having `fill` write the frame's bytes
+    /// straight into the mixer's buffer: the zero-copy form of [`Mixer::push`], for decoders
+    /// and converters that can write into memory they are given (an image decoder's output
+    /// buffer, `sws_scale`'s destination). `fill` receives `H * W * C` bytes, the frame
+    /// packed (rows of `W * C` bytes, no padding), and must write all of them.
+    ///
+    /// `fill` is called once when the frame is needed and not at all when it is not (skip its
+    /// conversion then; [`Mixer::is_needed`] says so up front). The mixer needs a buffer
+    /// ([`Mixer::with_buffer`] or [`Mixer::with_output`] with at least one frame).
+    ///
+    /// ```
+    /// use mixcore::{Geometry, MixSpec, Mixer, Plan, PlanConfig};
+    /// let g = Geometry::new(4, 2, 3)?;
+    /// let plan = Plan::new(16, &PlanConfig { segments: 2, ..PlanConfig::default() })?;
+    /// let spec = MixSpec::default();
+    /// let b = Mixer::RECOMMENDED_BUFFER;
+    /// let mut scratch = vec![0u64; Mixer::scratch_len_buffered(&plan, g, &spec, b)?];
+    /// let mut out = vec![0.0; mixcore::output_len(&plan, g)?];
+    /// let mut mixer = Mixer::with_output(&plan, g, spec, b, &mut scratch, &mut out)?;
+    /// for f in 0..16 {
+    ///     // A decoder would write frame f here; this one paints it in f's colour.
+    ///     mixer.push_with(f, |bytes| bytes.fill(f as u8))?;
+    /// }
+    /// mixer.finish_output()?;
+    /// // Segment 0 mixes frames 0..8 with linear weights 1..8 over 36: 168 / 36.
+    /// assert_eq!(out[0], 168.0f32 / 36.0);
+    /// # Ok::<(), mixcore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::FrameOutOfRange`], [`Error::FramePushedTwice`], [`Error::FloatOutOfOrder`];
+    /// [`Error::BufferTooSmall`] (`len: 0`) when the mixer has no buffer. A refused push
+    /// changes nothing and does not call `fill`.
+    pub fn push_with(&mut self, f: u32, fill: impl FnOnce(&mut [u8])) -> Result<()> {
+        self.admit(f, None)?;
+        if self.capacity == 0 {
+            return Err(Error::BufferTooSmall {
+                len: 0,
+                needed: self.frame_bytes,
+            });
+        }
+        self.seen[f as usize / 64] |= 1 << (f % 64);
+        let mut feeds = self.plan.feeds(f);
+        let Some(first) = feeds.next() else {
+            return Ok(());
+        };
+        if feeds.next().is_none() {
+            self.received(first.segment, first.t);
+            self.buffer(first.segment, first.t, fill);
+            return Ok(());
+        }
+        // Needed by several segments (F < S): the buffer's first slot holds the frame while
+        // it is added to each.
+        self.flush();
+        let fb = self.frame_bytes;
+        let slots = core::mem::take(&mut self.slots);
+        if let Some(slot) = slots.get_mut(..fb) {
+            fill(slot);
+            for feed in self.plan.feeds(f) {
+                self.received(feed.segment, feed.t);
+                self.accumulate(feed.segment, &[Source::Packed(slot)], feed.t);
+            }
+        }
+        self.slots = slots;
+        Ok(())
+    }
+
+    /// The checks every push makes before it changes anything, in order: range, a second
+    /// push, the frame's geometry (when given), and the float path's order.
+    fn admit(&self, f: u32, frame: Option<&FrameView<'_>>) -> Result<()> {
+        if f >= self.plan.frames() {
+            return Err(Error::FrameOutOfRange {
+                frame: f,
+                frames: self.plan.frames(),
+            });
+        }
+        if self.is_seen(f) {
+            return Err(Error::FramePushedTwice { frame: f });
+        }
+        if let Some(frame) = frame {
+            frame.expect_geometry(self.prepared.geometry)?;
+        }
+        if self.prepared.arith == Arith::Float {
+            for feed in self.plan.feeds(f) {
+                let last = ((self.counts[feed.segment as usize] & !FLAGS) >> 32) as u32;
+                if feed.t < last {
+                    return Err(Error::FloatOutOfOrder { frame: f });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts mixed frame `t` of `segment` into the buffer (`fill` writes it into its slot):
+    /// it extends the run in the buffer when it follows it, else the run is flushed and a new
+    /// one starts; a full buffer or a window's last frame flushes. Needs a buffer.
+    fn buffer(&mut self, segment: u32, t: u32, fill: impl FnOnce(&mut [u8])) {
+        let continues = self.run.len > 0
+            && self.run.segment == segment
+            && self.run.t0 + self.run.len as u32 == t;
         if !continues {
             self.flush();
             self.run = Run {
-                segment: first.segment,
-                t0: first.t,
+                segment,
+                t0: t,
                 len: 0,
             };
         }
@@ -320,23 +416,14 @@ impl<'m, 'a> Mixer<'m, 'a> {
             .slots
             .get_mut(self.run.len * fb..(self.run.len + 1) * fb)
         else {
-            return Ok(());
+            return;
         };
-        match frame.packed_bytes() {
-            Some(bytes) => slot.copy_from_slice(bytes),
-            None => {
-                let rb = self.prepared.row_bytes;
-                for (y, dst) in slot.chunks_exact_mut(rb).enumerate() {
-                    dst.copy_from_slice(frame.row(y as u32));
-                }
-            }
-        }
+        fill(slot);
         self.run.len += 1;
-        let mixed = self.plan.segment(first.segment).map_or(0, |s| s.mixed());
-        if self.run.len == self.capacity || first.t + 1 == mixed {
+        let mixed = self.plan.segment(segment).map_or(0, |s| s.mixed());
+        if self.run.len == self.capacity || t + 1 == mixed {
             self.flush();
         }
-        Ok(())
     }
 
     fn received(&mut self, segment: u32, t: u32) {

@@ -314,6 +314,32 @@ fn mixer_errors_are_returned_and_change_nothing() {
         Err(Error::BufferTooSmall { len: 0, needed: 48 })
     );
 
+    // push_with: refused pushes never call `fill`; an unbuffered mixer has no buffer to
+    // write into (and is left as it was: the same frame can still be pushed).
+    let mut calls = 0;
+    let mut scratch5 = vec![0u64; need];
+    let mut m5 = Mixer::new(&plan, g, spec, &mut scratch5).unwrap();
+    assert_eq!(
+        m5.push_with(0, |_| calls += 1),
+        Err(Error::BufferTooSmall { len: 0, needed: 24 })
+    );
+    m5.push(0, &frame).unwrap();
+    let mut scratch6 = vec![0u64; Mixer::scratch_len_buffered(&plan, g, &spec, 2).unwrap()];
+    let mut m6 = Mixer::with_buffer(&plan, g, spec, 2, &mut scratch6).unwrap();
+    assert_eq!(
+        m6.push_with(6, |_| calls += 1),
+        Err(Error::FrameOutOfRange {
+            frame: 6,
+            frames: 6
+        })
+    );
+    m6.push_with(0, |b| b.copy_from_slice(&bytes)).unwrap();
+    assert_eq!(
+        m6.push_with(0, |_| calls += 1),
+        Err(Error::FramePushedTwice { frame: 0 })
+    );
+    assert_eq!(calls, 0, "a refused push_with called fill");
+
     // Float path: a segment's frames must arrive in increasing order.
     let float = MixSpec {
         path: MixPath::Float(FloatWeights::Schedule),

@@ -28,18 +28,22 @@ fn run_stream_buffered(
     order: &[u32],
     buffered: u32,
 ) -> Vec<f32> {
-    let finished = run_stream_finishing(plan, video, spec, order, buffered, Finishing::Into);
+    let finished = run_stream_finishing(plan, video, spec, order, buffered, Finishing::Into, false);
     // The output given up front (`with_output`) gives the same bits, finished in place or
-    // into another buffer.
-    for how in [Finishing::InPlace, Finishing::CopiedOut] {
-        let other = run_stream_finishing(plan, video, spec, order, buffered, how);
+    // into another buffer, and so do frames written into the buffer by `push_with`.
+    let mut others = vec![(Finishing::InPlace, false), (Finishing::CopiedOut, false)];
+    if buffered > 0 {
+        others.extend([(Finishing::InPlace, true), (Finishing::Into, true)]);
+    }
+    for (how, fill) in others {
+        let other = run_stream_finishing(plan, video, spec, order, buffered, how, fill);
         let same = other
             .iter()
             .zip(&finished)
             .all(|(a, b)| a.to_bits() == b.to_bits());
         assert!(
             same,
-            "{how:?} differs from Mixer::finish (buffer {buffered})"
+            "{how:?} (push_with: {fill}) differs from Mixer::finish (buffer {buffered})"
         );
     }
     finished
@@ -62,6 +66,7 @@ fn run_stream_finishing(
     order: &[u32],
     buffered: u32,
     how: Finishing,
+    fill: bool,
 ) -> Vec<f32> {
     let g = video.geometry;
     let words = Mixer::scratch_len_buffered(plan, g, &spec, buffered).unwrap();
@@ -76,8 +81,28 @@ fn run_stream_finishing(
             Mixer::with_output(plan, g, spec, buffered, &mut scratch, &mut own).unwrap()
         }
     };
+    let row = (g.width * g.channels) as usize;
     for &f in order {
-        mixer.push(f, &views[f as usize]).unwrap();
+        let view = &views[f as usize];
+        // With `fill`, two frames in three are written into the mixer's buffer (packed rows).
+        if fill && f % 3 != 0 {
+            let mut called = false;
+            mixer
+                .push_with(f, |bytes| {
+                    called = true;
+                    for (y, dst) in bytes.chunks_exact_mut(row).enumerate() {
+                        dst.copy_from_slice(&view.row(y as u32)[..row]);
+                    }
+                })
+                .unwrap();
+            assert_eq!(
+                called,
+                plan.is_needed(f),
+                "push_with calls fill for needed frames only"
+            );
+        } else {
+            mixer.push(f, view).unwrap();
+        }
     }
     match how {
         Finishing::Into | Finishing::CopiedOut => mixer.finish(&mut out).unwrap(),
