@@ -2,14 +2,14 @@
 //! read baseline, grouped by workload, reported as input bytes per second.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use framemix_benches::{CASES, Variant, Workload, keep, read_baseline, run};
+use framemix_benches::{CASES, Scratch, Variant, Workload, keep, read_baseline, run};
 
 fn bench_cases(c: &mut Criterion) {
     for case in CASES {
         let w = Workload::new(case);
         let frames = w.views();
         let mut out = vec![0f32; w.output_len()];
-        let mut scratch = Vec::new();
+        let mut scratch = Scratch::default();
         let size = format!("{}x{}x3x{}", case.width, case.height, case.frames);
         let mut group = c.benchmark_group(format!("case_{}", case.name));
         group.throughput(Throughput::Bytes(w.input_bytes() as u64));

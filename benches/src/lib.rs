@@ -113,17 +113,36 @@ pub enum Variant {
     /// Exact path through the streaming `Mixer` with its recommended buffer and the output
     /// given up front (`Mixer::with_output`), frames pushed in order.
     Stream,
+    /// A decode-and-mix pipeline for in-memory mixing: a stand-in decoder writes every frame
+    /// (a copy of its bytes) into a whole-video buffer, then the exact mix runs on it (one
+    /// thread).
+    DecodeToMemory,
+    /// The same pipeline streaming: the stand-in decoder writes each frame, in order, straight
+    /// into the streaming mixer's buffer (`Mixer::push_with`), windows mixed as they complete
+    /// (one thread).
+    DecodeToMixer,
+}
+
+/// Buffers the variants reuse from call to call (so no run pays for fresh pages).
+#[derive(Debug, Default)]
+pub struct Scratch {
+    /// The streaming mixer's scratch.
+    pub words: Vec<u64>,
+    /// The whole decoded video of [`Variant::DecodeToMemory`].
+    pub video: Vec<u8>,
 }
 
 impl Variant {
     /// Every variant.
-    pub const ALL: [Variant; 6] = [
+    pub const ALL: [Variant; 8] = [
         Variant::Reference,
         Variant::Wide,
         Variant::Exact,
         Variant::ExactParallel,
         Variant::Float,
         Variant::Stream,
+        Variant::DecodeToMemory,
+        Variant::DecodeToMixer,
     ];
 
     /// A short name for reports.
@@ -135,17 +154,19 @@ impl Variant {
             Variant::ExactParallel => "exact_mt",
             Variant::Float => "float_1t",
             Variant::Stream => "stream_1t",
+            Variant::DecodeToMemory => "pipe_memory_1t",
+            Variant::DecodeToMixer => "pipe_stream_1t",
         }
     }
 }
 
-/// Runs one variant on a workload into `out` (`scratch` serves the streaming mixer).
+/// Runs one variant on a workload into `out`.
 pub fn run(
     w: &Workload,
     frames: &[FrameView<'_>],
     variant: Variant,
     out: &mut [f32],
-    scratch: &mut Vec<u64>,
+    scratch: &mut Scratch,
 ) {
     let plan = w.plan();
     let spec = |backend| MixSpec {
@@ -165,21 +186,63 @@ pub fn run(
             mixcore::mix(&plan, frames, &s, out)
         }
         Variant::Stream => {
-            let s = MixSpec::default();
             let b = Mixer::RECOMMENDED_BUFFER;
-            scratch.resize(
-                Mixer::scratch_len_buffered(&plan, w.geometry, &s, b).expect("fits"),
-                0,
-            );
-            let mut mixer =
-                Mixer::with_output(&plan, w.geometry, s, b, scratch, out).expect("valid mixer");
-            for (f, frame) in frames.iter().enumerate() {
-                mixer.push(f as u32, frame).expect("push");
+            streaming_mixer(w, &plan, b, &mut scratch.words, out, |mixer| {
+                for (f, frame) in frames.iter().enumerate() {
+                    mixer.push(f as u32, frame)?;
+                }
+                Ok(())
+            })
+        }
+        Variant::DecodeToMemory => {
+            scratch.video.resize(w.bytes.len(), 0);
+            let n = w.geometry.elements().expect("fits");
+            for (dst, src) in scratch
+                .video
+                .chunks_exact_mut(n)
+                .zip(w.bytes.chunks_exact(n))
+            {
+                dst.copy_from_slice(keep(src));
             }
-            mixer.finish_output()
+            let decoded: Vec<FrameView<'_>> = scratch
+                .video
+                .chunks_exact(n)
+                .map(|c| FrameView::packed(c, w.geometry).expect("valid frame"))
+                .collect();
+            mixcore::mix(&plan, &decoded, &spec(Backend::Auto), out)
+        }
+        Variant::DecodeToMixer => {
+            let b = Mixer::RECOMMENDED_BUFFER;
+            let n = w.geometry.elements().expect("fits");
+            streaming_mixer(w, &plan, b, &mut scratch.words, out, |mixer| {
+                for (f, src) in w.bytes.chunks_exact(n).enumerate() {
+                    mixer.push_with(f as u32, |slot| slot.copy_from_slice(keep(src)))?;
+                }
+                Ok(())
+            })
         }
     };
     result.expect("benchmark mix failed");
+}
+
+/// An exact streaming mixer with a buffer of `buffered` frames and `out` given up front:
+/// `feed` pushes the frames, then the mixer finishes into `out`.
+fn streaming_mixer(
+    w: &Workload,
+    plan: &Plan<'_>,
+    buffered: u32,
+    words: &mut Vec<u64>,
+    out: &mut [f32],
+    feed: impl FnOnce(&mut Mixer<'_, '_>) -> mixcore::Result<()>,
+) -> mixcore::Result<()> {
+    let s = MixSpec::default();
+    words.resize(
+        Mixer::scratch_len_buffered(plan, w.geometry, &s, buffered)?,
+        0,
+    );
+    let mut mixer = Mixer::with_output(plan, w.geometry, s, buffered, words, out)?;
+    feed(&mut mixer)?;
+    mixer.finish_output()
 }
 
 /// Sum of every byte: the streaming-read baseline (AVX2 `vpsadbw` when available).

@@ -15,7 +15,8 @@
 use std::process::ExitCode;
 
 use framemix_benches::{
-    CASES, Variant, Workload, gbps, keep, median, median_ratio, paired_times, read_baseline, run,
+    CASES, Scratch, Variant, Workload, gbps, keep, median, median_ratio, paired_times,
+    read_baseline, run,
 };
 use mixcore::{FloatWeights, MixPath, MixSpec};
 
@@ -59,7 +60,7 @@ fn main() -> ExitCode {
         let w = Workload::new(case);
         let frames = w.views();
         let plan = w.plan();
-        let mut scratch = Vec::new();
+        let mut scratch = Scratch::default();
         // The contract first: every variant equals the reference, bit for bit.
         let mut reference = vec![0f32; w.output_len()];
         run(
