@@ -10,19 +10,23 @@
 //!
 //!     cargo run --release --bin mixbench -- [--quick] [--json] [--case a|b|c]...
 //!
-//! `--case` (repeatable) runs only the named cases.
+//! `--case` (repeatable) runs only the named cases. `read_mt` is the same read on every
+//! thread (each its own chunks), with its ratio to the one-thread read: the ceiling for what
+//! `exact_mt` can gain over `exact_1t` on this machine.
 
 use std::process::ExitCode;
 
 use framemix_benches::{
     CASES, Scratch, Variant, Workload, gbps, keep, median, median_ratio, paired_times,
-    read_baseline, run,
+    read_baseline, read_baseline_par, run,
 };
 use mixcore::{FloatWeights, MixPath, MixSpec};
 
 struct Row {
     name: &'static str,
     baseline: f64,
+    /// The read on every thread, paired with the read on one: (median GB/s, median ratio).
+    baseline_mt: (f64, f64),
     /// Per variant: median GB/s, and the median over back-to-back pairs of its speed
     /// relative to the read.
     results: Vec<(Variant, f64, f64)>,
@@ -106,6 +110,16 @@ fn main() -> ExitCode {
         // over those back-to-back pairs, so a slower or faster spell of this machine touches
         // both sides of a pair alike. The baseline's GB/s is the median over all its calls.
         let mut base_times = Vec::new();
+        let (tb, tp) = paired_times(
+            reps,
+            || {
+                keep(read_baseline(keep(&w.bytes)));
+            },
+            || {
+                keep(read_baseline_par(keep(&w.bytes)));
+            },
+        );
+        let baseline_mt = (gbps(bytes, median(&tp)), median_ratio(&tb, &tp));
         let mut results = Vec::new();
         for v in Variant::ALL {
             let r = if v == Variant::Reference {
@@ -126,6 +140,7 @@ fn main() -> ExitCode {
         rows.push(Row {
             name: case.name,
             baseline: gbps(bytes, median(&base_times)),
+            baseline_mt,
             results,
         });
     }
@@ -136,6 +151,8 @@ fn main() -> ExitCode {
                 let mut fields = vec![
                     format!("\"name\": \"{}\"", r.name),
                     format!("\"baseline_gbps\": {:.3}", r.baseline),
+                    format!("\"baseline_mt_gbps\": {:.3}", r.baseline_mt.0),
+                    format!("\"baseline_mt_ratio\": {:.3}", r.baseline_mt.1),
                 ];
                 for (v, g, _) in &r.results {
                     fields.push(format!("\"{}_gbps\": {g:.3}", v.name()));
@@ -156,13 +173,16 @@ fn main() -> ExitCode {
             "GB/s of u8 input (median), ratio to a streaming read of the same bytes (median over back-to-back pairs); {} threads for exact_mt",
             rayon::current_num_threads()
         );
-        print!("{:<5} {:>9}", "case", "read");
+        print!("{:<5} {:>9} {:>16}", "case", "read", "read_mt");
         for v in Variant::ALL {
             print!(" {:>16}", v.name());
         }
         println!();
         for r in &rows {
-            print!("{:<5} {:>9.2}", r.name, r.baseline);
+            print!(
+                "{:<5} {:>9.2} {:>8.2} ({:>4.2})",
+                r.name, r.baseline, r.baseline_mt.0, r.baseline_mt.1
+            );
             for (_, g, ratio) in &r.results {
                 print!(" {g:>8.2} ({ratio:>4.2})");
             }
