@@ -339,9 +339,8 @@ impl Load for SumsFma<'_> {
     unsafe fn load8(&self, j: usize) -> __m256 {
         // SAFETY: j + 8 <= len (the caller's promise). Sums below 2^24 convert to f32
         // exactly; see FMA_DIVISOR_LIMIT for why these two steps round correctly.
-        let n = _mm256_cvtepi32_ps(unsafe { _mm256_loadu_si256(self.acc.as_ptr().add(j).cast()) });
-        let (hi, lo) = (_mm256_set1_ps(self.y.0), _mm256_set1_ps(self.y.1));
-        _mm256_fmadd_ps(n, hi, _mm256_mul_ps(n, lo))
+        let n = unsafe { _mm256_loadu_si256(self.acc.as_ptr().add(j).cast()) };
+        divide(n, _mm256_set1_ps(self.y.0), _mm256_set1_ps(self.y.1))
     }
 }
 
@@ -526,6 +525,57 @@ unsafe fn finish_fused<L: Load, E: Epi>(src: &L, fin: &Finish, dst: &mut [&mut [
     }
 }
 
+/// `N / d` of eight sums below `2^24` by the split-reciprocal route (see
+/// `FMA_DIVISOR_LIMIT`): `(hv, lv)` broadcast `split_reciprocal(d)`. Sums below `2^24` are
+/// exact in `f32`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn divide(n: __m256i, hv: __m256, lv: __m256) -> __m256 {
+    let n = _mm256_cvtepi32_ps(n);
+    _mm256_fmadd_ps(n, hv, _mm256_mul_ps(n, lv))
+}
+
+/// Byte-shuffle masks that pick one channel of 8 pixels out of 24 interleaved 16-bit sums and
+/// widen them to 32 bits: `DEINTERLEAVE.0[c]` applies to a register holding chunks
+/// (3g | 3g+2) in its two 128-bit lanes, `.1[c]` to one holding (3g+1 | 3g+1), where chunk q
+/// is elements 8q..8q+8 of a 96-element block. Lane 0 of the result is pixels 0-3 of the
+/// group (elements `3p + c` < 12), lane 1 pixels 4-7; bytes a mask does not fill are zero
+/// (-128), so OR-ing the two shuffles gives the channel's eight sums in pixel order.
+const DEINTERLEAVE: ([[i8; 32]; 3], [[i8; 32]; 3]) = deinterleave_masks();
+
+const fn deinterleave_masks() -> ([[i8; 32]; 3], [[i8; 32]; 3]) {
+    let mut p = [[-128i8; 32]; 3];
+    let mut q = [[-128i8; 32]; 3];
+    let mut c = 0;
+    while c < 3 {
+        let mut slot = 0;
+        while slot < 8 {
+            let (lane, k) = (slot / 4, slot % 4);
+            // Element of the 24-element group: pixel 4 lane + k, channel c.
+            let e = 12 * lane + 3 * k + c;
+            // Which register holds it, and its 16-bit index within the lane.
+            let (in_p, i) = if lane == 0 {
+                if e < 8 { (true, e) } else { (false, e - 8) }
+            } else if e < 16 {
+                (false, e - 8)
+            } else {
+                (true, e - 16)
+            };
+            let b = 16 * lane + 4 * k;
+            if in_p {
+                p[c][b] = (2 * i) as i8;
+                p[c][b + 1] = (2 * i + 1) as i8;
+            } else {
+                q[c][b] = (2 * i) as i8;
+                q[c][b + 1] = (2 * i + 1) as i8;
+            }
+            slot += 1;
+        }
+        c += 1;
+    }
+    (p, q)
+}
+
 /// Exact mix of a whole window in one pass, for windows whose numerators all fit one 16-bit
 /// pair group (`fits_u16_pairs`) and `d < FMA_DIVISOR_LIMIT`: pair sums stay in registers,
 /// are converted, divided, laid out and stored, with no accumulator in memory. Handles the
@@ -597,60 +647,79 @@ unsafe fn fused<E: Epi>(
     };
     let cm = [0, 1, 2].map(|c| _mm256_set1_ps(mean[c]));
     let cs = [0, 1, 2].map(|c| _mm256_set1_ps(std[c]));
-    let idx = [
-        _mm256_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5),
-        _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6),
-        _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7),
-    ];
+    let (mp, mq) = DEINTERLEAVE;
+    // SAFETY: each array holds 32 bytes.
+    let (mp, mq) = unsafe {
+        (
+            mp.map(|m| _mm256_loadu_si256(m.as_ptr().cast())),
+            mq.map(|m| _mm256_loadu_si256(m.as_ptr().cast())),
+        )
+    };
     let outs: [*mut f32; 3] = core::array::from_fn(|c| {
         dst.get_mut(c)
             .map_or(core::ptr::null_mut(), |r| r.as_mut_ptr())
     });
     let mut j = 0;
     while j < done {
-        let mut v = [_mm256_setzero_ps(); 12];
+        // 16-bit sums of the block's 96 elements, by 8-element chunk q (elements 8q..8q+8):
+        // sums[2c] holds chunks (4c | 4c+2) in its two 128-bit lanes, sums[2c+1] (4c+1 | 4c+3).
+        let mut sums = [_mm256_setzero_si256(); 6];
         for col in 0..3 {
-            let off = j + 32 * col;
-            // SAFETY: off + 32 <= done <= every row's length. Columns 0 and 2 prefetch: the
-            // lines 512 and 576 bytes ahead cover the 96 bytes a block advances.
-            let (lo, hi) = unsafe { pair_sums(weights, ptrs, off, col != 1) };
-            // Element order: lo holds bytes 0-7 and 16-23, hi 8-15 and 24-31.
-            let sums = [
-                _mm256_cvtepu16_epi32(_mm256_castsi256_si128(lo)),
-                _mm256_cvtepu16_epi32(_mm256_castsi256_si128(hi)),
-                _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(lo)),
-                _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(hi)),
-            ];
-            for (q, n) in sums.into_iter().enumerate() {
-                // The split-reciprocal route (see FMA_DIVISOR_LIMIT): sums < 2^24 are exact
-                // in f32.
-                let n = _mm256_cvtepi32_ps(n);
-                v[4 * col + q] = _mm256_fmadd_ps(n, hv, _mm256_mul_ps(n, lv));
-            }
+            // SAFETY: j + 32 col + 32 <= done <= every row's length. Columns 0 and 2 prefetch:
+            // the lines 512 and 576 bytes ahead cover the 96 bytes a block advances.
+            let (lo, hi) = unsafe { pair_sums(weights, ptrs, j + 32 * col, col != 1) };
+            sums[2 * col] = lo;
+            sums[2 * col + 1] = hi;
         }
         if planar {
+            // Pixels 8g..8g+8 (elements 24g..24g+24, chunks 3g..3g+3) of each channel: lane 0
+            // takes chunk 3g and the front of chunk 3g+1, lane 1 the back of 3g+1 and chunk
+            // 3g+2; `p` holds (3g | 3g+2), `q` (3g+1 | 3g+1), and one byte shuffle of each
+            // (see DEINTERLEAVE) picks a channel's sums, widened to 32 bits, in pixel order.
+            let [s0, s1, s2, s3, s4, s5] = sums;
+            let groups = [
+                (s0, _mm256_permute4x64_epi64::<0x44>(s1)),
+                (
+                    _mm256_permute2x128_si256::<0x21>(s1, s3),
+                    _mm256_permute4x64_epi64::<0x44>(s2),
+                ),
+                (
+                    _mm256_permute2x128_si256::<0x21>(s2, s4),
+                    _mm256_permute4x64_epi64::<0xEE>(s3),
+                ),
+                (s5, _mm256_permute4x64_epi64::<0xEE>(s4)),
+            ];
             let p0 = j / 3;
-            for k in 0..4 {
-                let (a, b, c) = (v[3 * k], v[3 * k + 1], v[3 * k + 2]);
-                let x = _mm256_blend_ps::<0b0010_0100>(_mm256_blend_ps::<0b1001_0010>(a, b), c);
-                let y = _mm256_blend_ps::<0b0100_1001>(_mm256_blend_ps::<0b0010_0100>(a, b), c);
-                let z = _mm256_blend_ps::<0b1001_0010>(_mm256_blend_ps::<0b0100_1001>(a, b), c);
-                // SAFETY: p0 + 8k + 8 <= done / 3 <= dst[c].len() (fits); AVX2 available.
-                unsafe {
-                    let x = E::apply(_mm256_permutevar8x32_ps(x, idx[0]), cm[0], cs[0]);
-                    let y = E::apply(_mm256_permutevar8x32_ps(y, idx[1]), cm[1], cs[1]);
-                    let z = E::apply(_mm256_permutevar8x32_ps(z, idx[2]), cm[2], cs[2]);
-                    _mm256_storeu_ps(outs[0].add(p0 + 8 * k), x);
-                    _mm256_storeu_ps(outs[1].add(p0 + 8 * k), y);
-                    _mm256_storeu_ps(outs[2].add(p0 + 8 * k), z);
+            for (g, (p, q)) in groups.into_iter().enumerate() {
+                for c in 0..3 {
+                    let n = _mm256_or_si256(
+                        _mm256_shuffle_epi8(p, mp[c]),
+                        _mm256_shuffle_epi8(q, mq[c]),
+                    );
+                    // SAFETY: p0 + 8g + 8 <= done / 3 <= dst[c].len() (fits); AVX2 available.
+                    unsafe {
+                        let y = E::apply(divide(n, hv, lv), cm[c], cs[c]);
+                        _mm256_storeu_ps(outs[c].add(p0 + 8 * g), y);
+                    }
                 }
             }
         } else {
-            for (q, val) in v.into_iter().enumerate() {
-                // SAFETY: j + 8q + 8 <= done <= dst[0].len() (fits); AVX2 available.
-                unsafe {
-                    let y = E::apply(val, pm[q % 3], ps[q % 3]);
-                    _mm256_storeu_ps(outs[0].add(j + 8 * q), y);
+            for (col, pair) in sums.chunks_exact(2).enumerate() {
+                let (lo, hi) = (pair[0], pair[1]);
+                // Element order: lo holds bytes 0-7 and 16-23, hi 8-15 and 24-31.
+                let n = [
+                    _mm256_cvtepu16_epi32(_mm256_castsi256_si128(lo)),
+                    _mm256_cvtepu16_epi32(_mm256_castsi256_si128(hi)),
+                    _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(lo)),
+                    _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(hi)),
+                ];
+                for (k, n) in n.into_iter().enumerate() {
+                    let q = 4 * col + k;
+                    // SAFETY: j + 8q + 8 <= done <= dst[0].len() (fits); AVX2 available.
+                    unsafe {
+                        let y = E::apply(divide(n, hv, lv), pm[q % 3], ps[q % 3]);
+                        _mm256_storeu_ps(outs[0].add(j + 8 * q), y);
+                    }
                 }
             }
         }
