@@ -100,7 +100,7 @@ pub fn round_ratio_fast(n: u64, d: u64) -> f32 {
 /// method that yields the correctly rounded quotient yields the same bits.
 pub const FMA_DIVISOR_LIMIT: u64 = 1 << 16;
 
-/// The split reciprocal `(y_hi, y_lo)` of `d` for [`round_ratio_fma`] (see
+/// The split reciprocal `(y_hi, y_lo)` of `d` for `round_ratio_fma` (with `std`; see
 /// [`FMA_DIVISOR_LIMIT`]).
 #[inline]
 #[must_use]

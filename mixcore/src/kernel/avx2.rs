@@ -8,10 +8,14 @@
 //!   their numerators with `vpmaddubsw` into 16-bit sums, when the group's numerators allow
 //!   it (each pair sums to at most 128, the group to at most 257, so no 16-bit sum can
 //!   saturate or wrap); otherwise bytes are widened to 32 bits and multiplied there.
-//! - Rounding: the reciprocal route of [`crate::round::RECIP_DIVISOR_LIMIT`], four `f64`
-//!   lanes at a time; larger denominators use the portable kernel.
-//! - Epilogue and layout: `vdivps`/`vsubps` exactly as SPEC.md orders them, and a
-//!   blend-and-permute deinterleave for three-channel planar output.
+//! - Rounding: the split-reciprocal route of [`crate::round::FMA_DIVISOR_LIMIT`] (eight `f32`
+//!   lanes, one multiply and one FMA) for sums below `2^24`, else the reciprocal route of
+//!   [`crate::round::RECIP_DIVISOR_LIMIT`], four `f64` lanes at a time; larger denominators
+//!   use the portable kernel.
+//! - Epilogue and layout: `vdivps`/`vsubps` exactly as SPEC.md orders them. Three-channel
+//!   planar output is deinterleaved by blends and permutes of finished values after the
+//!   accumulator tiles, and by byte shuffles of the 16-bit sums (which widen them too) in the
+//!   one-pass kernel.
 //!
 //! FMA appears only inside the exact division (where the result is the correctly rounded
 //! quotient whatever the method); the float path and the epilogue are never fused, as SPEC.md
