@@ -12,9 +12,10 @@
 //! copied out at [`Mixer::finish`]. Out-of-order frames still work: they flush the buffer and
 //! start a new run. The result is the same bits either way.
 //!
-//! [`Mixer::push`] copies the caller's frame into the buffer; [`Mixer::push_with`] instead
-//! lets a decoder write the frame straight into it, so a frame that goes from a decoder to
-//! the mixer is written once and read once, as in the in-memory mix.
+//! [`Mixer::push`] copies the caller's frame into the buffer (except a packed frame that ends
+//! a run, which is mixed from the caller's memory during the push); [`Mixer::push_with`]
+//! instead lets a decoder write the frame straight into the buffer, so a frame that goes from
+//! a decoder to the mixer is written once and read once, as in the in-memory mix.
 
 use crate::error::{Error, Result};
 use crate::frame::{FrameView, Geometry};
@@ -292,7 +293,8 @@ impl<'m, 'a> Mixer<'m, 'a> {
             return Ok(());
         }
         let rb = self.prepared.row_bytes;
-        self.buffer(first.segment, first.t, |slot| match frame.packed_bytes() {
+        let packed = frame.packed_bytes();
+        self.buffer(first.segment, first.t, packed, |slot| match packed {
             Some(bytes) => slot.copy_from_slice(bytes),
             None => {
                 for (y, dst) in slot.chunks_exact_mut(rb).enumerate() {
@@ -351,7 +353,7 @@ impl<'m, 'a> Mixer<'m, 'a> {
         };
         if feeds.next().is_none() {
             self.received(first.segment, first.t);
-            self.buffer(first.segment, first.t, fill);
+            self.buffer(first.segment, first.t, None, fill);
             return Ok(());
         }
         // Needed by several segments (F < S): the buffer's first slot holds the frame while
@@ -398,8 +400,16 @@ impl<'m, 'a> Mixer<'m, 'a> {
 
     /// Puts mixed frame `t` of `segment` into the buffer (`fill` writes it into its slot):
     /// it extends the run in the buffer when it follows it, else the run is flushed and a new
-    /// one starts; a full buffer or a window's last frame flushes. Needs a buffer.
-    fn buffer(&mut self, segment: u32, t: u32, fill: impl FnOnce(&mut [u8])) {
+    /// one starts; a full buffer or a window's last frame flushes. A frame that ends its run
+    /// and is given `packed` (the caller's packed bytes) is mixed from there, not copied.
+    /// Needs a buffer.
+    fn buffer(
+        &mut self,
+        segment: u32,
+        t: u32,
+        packed: Option<&[u8]>,
+        fill: impl FnOnce(&mut [u8]),
+    ) {
         let continues = self.run.len > 0
             && self.run.segment == segment
             && self.run.t0 + self.run.len as u32 == t;
@@ -411,6 +421,12 @@ impl<'m, 'a> Mixer<'m, 'a> {
                 len: 0,
             };
         }
+        let mixed = self.plan.segment(segment).map_or(0, |s| s.mixed());
+        let ends = self.run.len + 1 == self.capacity || t + 1 == mixed;
+        if let Some(bytes) = packed.filter(|_| ends) {
+            self.flush_with(Some(bytes));
+            return;
+        }
         let fb = self.frame_bytes;
         let Some(slot) = self
             .slots
@@ -420,8 +436,7 @@ impl<'m, 'a> Mixer<'m, 'a> {
         };
         fill(slot);
         self.run.len += 1;
-        let mixed = self.plan.segment(segment).map_or(0, |s| s.mixed());
-        if self.run.len == self.capacity || t + 1 == mixed {
+        if ends {
             self.flush();
         }
     }
@@ -433,15 +448,22 @@ impl<'m, 'a> Mixer<'m, 'a> {
 
     /// Adds the buffered run to its segment's accumulators and empties the buffer.
     fn flush(&mut self) {
+        self.flush_with(None);
+    }
+
+    /// As [`Mixer::flush`], the run ending with `last` (a packed frame not copied into the
+    /// buffer) when given.
+    fn flush_with(&mut self, last: Option<&[u8]>) {
         let run = core::mem::take(&mut self.run);
-        if run.len == 0 || self.capacity == 0 {
+        let n = run.len + usize::from(last.is_some());
+        if n == 0 || self.capacity == 0 {
             return;
         }
         let fb = self.frame_bytes;
         let whole = self
             .plan
             .segment(run.segment)
-            .is_ok_and(|s| run.t0 == 0 && run.len as u32 == s.mixed());
+            .is_ok_and(|s| run.t0 == 0 && n as u32 == s.mixed());
         let base = self.prepared;
         let layout = if base.layout == Layout::Thwc {
             Layout::Thwc
@@ -454,20 +476,20 @@ impl<'m, 'a> Mixer<'m, 'a> {
             ..base
         };
         if let Some(flat) = base.flattened().filter(|_| whole && self.out.is_some()) {
-            self.mix_whole_into_output(run.segment, &flat);
+            self.mix_whole_into_output(run.segment, &flat, run.len, last);
             return;
         }
         if let Some(local) = local.flattened().filter(|_| whole) {
-            self.mix_whole(run.segment, &local);
+            self.mix_whole(run.segment, &local, run.len, last);
             return;
         }
         let slots = core::mem::take(&mut self.slots);
         {
             let mut sources = [Source::Packed(&[]); MAX_GROUP];
-            for (k, src) in sources.iter_mut().enumerate().take(run.len) {
-                *src = Source::Packed(slots.get(k * fb..(k + 1) * fb).unwrap_or(&[]));
+            for (k, src) in sources.iter_mut().enumerate().take(n) {
+                *src = Source::Packed(buffered_frame(slots, fb, run.len, last, k));
             }
-            self.accumulate(run.segment, &sources[..run.len], run.t0);
+            self.accumulate(run.segment, &sources[..n], run.t0);
         }
         self.slots = slots;
     }
@@ -475,8 +497,9 @@ impl<'m, 'a> Mixer<'m, 'a> {
     /// Mixes segment `i`, whose whole window is in the buffer, with the in-memory tile engine
     /// (the fused kernels included) straight into its accumulator region, as finished values
     /// in the segment's own block of the output layout (`Thwc` for `Thwc`, else `Tchw`).
-    /// `local` is the mix seen as that one flat segment.
-    fn mix_whole(&mut self, i: u32, local: &Prepared<'_>) {
+    /// `local` is the mix seen as that one flat segment; the window is the buffer's first
+    /// `len` frames, then `last` when given.
+    fn mix_whole(&mut self, i: u32, local: &Prepared<'_>, len: usize, last: Option<&[u8]>) {
         let Ok(seg) = self.plan.segment(i) else {
             return;
         };
@@ -489,26 +512,28 @@ impl<'m, 'a> Mixer<'m, 'a> {
             return;
         };
         let mut sink = SegmentSink(SliceSink(region));
-        mix_from_slots(self.slots, self.frame_bytes, &seg, local, &mut sink);
+        let frames = |k| buffered_frame(self.slots, self.frame_bytes, len, last, k);
+        mix_buffered(frames, &seg, local, &mut sink);
         self.counts[i as usize] |= DONE;
     }
 
     /// Mixes segment `i`, whose whole window is in the buffer, straight into the output given
     /// up front, in its final layout. `flat` is the mix seen with flat frames.
-    fn mix_whole_into_output(&mut self, i: u32, flat: &Prepared<'_>) {
+    fn mix_whole_into_output(
+        &mut self,
+        i: u32,
+        flat: &Prepared<'_>,
+        len: usize,
+        last: Option<&[u8]>,
+    ) {
         let Ok(seg) = self.plan.segment(i) else {
             return;
         };
         let Some(out) = self.out.as_deref_mut() else {
             return;
         };
-        mix_from_slots(
-            self.slots,
-            self.frame_bytes,
-            &seg,
-            flat,
-            &mut SliceSink(out),
-        );
+        let frames = |k| buffered_frame(self.slots, self.frame_bytes, len, last, k);
+        mix_buffered(frames, &seg, flat, &mut SliceSink(out));
         self.counts[i as usize] |= OUTPUT;
     }
 
@@ -763,20 +788,31 @@ fn segment_runs(p: &Prepared<'_>, i: u32) -> impl Iterator<Item = core::ops::Ran
     })
 }
 
-/// Mixes `seg`, whose whole window is buffered in `slots` (frame `t` of the window at
-/// `t * fb`), with the in-memory tile engine (the fused kernels included) into `sink`; `p`
-/// sees the frames as flat lines.
-fn mix_from_slots(
-    slots: &[u8],
+/// Frame `k` of a buffered run: the buffer's slot `k` for `k < len`, then `last` (a frame the
+/// run ends with that was not copied into the buffer).
+fn buffered_frame<'a>(
+    slots: &'a [u8],
     fb: usize,
+    len: usize,
+    last: Option<&'a [u8]>,
+    k: usize,
+) -> &'a [u8] {
+    if k < len {
+        slots.get(k * fb..(k + 1) * fb).unwrap_or(&[])
+    } else {
+        last.unwrap_or(&[])
+    }
+}
+
+/// Mixes a whole window of `seg`, mixed frame `t` being `frames(t)`, into `sink` with the
+/// in-memory tile engine (`p` sees the frames as one flat line).
+fn mix_buffered<'f>(
+    frames: impl Fn(usize) -> &'f [u8] + Copy,
     seg: &Segment<'_, '_>,
     p: &Prepared<'_>,
     sink: &mut impl Sink,
 ) {
-    let line = |f: u32| -> &[u8] {
-        let t = seg.index_of(f).unwrap_or(0) as usize;
-        slots.get(t * fb..(t + 1) * fb).unwrap_or(&[])
-    };
+    let line = |f: u32| -> &'f [u8] { frames(seg.index_of(f).unwrap_or(0) as usize) };
     let mut scratch = TileScratch::new();
     mix_line(p, seg, line, 0, 0..tiles_per_line(p), &mut scratch, sink);
 }
