@@ -1,6 +1,6 @@
-//! Parallel in-memory mixing with rayon over (segment, band of rows) items.
+//! Parallel in-memory mixing with rayon over (segment, line, two tiles) items.
 
-use rayon::prelude::*;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::Result;
 use crate::frame::FrameView;
@@ -61,8 +61,12 @@ impl Sink for ItemSink<'_> {
     }
 }
 
-/// [`crate::mix()`] on every rayon worker: one work item per segment and band of rows, the
-/// same bits as the single-threaded mix.
+/// [`crate::mix()`] on the calling thread and every other thread of the current rayon pool:
+/// work items of two tiles of one line of one segment, taken from a shared counter, the same
+/// bits as the single-threaded mix. The caller works from the start, so a pool thread that
+/// is slow to wake (or a core the host is using for someone else) costs no more than the items
+/// it does not take; calls from inside a pool (a trainer mixing several videos at once) work
+/// too.
 ///
 /// # Errors
 /// As [`crate::mix()`].
@@ -85,18 +89,98 @@ pub fn mix_par(
     let per_segment = lines * blocks;
     // Item (i, y, block) forms only runs of tiles block*ITEM_TILES.. of line y of segment i;
     // a run's elements (i, y, x, c) have injective layout indices, so items never overlap,
-    // and `out` is not otherwise touched until the loop ends.
-    (0..plan.segments() as usize * per_segment)
-        .into_par_iter()
-        // One tile scratch per rayon job, not per item (it is 32 KiB to initialise).
-        .for_each_init(TileScratch::new, |scratch, item| {
+    // and `out` is not otherwise touched until the scope ends.
+    //
+    // The calling thread works too: it and one job per other pool thread take items from a
+    // shared counter until none are left. The caller starts at once (no wake-up on its part
+    // of the work), and a helper that is slow to wake, or whose core the host has lent to
+    // someone else, only finds fewer items: the mix never waits for work it has not started.
+    let items = plan.segments() as usize * per_segment;
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut scratch = TileScratch::new();
+        loop {
+            let item = next.fetch_add(1, Ordering::Relaxed);
+            if item >= items {
+                break;
+            }
             let i = (item / per_segment) as u32;
             let (y, block) = ((item % per_segment / blocks) as u32, item % blocks);
-            let Ok(seg) = plan.segment(i) else { return };
+            let Ok(seg) = plan.segment(i) else { continue };
             let mut sink = ItemSink(&shared);
             let line = |f: u32| frame_line(frames, flat, f, y);
             let tiles = block * ITEM_TILES..(block + 1) * ITEM_TILES;
-            mix_line(&p, &seg, line, y, tiles, scratch, &mut sink);
-        });
+            mix_line(&p, &seg, line, y, tiles, &mut scratch, &mut sink);
+        }
+    };
+    let helpers = rayon::current_num_threads()
+        .saturating_sub(1)
+        .min(items.saturating_sub(1));
+    rayon::in_place_scope(|s| {
+        for _ in 0..helpers {
+            s.spawn(|_| work());
+        }
+        work();
+    });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use rayon::prelude::*;
+
+    use super::mix_par;
+    use crate::{FrameView, Geometry, MixSpec, Plan, PlanConfig, mix};
+
+    /// `mix_par` equals `mix` whoever calls it: a thread outside any pool, the workers of a
+    /// pool running several mixes at once (the caller is then a worker itself), and a pool of
+    /// one thread (no helpers).
+    #[test]
+    fn same_bits_from_any_caller() {
+        let g = Geometry::new(200, 9, 3).unwrap();
+        let n = g.elements().unwrap();
+        let mut x = 0x2545_F491_u32;
+        let bytes: Vec<u8> = (0..n * 30)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                (x >> 24) as u8
+            })
+            .collect();
+        let frames: Vec<FrameView<'_>> = bytes
+            .chunks_exact(n)
+            .map(|c| FrameView::packed(c, g).unwrap())
+            .collect();
+        let plan = Plan::new(30, &PlanConfig::default()).unwrap();
+        let spec = MixSpec::default();
+        let len = crate::output_len(&plan, g).unwrap();
+        let mut expected = vec![0.0; len];
+        mix(&plan, &frames, &spec, &mut expected).unwrap();
+        let run = || {
+            let mut out = vec![f32::NAN; len];
+            mix_par(&plan, &frames, &spec, &mut out).unwrap();
+            out.iter()
+                .zip(&expected)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        };
+        assert!(run(), "mix_par from a plain thread differs from mix");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        let all = pool.install(|| (0..6).into_par_iter().map(|_| run()).collect::<Vec<_>>());
+        assert!(
+            all.iter().all(|&ok| ok),
+            "mix_par inside a pool differs from mix"
+        );
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        assert!(
+            one.install(run),
+            "mix_par on a one-thread pool differs from mix"
+        );
+    }
 }
