@@ -430,6 +430,7 @@ pub fn check(input: &MixerInput) -> Outcome {
                     no_buffer || model.push_refusal_is_right(f, g, g, e),
                     "push_with of frame {f} refused with {e:?}, not a problem it has"
                 );
+                assert!(!e.to_string().is_empty());
                 assert_eq!(calls, 0, "a refused push_with called fill");
                 counts.refused += 1;
             }

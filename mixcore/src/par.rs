@@ -137,7 +137,8 @@ mod tests {
     /// one thread (no helpers).
     #[test]
     fn same_bits_from_any_caller() {
-        let g = Geometry::new(200, 9, 3).unwrap();
+        // 8,000 pixels a frame: three tiles per (flat) line, two items per segment.
+        let g = Geometry::new(200, 40, 3).unwrap();
         let n = g.elements().unwrap();
         let mut x = 0x2545_F491_u32;
         let bytes: Vec<u8> = (0..n * 30)

@@ -22,11 +22,10 @@ fn split_route_is_exact_for_every_one_pass_denominator() {
             "split route differs from the f64 route for D = {d}"
         );
         // The scalar form against the integer reference, on a spread of numerators.
-        let (y_hi, y_lo) = mixcore::round::split_reciprocal(d);
+        let y = mixcore::round::split_reciprocal(d);
         for n in (0..=255 * d).step_by(7) {
-            let nf = n as f32;
             assert_eq!(
-                nf.mul_add(y_hi, nf * y_lo).to_bits(),
+                mixcore::round::round_ratio_fma(n, y).to_bits(),
                 mixcore::round::round_ratio(u64::from(n), u64::from(d)).to_bits(),
                 "N = {n}, D = {d}"
             );

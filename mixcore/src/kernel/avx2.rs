@@ -130,6 +130,19 @@ unsafe fn pair_sums(
     (lo, hi)
 }
 
+/// The 32 sums of [`pair_sums`] widened to 32 bits, in element order: bytes 0-7, 8-15, 16-23,
+/// 24-31 of the 32-byte column.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn widen_pair_sums(lo: __m256i, hi: __m256i) -> [__m256i; 4] {
+    [
+        _mm256_cvtepu16_epi32(_mm256_castsi256_si128(lo)),
+        _mm256_cvtepu16_epi32(_mm256_castsi256_si128(hi)),
+        _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(lo)),
+        _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(hi)),
+    ]
+}
+
 #[target_feature(enable = "avx2")]
 unsafe fn accumulate_u32_pairs(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], init: bool) {
     let len = acc.len();
@@ -142,13 +155,7 @@ unsafe fn accumulate_u32_pairs(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], in
         // One prefetch per 64-byte line of each row (every other 32-byte step).
         // SAFETY: j + 32 <= full <= every row's length (checked by the caller).
         let (lo, hi) = unsafe { pair_sums(weights, ptrs, j, j % 64 == 0) };
-        let parts = [
-            _mm256_cvtepu16_epi32(_mm256_castsi256_si128(lo)), // bytes 0-7
-            _mm256_cvtepu16_epi32(_mm256_castsi256_si128(hi)), // bytes 8-15
-            _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(lo)), // bytes 16-23
-            _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(hi)), // bytes 24-31
-        ];
-        for (q, part) in parts.into_iter().enumerate() {
+        for (q, part) in widen_pair_sums(lo, hi).into_iter().enumerate() {
             // SAFETY: j + 8q + 8 <= full <= acc.len().
             unsafe {
                 let dst = acc.as_mut_ptr().add(j + 8 * q).cast::<__m256i>();
@@ -709,15 +716,7 @@ unsafe fn fused<E: Epi>(
             }
         } else {
             for (col, pair) in sums.chunks_exact(2).enumerate() {
-                let (lo, hi) = (pair[0], pair[1]);
-                // Element order: lo holds bytes 0-7 and 16-23, hi 8-15 and 24-31.
-                let n = [
-                    _mm256_cvtepu16_epi32(_mm256_castsi256_si128(lo)),
-                    _mm256_cvtepu16_epi32(_mm256_castsi256_si128(hi)),
-                    _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(lo)),
-                    _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(hi)),
-                ];
-                for (k, n) in n.into_iter().enumerate() {
+                for (k, n) in widen_pair_sums(pair[0], pair[1]).into_iter().enumerate() {
                     let q = 4 * col + k;
                     // SAFETY: j + 8q + 8 <= done <= dst[0].len() (fits); AVX2 available.
                     unsafe {
