@@ -38,6 +38,8 @@ fn request(plan: PlanConfig<'_>, size: Option<(u32, u32)>) -> MixRequest<'_> {
         size,
         device: Device::Cpu,
         threads: 1,
+        autorotate: true,
+        allow_damaged: false,
     }
 }
 

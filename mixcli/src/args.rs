@@ -366,6 +366,14 @@ impl OutputArgs {
 #[derive(Clone, Debug, Args)]
 pub struct MixArgs {
     /// A video file (mp4, webm, avi, mkv, ...) or a folder of numbered JPEG/PNG frames.
+    /// Accept damaged input (decoder errors, concealed or lost frames) instead of failing;
+    /// the damage is reported (a warning naming the frames).
+    #[arg(long, help_heading = "Input")]
+    pub allow_damaged: bool,
+    /// Keep the stored orientation: ignore the stream's display matrix (rotation), which is
+    /// applied by default as the `ffmpeg` program does.
+    #[arg(long, help_heading = "Input")]
+    pub no_autorotate: bool,
     pub input: PathBuf,
     /// The .npy file to write (float32, C order, the layout's shape).
     #[arg(short, long, value_name = "OUT.npy")]
@@ -379,6 +387,8 @@ pub struct MixArgs {
     /// Plan options.
     #[command(flatten)]
     pub plan: PlanArgs,
+            autorotate: !self.no_autorotate,
+            allow_damaged: self.allow_damaged,
     /// Output options.
     #[command(flatten)]
     pub out: OutputArgs,
@@ -418,6 +428,9 @@ pub struct BatchArgs {
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
     /// Take only shard I of N (0-based) of the sorted inputs, so N machines share a dataset.
+    /// Show the stored orientation: ignore the stream's display matrix (rotation).
+    #[arg(long)]
+    pub no_autorotate: bool,
     #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
     /// Decoder threads per input (default 1: the jobs run in parallel instead).

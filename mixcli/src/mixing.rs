@@ -5,6 +5,7 @@ use std::path::Path;
 
 use mixcore::{Epilogue, FrameView, Geometry, Layout, MixSpec, Plan, PlanConfig};
 
+pub use crate::decode::Damage;
 use crate::device::{self, Device, MixFailure};
 use crate::error::{Error, Problem, Result};
 use crate::input::Input;
@@ -25,6 +26,12 @@ pub struct MixRequest<'a> {
     pub device: Device,
     /// Decoder threads per video (0: FFmpeg decides).
     pub threads: usize,
+    /// Apply the stream's display matrix (rotation by 90/180/270 degrees, flips) as the
+    /// `ffmpeg` program does. Default: true (`--no-autorotate` clears it).
+    pub autorotate: bool,
+    /// Accept damaged input (decoder errors, concealed or lost frames) and report it in
+    /// [`Mixed::damage`] instead of failing. Default: false (`--allow-damaged` sets it).
+    pub allow_damaged: bool,
 }
 
 /// A finished mix.
@@ -40,6 +47,12 @@ pub struct Mixed {
     pub shape: [usize; 4],
     /// The output values, C order.
     pub data: Vec<f32>,
+    /// What was damaged in the input ([`Damage::is_clean`] unless
+    /// [`MixRequest::allow_damaged`] let a damaged input through).
+    pub damage: Damage,
+    /// The rotation applied to the frames, in degrees clockwise (0, 90, 180 or 270; 0 when
+    /// none or with autorotation off).
+    pub rotation: i32,
 }
 
 enum Pass {
@@ -102,6 +115,8 @@ fn one_pass(input: &Input, req: &MixRequest<'_>, frames: u32, counted: u32) -> R
         geometry,
         shape: req.layout.shape(plan.segments(), geometry),
         data,
+        damage: Damage::default(),
+        rotation: 0,
     }))
 }
 
