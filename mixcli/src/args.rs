@@ -251,6 +251,27 @@ impl Shard {
     }
 }
 
+/// The most decoder threads per input (`--threads`). FFmpeg's frame threading gains nothing
+/// past a few dozen threads, and every thread holds frames in flight: an unbounded value
+/// (`--threads 100000`) exhausts memory long before it decodes anything.
+pub const MAX_THREADS: usize = 64;
+
+/// The most inputs mixed at once (`--jobs`); each job holds a decoder and an output tensor.
+pub const MAX_JOBS: u32 = 256;
+
+/// Parses `--threads`: 0 (FFmpeg decides) to [`MAX_THREADS`].
+fn threads_arg(s: &str) -> std::result::Result<usize, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n <= MAX_THREADS as u64 => Ok(n as usize),
+        Ok(n) => Err(format!(
+            "{n} decoder threads is more than the limit of {MAX_THREADS} (0 lets FFmpeg decide)"
+        )),
+        Err(_) => Err(format!(
+            "'{s}' is not a thread count (0 to {MAX_THREADS}; 0 lets FFmpeg decide)"
+        )),
+    }
+}
+
 /// The plan options shared by `mix`, `info` and `batch`.
 #[derive(Clone, Debug, Args)]
 pub struct PlanArgs {
@@ -345,6 +366,14 @@ pub struct OutputArgs {
     /// Where the mixing runs.
     #[arg(long, value_enum, default_value_t = Device::Cpu, help_heading = "Output")]
     pub device: Device,
+    /// Accept damaged input (decoder errors, concealed or lost frames) instead of failing;
+    /// the damage is reported (a warning naming the frames).
+    #[arg(long, help_heading = "Input")]
+    pub allow_damaged: bool,
+    /// Keep the stored orientation: ignore the stream's display matrix (rotation), which is
+    /// applied by default as the `ffmpeg` program does.
+    #[arg(long, help_heading = "Input")]
+    pub no_autorotate: bool,
 }
 
 impl OutputArgs {
@@ -358,6 +387,8 @@ impl OutputArgs {
             size: self.size.map(|s| (s.width, s.height)),
             device: self.device,
             threads,
+            autorotate: !self.no_autorotate,
+            allow_damaged: self.allow_damaged,
         }
     }
 }
@@ -366,14 +397,6 @@ impl OutputArgs {
 #[derive(Clone, Debug, Args)]
 pub struct MixArgs {
     /// A video file (mp4, webm, avi, mkv, ...) or a folder of numbered JPEG/PNG frames.
-    /// Accept damaged input (decoder errors, concealed or lost frames) instead of failing;
-    /// the damage is reported (a warning naming the frames).
-    #[arg(long, help_heading = "Input")]
-    pub allow_damaged: bool,
-    /// Keep the stored orientation: ignore the stream's display matrix (rotation), which is
-    /// applied by default as the `ffmpeg` program does.
-    #[arg(long, help_heading = "Input")]
-    pub no_autorotate: bool,
     pub input: PathBuf,
     /// The .npy file to write (float32, C order, the layout's shape).
     #[arg(short, long, value_name = "OUT.npy")]
@@ -381,14 +404,12 @@ pub struct MixArgs {
     /// Also write a PNG grid of the S mixed frames.
     #[arg(long, value_name = "OUT.png")]
     pub preview: Option<PathBuf>,
-    /// Decoder threads (0: FFmpeg decides).
-    #[arg(long, default_value_t = 0)]
+    /// Decoder threads (0: FFmpeg decides; at most 64).
+    #[arg(long, default_value_t = 0, value_parser = threads_arg)]
     pub threads: usize,
     /// Plan options.
     #[command(flatten)]
     pub plan: PlanArgs,
-            autorotate: !self.no_autorotate,
-            allow_damaged: self.allow_damaged,
     /// Output options.
     #[command(flatten)]
     pub out: OutputArgs,
@@ -407,6 +428,9 @@ pub struct InfoArgs {
     /// may be off for damaged files).
     #[arg(long)]
     pub quick: bool,
+    /// Show the stored orientation: ignore the stream's display matrix (rotation).
+    #[arg(long)]
+    pub no_autorotate: bool,
     /// Plan options.
     #[command(flatten)]
     pub plan: PlanArgs,
@@ -424,17 +448,14 @@ pub struct BatchArgs {
     /// empty lines and lines starting with # are skipped).
     #[arg(long, value_name = "FILE")]
     pub manifest: Vec<PathBuf>,
-    /// Inputs mixed at once (default: the number of CPUs).
-    #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..))]
+    /// Inputs mixed at once (default: the number of CPUs; at most 256).
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_JOBS)))]
     pub jobs: Option<u32>,
     /// Take only shard I of N (0-based) of the sorted inputs, so N machines share a dataset.
-    /// Show the stored orientation: ignore the stream's display matrix (rotation).
-    #[arg(long)]
-    pub no_autorotate: bool,
     #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
-    /// Decoder threads per input (default 1: the jobs run in parallel instead).
-    #[arg(long, default_value_t = 1)]
+    /// Decoder threads per input (default 1: the jobs run in parallel instead; at most 64).
+    #[arg(long, default_value_t = 1, value_parser = threads_arg)]
     pub threads: usize,
     /// Also write a preview PNG next to each .npy.
     #[arg(long)]

@@ -1,4 +1,12 @@
-//! Output files that appear whole or not at all.
+//! Output files that appear whole or not at all, and only where a regular file may go.
+//!
+//! mixcli replaces nothing but regular files. [`check_output`] sorts an output path before
+//! any work starts: `-` (and `/dev/stdout`, `/dev/fd/1`, `/proc/self/fd/1`) is standard
+//! output, a missing path or a regular file is written atomically, and anything else (a FIFO,
+//! a character or block device such as `/dev/null`, a socket, a folder) is refused with an
+//! error that names it: such a path is never opened, written or replaced. [`AtomicFile`]
+//! checks again right before its rename, so a special file that appears at the path meanwhile
+//! is not replaced either. [`Output`] is the writer for either kind of destination.
 //!
 //! An [`AtomicFile`] writes to a hidden temporary file in the destination's directory
 //! (`.NAME.mixcli-PID-N.tmp`), holds an exclusive lock on it while writing, and on
@@ -10,10 +18,80 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Problem, Result};
+
+/// The names mixcli takes for its standard output.
+pub const STDOUT_NAMES: [&str; 4] = ["-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"];
+
+/// Where an output goes, as [`check_output`] sorts it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// A regular file (existing or not) at this path, replaced atomically.
+    File(PathBuf),
+    /// The process's standard output.
+    Stdout,
+}
+
+/// True when `path` names standard output (`-`, `/dev/stdout`, `/dev/fd/1`, `/proc/self/fd/1`).
+#[must_use]
+pub fn is_stdout(path: &Path) -> bool {
+    path.to_str().is_some_and(|p| STDOUT_NAMES.contains(&p))
+}
+
+/// What a special file is, in words, for errors; `None` for regular files and folders.
+fn special_kind(file_type: fs::FileType) -> Option<&'static str> {
+    if file_type.is_fifo() {
+        Some("a FIFO (named pipe)")
+    } else if file_type.is_char_device() {
+        Some("a character device")
+    } else if file_type.is_block_device() {
+        Some("a block device")
+    } else if file_type.is_socket() {
+        Some("a socket")
+    } else {
+        None
+    }
+}
+
+/// Why `path` may not be replaced by an output file, if it may not: it is (or a symbolic link
+/// leads to) a special file or a folder.
+fn refusal(path: &Path) -> Option<String> {
+    let meta = fs::metadata(path).ok()?;
+    if meta.is_file() {
+        return None;
+    }
+    let what = if meta.is_dir() {
+        "a folder"
+    } else {
+        special_kind(meta.file_type()).unwrap_or("not a regular file")
+    };
+    Some(format!(
+        "is {what}; mixcli writes only regular files and never writes into or replaces anything else (use `-` for standard output)"
+    ))
+}
+
+/// Sorts the output path `path` (`what` names the option, e.g. `-o`) before any work starts:
+/// standard output, or a regular file (existing or not) that will be replaced atomically.
+///
+/// # Errors
+/// A usage error naming the path when it is a special file (FIFO, device, socket) or a folder,
+/// or a link to one.
+pub fn check_output(path: &Path, what: &str) -> Result<Destination> {
+    if is_stdout(path) {
+        return Ok(Destination::Stdout);
+    }
+    match refusal(path) {
+        None => Ok(Destination::File(path.to_path_buf())),
+        Some(why) => Err(Error::at(
+            path,
+            Problem::Usage(format!("{what}: this path {why}")),
+        )),
+    }
+}
 
 const TEMP_TAG: &str = ".mixcli-";
 const TEMP_SUFFIX: &str = ".tmp";
@@ -54,6 +132,9 @@ impl AtomicFile {
                 ),
             )
         })?;
+        if let Some(why) = refusal(dest) {
+            return Err(Error::at(dest, Problem::Usage(format!("this path {why}"))));
+        }
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let temp =
             parent_dir(dest).join(format!("{prefix}{}-{n}{TEMP_SUFFIX}", std::process::id()));
@@ -93,6 +174,14 @@ impl AtomicFile {
         file.sync_all()
             .map_err(|e| Error::io(&self.dest, "writing", e))?;
         drop(file);
+        // Checked again at the last moment: a FIFO or device that appeared at the path since
+        // `create` is not replaced (dropping `self` removes the temporary file).
+        if let Some(why) = refusal(&self.dest) {
+            return Err(Error::at(
+                &self.dest,
+                Problem::Usage(format!("this path {why}")),
+            ));
+        }
         fs::rename(&self.temp, &self.dest).map_err(|e| Error::io(&self.dest, "renaming", e))?;
         // The rename is done: nothing to clean up any more.
         self.temp = PathBuf::new();
@@ -175,15 +264,78 @@ pub fn remove_stale(dest: &Path) -> usize {
     remove_stale_in(parent_dir(dest), |d| d == name)
 }
 
-/// Writes `bytes` to `dest` atomically.
+/// Writes `bytes` to `dest` atomically (or to standard output for `-`).
 ///
 /// # Errors
-/// As [`AtomicFile::create`] and [`AtomicFile::commit`].
+/// As [`Output::create`] and [`Output::commit`].
 pub fn write_all(dest: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = AtomicFile::create(dest)?;
+    let mut file = Output::create(dest)?;
     file.write_all(bytes)
         .map_err(|e| Error::io(dest, "writing", e))?;
     file.commit()
+}
+
+/// A writer for an output [`Destination`]: an [`AtomicFile`], or standard output (written
+/// through a buffer; nothing to rename).
+pub enum Output {
+    /// A regular file, written to a temporary name and renamed on commit.
+    File(AtomicFile),
+    /// Standard output.
+    Stdout(BufWriter<io::Stdout>),
+}
+
+impl Output {
+    /// Starts writing `dest`: standard output for `-` (see [`STDOUT_NAMES`]), else an
+    /// [`AtomicFile`].
+    ///
+    /// # Errors
+    /// As [`AtomicFile::create`]: a special file or folder at `dest` is refused.
+    pub fn create(dest: &Path) -> Result<Self> {
+        if is_stdout(dest) {
+            return Ok(Output::Stdout(BufWriter::with_capacity(
+                1 << 16,
+                io::stdout(),
+            )));
+        }
+        AtomicFile::create(dest).map(Output::File)
+    }
+
+    /// Finishes the output: the file's commit, or a flush of standard output.
+    ///
+    /// # Errors
+    /// Every I/O failure (a closed pipe on standard output, a full disk).
+    pub fn commit(self) -> Result<()> {
+        match self {
+            Output::File(f) => f.commit(),
+            Output::Stdout(mut w) => w
+                .flush()
+                .map_err(|e| Error::io(Path::new("-"), "writing to standard output", e)),
+        }
+    }
+}
+
+/// Writes go to the temporary file or to standard output.
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Output::File(f) => f.write(buf),
+            Output::Stdout(w) => w.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Output::File(f) => f.write_all(buf),
+            Output::Stdout(w) => w.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::File(f) => f.flush(),
+            Output::Stdout(w) => w.flush(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -257,6 +409,85 @@ mod tests {
         assert_eq!(names(&dir).len(), 2);
         drop(live);
         assert_eq!(names(&dir), vec![".b.npy.mixcli-1-0.tmp".to_string()]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn mkfifo(path: &Path) {
+        let ok = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "mkfifo {}", path.display());
+    }
+
+    fn is_fifo(path: &Path) -> bool {
+        fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_fifo())
+    }
+
+    #[test]
+    fn special_files_are_refused_never_replaced() {
+        let dir = scratch_dir("special");
+        let fifo = dir.join("f");
+        mkfifo(&fifo);
+        let link = dir.join("null-link");
+        std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+        for (path, kind) in [
+            (fifo.as_path(), "a FIFO"),
+            (Path::new("/dev/null"), "a character device"),
+            (link.as_path(), "a character device"),
+            (dir.as_path(), "a folder"),
+        ] {
+            let e = check_output(path, "-o").unwrap_err();
+            assert!(matches!(e.problem, Problem::Usage(_)), "{e}");
+            assert!(e.to_string().contains(kind), "{e}");
+            assert!(e.to_string().starts_with(&*path.to_string_lossy()), "{e}");
+            assert!(AtomicFile::create(path).is_err(), "{}", path.display());
+            assert!(write_all(path, b"x").is_err(), "{}", path.display());
+        }
+        assert!(is_fifo(&fifo));
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(names(&dir), vec!["f".to_string(), "null-link".to_string()]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_fifo_appearing_before_commit_is_not_replaced() {
+        let dir = scratch_dir("late-fifo");
+        let dest = dir.join("out.npy");
+        let mut f = AtomicFile::create(&dest).unwrap();
+        f.write_all(b"data").unwrap();
+        mkfifo(&dest);
+        let e = f.commit().unwrap_err();
+        assert!(e.to_string().contains("FIFO"), "{e}");
+        assert!(is_fifo(&dest));
+        assert_eq!(names(&dir), vec!["out.npy".to_string()]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn outputs_sort_into_stdout_and_files() {
+        for name in STDOUT_NAMES {
+            assert_eq!(
+                check_output(Path::new(name), "-o").unwrap(),
+                Destination::Stdout
+            );
+        }
+        let dir = scratch_dir("sort");
+        let file = dir.join("a.npy");
+        assert_eq!(
+            check_output(&file, "-o").unwrap(),
+            Destination::File(file.clone())
+        );
+        fs::write(&file, b"old").unwrap();
+        assert_eq!(
+            check_output(&file, "-o").unwrap(),
+            Destination::File(file.clone())
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }

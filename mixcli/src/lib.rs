@@ -9,6 +9,7 @@ pub mod demo;
 pub mod device;
 pub mod error;
 pub mod frames_dir;
+pub mod identity;
 pub mod info;
 pub mod input;
 pub mod json;
@@ -31,18 +32,34 @@ fn run_mix(args: &MixArgs) -> Result<()> {
     let plan = args.plan.config()?;
     let req = args.out.request(plan, args.threads);
     device::check(req.device).map_err(|reason| Error::bare(Problem::Device { reason }))?;
-    if let Some(dir) = args
-        .output
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
+    identity::check_mix(&args.input, &args.output, args.preview.as_deref())?;
+    let npy_dest = atomic::check_output(&args.output, "-o")?;
+    let preview_dest = match &args.preview {
+        Some(p) => Some(atomic::check_output(p, "--preview")?),
+        None => None,
+    };
+    if npy_dest == atomic::Destination::Stdout && preview_dest == Some(atomic::Destination::Stdout)
     {
-        return Err(Error::io(
-            dir,
-            "creating the output in",
-            std::io::Error::new(std::io::ErrorKind::NotFound, "the folder does not exist"),
+        return Err(Error::usage(
+            "-o and --preview both name standard output; give one of them a file",
         ));
     }
-    atomic::remove_stale(&args.output);
+    for dest in std::iter::once(&npy_dest).chain(preview_dest.as_ref()) {
+        let atomic::Destination::File(path) = dest else {
+            continue;
+        };
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
+        {
+            return Err(Error::io(
+                dir,
+                "creating the output in",
+                std::io::Error::new(std::io::ErrorKind::NotFound, "the folder does not exist"),
+            ));
+        }
+        atomic::remove_stale(path);
+    }
     let input = input::Input::open(&args.input)?;
     let mixed = mixing::mix_input(&input, &req)?;
     mixing::write_outputs(&mixed, &req, &args.output, args.preview.as_deref())?;
@@ -61,7 +78,7 @@ fn run_mix(args: &MixArgs) -> Result<()> {
 
 fn exit_code(e: &Error) -> ExitCode {
     match e.problem {
-        Problem::Usage(_) => ExitCode::from(EXIT_USAGE),
+        Problem::Usage(_) | Problem::Collision { .. } => ExitCode::from(EXIT_USAGE),
         _ => ExitCode::from(EXIT_FAILURE),
     }
 }

@@ -169,9 +169,9 @@ pub fn decode_count(input: &Input, threads: usize) -> Result<(u32, (u32, u32))> 
     Ok((frames, size))
 }
 
-/// Writes a finished mix: the preview first (when asked), then the `.npy`, each atomically;
-/// if the `.npy` cannot be written the preview is removed again, so a failed input leaves no
-/// output file.
+/// Writes a finished mix, each file atomically: the preview (when asked) is encoded first and
+/// renamed into place only after the `.npy`, so a failed input leaves no output file and never
+/// touches an older one.
 ///
 /// # Errors
 /// I/O errors naming the output file.
@@ -181,21 +181,23 @@ pub fn write_outputs(
     npy_path: &Path,
     preview_path: Option<&Path>,
 ) -> Result<()> {
-    if let Some(png) = preview_path {
-        preview::write_png(
-            png,
-            &mixed.data,
-            req.layout,
-            &req.epilogue,
-            req.plan.segments,
-            mixed.geometry,
-        )?;
-    }
-    if let Err(e) = npy::write_f32(npy_path, &mixed.shape, &mixed.data) {
-        if let Some(png) = preview_path {
-            let _ = std::fs::remove_file(png);
-        }
-        return Err(e);
+    // The preview is encoded first and committed last: if the `.npy` cannot be written, the
+    // preview's temporary file is dropped and nothing (not even an older preview) changes.
+    let preview = preview_path
+        .map(|png| {
+            preview::encode_png(
+                png,
+                &mixed.data,
+                req.layout,
+                &req.epilogue,
+                req.plan.segments,
+                mixed.geometry,
+            )
+        })
+        .transpose()?;
+    npy::write_f32(npy_path, &mixed.shape, &mixed.data)?;
+    if let Some(preview) = preview {
+        preview.commit()?;
     }
     Ok(())
 }

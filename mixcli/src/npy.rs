@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::atomic::AtomicFile;
+use crate::atomic::Output;
 use crate::error::{Error, Result};
 
 /// The magic string and version 1.0 that open every `.npy` file.
@@ -46,7 +46,8 @@ pub fn header(shape: &[usize]) -> Vec<u8> {
     out
 }
 
-/// Writes `data` (C order, `shape`'s product of values) to `path` as `.npy`, atomically.
+/// Writes `data` (C order, `shape`'s product of values) to `path` as `.npy`, atomically (or to
+/// standard output for `-`).
 ///
 /// # Errors
 /// A shape that does not match the data; every I/O failure (read-only directory, disk full),
@@ -62,7 +63,7 @@ pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
             data.len()
         )));
     }
-    let mut file = AtomicFile::create(path)?;
+    let mut file = Output::create(path)?;
     let w = &mut file;
     w.write_all(&header(shape))
         .map_err(|e| Error::io(path, "writing", e))?;

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use mixcore::{Epilogue, Geometry, Layout};
 
-use crate::atomic::AtomicFile;
+use crate::atomic::Output;
 use crate::error::{Error, Result};
 
 /// Pixels between tiles.
@@ -94,7 +94,8 @@ pub fn render(
     Ok((gw, gh, img))
 }
 
-/// Writes the preview grid of a mix to `path` as PNG, atomically.
+/// Writes the preview grid of a mix to `path` as PNG, atomically (or to standard output for
+/// `-`).
 ///
 /// # Errors
 /// As [`render`], and I/O failures (no file is left at `path`).
@@ -106,6 +107,22 @@ pub fn write_png(
     segments: u32,
     geometry: Geometry,
 ) -> Result<()> {
+    encode_png(path, out, layout, epilogue, segments, geometry)?.commit()
+}
+
+/// Encodes the preview grid of a mix as PNG into an [`Output`] for `path` and returns it
+/// uncommitted: the caller commits it (the file appears) or drops it (nothing appears).
+///
+/// # Errors
+/// As [`render`], and I/O failures.
+pub fn encode_png(
+    path: &Path,
+    out: &[f32],
+    layout: Layout,
+    epilogue: &Epilogue,
+    segments: u32,
+    geometry: Geometry,
+) -> Result<Output> {
     let (w, h, img) = render(out, layout, epilogue, segments, geometry)?;
     let color = match geometry.channels {
         1 => png::ColorType::Grayscale,
@@ -113,7 +130,7 @@ pub fn write_png(
         3 => png::ColorType::Rgb,
         _ => png::ColorType::Rgba,
     };
-    let mut file = AtomicFile::create(path)?;
+    let mut file = Output::create(path)?;
     let png_err = |e: png::EncodingError| match e {
         png::EncodingError::IoError(io) => Error::io(path, "writing", io),
         other => Error::io(path, "writing", std::io::Error::other(other.to_string())),
@@ -126,7 +143,7 @@ pub fn write_png(
         writer.write_image_data(&img).map_err(png_err)?;
         writer.finish().map_err(png_err)?;
     }
-    file.commit()
+    Ok(file)
 }
 
 #[cfg(test)]
