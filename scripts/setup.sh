@@ -21,16 +21,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: missing packages (${missing[*]}); run this script as root" >&2
     exit 1
   fi
-  # libcuda1 lives in non-free; its helper nvidia-support in contrib.
+  # libcuda1 lives in non-free (its helper nvidia-support in contrib). The source for those
+  # components is derived from the machine's own Debian sources (same mirror, suites and
+  # keyring), so no package host is named here.
   src=/etc/apt/sources.list.d/framemix-nonfree.sources
-  if [ ! -f "$src" ]; then
-    cat > "$src" <<'SRC'
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: contrib non-free
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
+  want=$(bash "$(dirname "$0")/apt-nonfree-sources.sh")
+  if [ ! -f "$src" ] || [ "$(cat "$src")" != "$want" ]; then
+    printf '%s\n' "$want" > "$src"
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
