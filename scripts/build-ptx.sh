@@ -31,7 +31,7 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
 export LC_ALL=C
-# -ffp-contract=off: no a*b+c fusion anywhere (SPEC.md sections 6 and 7); the kernels also use
+# -ffp-contract=off: no a*b+c fusion anywhere (docs/contract.md sections 6 and 7); the kernels also use
 # explicit round-to-nearest intrinsics. Paths are relative so no absolute path can leak into
 # the output.
 (cd "$kernels" && "$clang" --cuda-device-only -nocudainc -nocudalib --cuda-gpu-arch="$arch" \

@@ -37,7 +37,7 @@ impl Rng {
         lo + (hi - lo) * self.unit()
     }
 
-    /// A uniform integer in `[0, n)` (`n >= 1`), drawn as SPEC.md's `U(n)`.
+    /// A uniform integer in `[0, n)` (`n >= 1`), drawn as docs/contract.md's `U(n)`.
     pub fn below(&mut self, n: u64) -> u64 {
         uniform(self.next_u64(), n)
     }

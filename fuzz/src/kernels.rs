@@ -1,7 +1,7 @@
 //! The `kernels` target: small shapes, row padding and unaligned starts, 1 to 4 channels, every
 //! schedule, layout, epilogue and path. Every backend this CPU runs gives the reference's bits
 //! through `mix` and `mix_par` (tolerance 0), the reference gives the bits of an independent
-//! implementation of SPEC.md ([`crate::oracle`]), every output slot is written and nothing
+//! implementation of docs/contract.md ([`crate::oracle`]), every output slot is written and nothing
 //! past the output is touched. With mixcore's `check-ref` feature on, every fast tile is also
 //! re-run on the reference inside mixcore.
 //!
@@ -114,7 +114,7 @@ pub fn check(input: &KernelsInput) -> bool {
             assert_eq!(
                 a.to_bits(),
                 b.to_bits(),
-                "reference differs from SPEC.md at output {j}: {a:?} vs {b:?}"
+                "reference differs from docs/contract.md at output {j}: {a:?} vs {b:?}"
             );
         }
     }
@@ -191,7 +191,7 @@ fn assert_untouched_tail(out: &[f32], len: usize, what: &str) {
     }
 }
 
-/// SPEC.md section 9 for a spec: the epilogue's std positive and finite (and mean finite) for
+/// docs/contract.md section 9 for a spec: the epilogue's std positive and finite (and mean finite) for
 /// the frame's channels; given float weights one per mixed frame of a fixed k, each finite
 /// and >= 0.
 fn spec_is_valid(plan: &Plan<'_>, spec: &MixSpec<'_>, channels: u32) -> bool {
@@ -215,7 +215,7 @@ fn spec_is_valid(plan: &Plan<'_>, spec: &MixSpec<'_>, channels: u32) -> bool {
     true
 }
 
-/// SPEC.md sections 6 to 8, element by element.
+/// docs/contract.md sections 6 to 8, element by element.
 fn oracle_mix(
     plan: &Plan<'_>,
     frames: &[FrameView<'_>],

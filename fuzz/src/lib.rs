@@ -3,12 +3,12 @@
 //! same checks run on the committed seeds under plain `cargo test` (`tests/seeds.rs`), on
 //! stable, without libFuzzer.
 //!
-//! - [`plan`]: `Plan::new` on any request, against SPEC.md's formulas.
-//! - [`kernels`]: every backend, `mix` and `mix_par`, against the reference and SPEC.md.
+//! - [`plan`]: `Plan::new` on any request, against docs/contract.md's formulas.
+//! - [`kernels`]: every backend, `mix` and `mix_par`, against the reference and docs/contract.md.
 //! - [`mixer`]: the streaming mixer under any push sequence, against a model and `mix`.
 //! - `cli` (feature `cli`): mixcli's decoding front end and its `--schedule`/`--shard` parsers.
 //!
-//! [`oracle`] is SPEC.md written again, independently of mixcore.
+//! [`oracle`] is docs/contract.md written again, independently of mixcore.
 
 pub mod inputs;
 pub mod kernels;

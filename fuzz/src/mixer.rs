@@ -1,7 +1,7 @@
 //! The `mixer` target: the streaming `Mixer` fed any sequence of pushes (repeats, gaps,
 //! frames out of range, frames of the wrong size, padded rows, the float path out of order)
 //! and finished into outputs of any length. It only ever returns errors, never panics; each
-//! push and finish is accepted or refused exactly as a model of SPEC.md section 9 says (a
+//! push and finish is accepted or refused exactly as a model of docs/contract.md section 9 says (a
 //! refusal names a problem the call really has); a refused push changes nothing (a later
 //! correct push of the frame is accepted and the result is unchanged); and when `finish`
 //! succeeds its output equals the in-memory `mix` of the same frames, bit for bit, with
@@ -119,7 +119,7 @@ pub struct MixerInput {
 /// Frame bytes per input, at most (the width shrinks to fit).
 const MAX_BYTES: usize = 1 << 17;
 
-/// SPEC.md section 9 for one push, as a model of the mixer's state.
+/// docs/contract.md section 9 for one push, as a model of the mixer's state.
 struct Model {
     frames: u32,
     /// Per frame: the (segment, t) pairs that mix it.

@@ -1,4 +1,4 @@
-//! SPEC.md written a second time, independently of mixcore and as plainly as possible: the
+//! docs/contract.md written a second time, independently of mixcore and as plainly as possible: the
 //! targets compare mixcore against these functions, so a mistake shared by every backend (the
 //! tile engine, a layout index, the rounding) still shows.
 //!
@@ -6,13 +6,13 @@
 
 use mixcore::{Epilogue, FramesPerSegment, Layout, Schedule, Selection};
 
-/// The SplitMix64 increment (SPEC.md section 4).
+/// The SplitMix64 increment (docs/contract.md section 4).
 pub const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 
-/// The most frames one window may mix (SPEC.md section 6).
+/// The most frames one window may mix (docs/contract.md section 6).
 pub const LIMIT: u32 = 65_536;
 
-/// Window `i`: `lo = floor(i*F/S)`, `hi = max(floor((i+1)*F/S), lo + 1)` (SPEC.md section 3).
+/// Window `i`: `lo = floor(i*F/S)`, `hi = max(floor((i+1)*F/S), lo + 1)` (docs/contract.md section 3).
 #[must_use]
 pub fn window(frames: u32, segments: u32, i: u32) -> (u32, u32) {
     let (f, s) = (u128::from(frames), u128::from(segments));
@@ -74,7 +74,7 @@ pub fn numerator(schedule: Schedule<'_>, t: u32, m: u32) -> u64 {
     }
 }
 
-/// Denominator `D` of `m` mixed frames, from the closed forms of SPEC.md section 5.
+/// Denominator `D` of `m` mixed frames, from the closed forms of docs/contract.md section 5.
 #[must_use]
 pub fn denominator(schedule: Schedule<'_>, m: u32) -> u64 {
     let m = u64::from(m);
@@ -87,7 +87,7 @@ pub fn denominator(schedule: Schedule<'_>, m: u32) -> u64 {
     }
 }
 
-/// What SPEC.md section 9 says is wrong with a plan request, each condition on its own (a
+/// What docs/contract.md section 9 says is wrong with a plan request, each condition on its own (a
 /// request may have several; mixcore reports one of them).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PlanProblems {
@@ -117,7 +117,7 @@ impl PlanProblems {
     }
 }
 
-/// Checks a plan request against SPEC.md sections 3 to 6 and 9.
+/// Checks a plan request against docs/contract.md sections 3 to 6 and 9.
 #[must_use]
 pub fn plan_problems(
     frames: u32,
@@ -199,7 +199,7 @@ pub fn draws_before(
     big * u64::from(mixed(q as u32 + 1, k)) + small * u64::from(mixed(q as u32, k))
 }
 
-/// Position `p_{i,t}` in the window `[lo, lo + n)` of `m` mixed frames (SPEC.md section 4).
+/// Position `p_{i,t}` in the window `[lo, lo + n)` of `m` mixed frames (docs/contract.md section 4).
 /// `train` is `Some((seed, draws before this segment))`.
 #[must_use]
 pub fn position(
@@ -285,7 +285,7 @@ fn compare_with(n: u64, d: u64, mu: f64) -> core::cmp::Ordering {
     (u128::from(n) << s).cmp(&rhs)
 }
 
-/// The epilogue of SPEC.md section 6, exactly these `f32` operations in this order.
+/// The epilogue of docs/contract.md section 6, exactly these `f32` operations in this order.
 #[must_use]
 pub fn epilogue(e: &Epilogue, v: f32, c: usize) -> f32 {
     match e {
@@ -296,7 +296,7 @@ pub fn epilogue(e: &Epilogue, v: f32, c: usize) -> f32 {
 }
 
 /// Index of element (segment `i`, row `y`, column `x`, channel `c`) in an output of
-/// `segments` segments of `h` rows, `w` columns, `ch` channels (SPEC.md section 8).
+/// `segments` segments of `h` rows, `w` columns, `ch` channels (docs/contract.md section 8).
 #[must_use]
 #[allow(clippy::too_many_arguments)]
 pub fn output_index(

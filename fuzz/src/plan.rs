@@ -1,7 +1,7 @@
 //! The `plan` target: `Plan::new` on any F, S, k, schedule, selection, mode and seed never
-//! panics, refuses exactly the requests SPEC.md section 9 calls malformed (with an error that
+//! panics, refuses exactly the requests docs/contract.md section 9 calls malformed (with an error that
 //! names a problem the request really has), and when it accepts, every checked segment has
-//! the SPEC's window, `m_i`, positions (inside the window, strictly increasing, equal to the
+//! the the contract's window, `m_i`, positions (inside the window, strictly increasing, equal to the
 //! formulas of section 4), numerators summing to the denominator, correctly rounded weights,
 //! and `feeds(f)` agrees with the positions.
 //!
@@ -208,7 +208,7 @@ fn check_plan(plan: &Plan<'_>, req: &OwnedPlan, probes: &[u32]) {
         assert_eq!(seg.positions().len(), m as usize);
         assert_eq!(seg.numerators().len(), m as usize);
         // Numerators sum to the denominator and their f32 weights to 1 within m * 2^-24
-        // (SPEC.md section 5), when the whole window fits the budget.
+        // (docs/contract.md section 5), when the whole window fits the budget.
         if (m as usize) <= budget.max(512) {
             budget = budget.saturating_sub(m as usize);
             let sum: u64 = seg.numerators().map(u64::from).sum();

@@ -45,7 +45,7 @@ where
 #[test]
 fn plan_seeds_pass() {
     let accepted = replay("plan", framemix_fuzz::plan::check);
-    // The seeds reach both sides: plans checked against SPEC.md, and refusals checked.
+    // The seeds reach both sides: plans checked against docs/contract.md, and refusals checked.
     assert!(accepted.iter().any(|&a| a), "no seed makes a valid plan");
     assert!(accepted.iter().any(|&a| !a), "no seed makes a refused plan");
 }

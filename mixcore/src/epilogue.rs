@@ -1,4 +1,4 @@
-//! Epilogues: the last f32 operations on a mixed value `V` (SPEC.md section 6).
+//! Epilogues: the last f32 operations on a mixed value `V` (docs/contract.md section 6).
 
 use crate::error::{Error, Result};
 

@@ -1,4 +1,4 @@
-//! The one error type of mixcore: every malformed request of SPEC.md section 9.
+//! The one error type of mixcore: every malformed request of docs/contract.md section 9.
 
 use core::fmt;
 

@@ -1,4 +1,4 @@
-//! Frames: H x W x C bytes, channels interleaved, rows possibly padded (SPEC.md section 2).
+//! Frames: H x W x C bytes, channels interleaved, rows possibly padded (docs/contract.md section 2).
 
 use crate::error::{Error, Result};
 

@@ -1,4 +1,4 @@
-//! Output layouts: f32, C-contiguous (SPEC.md section 8).
+//! Output layouts: f32, C-contiguous (docs/contract.md section 8).
 
 use crate::error::{Error, Result};
 use crate::frame::Geometry;

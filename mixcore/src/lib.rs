@@ -4,7 +4,7 @@
 //! sum whose weights ignore order (`Average`) or grow with it (`Linear`), so a video model
 //! trained on `S` segments sees the whole video at the cost of `S` frames.
 //!
-//! This crate implements the numeric contract `SPEC.md` completely and without allocation:
+//! This crate implements the numeric contract `docs/contract.md` completely and without allocation:
 //! windows ([`Window`]), selection ([`Selection`], [`Mode`]), schedules ([`Schedule`]) and the
 //! [`Plan`] they make; the exact path (integer numerators, one correctly rounded division,
 //! [`round::round_ratio`]) and the float path ([`MixPath`]); epilogues ([`Epilogue`]),

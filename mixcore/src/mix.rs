@@ -20,7 +20,7 @@ use crate::plan::{FramesPerSegment, Plan, Segment};
 /// sequential read, where 2 KiB runs did not (`mixbench` case b: 0.77 -> 0.9 of the read).
 pub const TILE_ELEMENTS: usize = 8192;
 
-/// Float weights for the float path (SPEC.md section 7).
+/// Float weights for the float path (docs/contract.md section 7).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub enum FloatWeights<'w> {
     /// The plan's schedule weights `n_t / D_i`, each correctly rounded to `f32`. Default.
@@ -34,10 +34,10 @@ pub enum FloatWeights<'w> {
 /// Which arithmetic produces the mixed value.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub enum MixPath<'w> {
-    /// Exact integer sums and one correctly rounded division (SPEC.md section 6). Default.
+    /// Exact integer sums and one correctly rounded division (docs/contract.md section 6). Default.
     #[default]
     Exact,
-    /// `acc = acc + w_t * v` in `f32`, in increasing `t`, never fused (SPEC.md section 7).
+    /// `acc = acc + w_t * v` in `f32`, in increasing `t`, never fused (docs/contract.md section 7).
     Float(FloatWeights<'w>),
 }
 

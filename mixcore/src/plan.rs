@@ -11,7 +11,7 @@ use crate::schedule::Schedule;
 use crate::select::{self, Mode, Selection};
 use crate::window::{self, Window};
 
-/// The most frames one segment may mix on the exact path (SPEC.md section 6).
+/// The most frames one segment may mix on the exact path (docs/contract.md section 6).
 pub const MAX_MIXED_FRAMES: u32 = 65_536;
 
 /// `k`: how many frames of each window are mixed.
@@ -24,7 +24,7 @@ pub enum FramesPerSegment {
     Fixed(u32),
 }
 
-/// What a plan is made from, besides the frame count. `Default` is SPEC.md's default:
+/// What a plan is made from, besides the frame count. `Default` is docs/contract.md's default:
 /// 8 segments, all frames, `Spread`, test mode, `Linear`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PlanConfig<'a> {
@@ -73,7 +73,7 @@ pub struct Plan<'a> {
 }
 
 impl<'a> Plan<'a> {
-    /// Checks `config` against `frames` (SPEC.md sections 3 to 5 and 9).
+    /// Checks `config` against `frames` (docs/contract.md sections 3 to 5 and 9).
     ///
     /// # Errors
     /// [`Error::ZeroFrames`], [`Error::ZeroSegments`], [`Error::ZeroFramesPerSegment`],

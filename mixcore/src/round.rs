@@ -1,5 +1,5 @@
 //! The one correct rounding of the exact path: `N / D` to the nearest `f32`, ties to even
-//! (SPEC.md section 6).
+//! (docs/contract.md section 6).
 
 /// Denominators below this take the fast route: `(N as f64 / D as f64) as f32`.
 ///
@@ -96,7 +96,7 @@ pub fn round_ratio_fast(n: u64, d: u64) -> f32 {
 /// Checked exhaustively for every `D <= 257` (the one-pass kernel's range) by
 /// `mixcore/tests/markstein.rs` on every test run, and for every `D < 2^16` and every
 /// `N <= 255*D` by its ignored test (about two minutes). This is the division itself, not the
-/// epilogue or the float path, so SPEC.md's ban on fused operations does not apply: any
+/// epilogue or the float path, so docs/contract.md's ban on fused operations does not apply: any
 /// method that yields the correctly rounded quotient yields the same bits.
 pub const FMA_DIVISOR_LIMIT: u64 = 1 << 16;
 

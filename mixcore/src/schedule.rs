@@ -1,4 +1,4 @@
-//! Schedules: exact integer numerators over a denominator (SPEC.md section 5).
+//! Schedules: exact integer numerators over a denominator (docs/contract.md section 5).
 
 use crate::round::round_ratio;
 

@@ -1,5 +1,5 @@
 //! Selection: which frames of a window are mixed, in test and seeded train mode
-//! (SPEC.md section 4).
+//! (docs/contract.md section 4).
 
 /// How the `m` mixed frames are chosen inside a window of `n`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -28,7 +28,7 @@ pub enum Mode {
 /// The SplitMix64 increment.
 pub const SPLITMIX64_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 
-/// SplitMix64, exactly as SPEC.md section 4 writes it.
+/// SplitMix64, exactly as docs/contract.md section 4 writes it.
 ///
 /// ```
 /// let mut rng = mixcore::SplitMix64::new(0);

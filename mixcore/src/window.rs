@@ -1,4 +1,4 @@
-//! Windows: which frames belong to segment i (SPEC.md section 3).
+//! Windows: which frames belong to segment i (docs/contract.md section 3).
 
 use core::ops::Range;
 

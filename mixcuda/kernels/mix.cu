@@ -1,4 +1,4 @@
-// framemix CUDA kernels: Frame Mix-up on the GPU, bit-identical to mixcore (SPEC.md 6 to 8).
+// framemix CUDA kernels: Frame Mix-up on the GPU, bit-identical to mixcore (docs/contract.md 6 to 8).
 //
 // Compiled to mix.ptx by scripts/build-ptx.sh (clang-16, no CUDA toolkit); also valid nvcc
 // input. See contract.cuh for the structs, the constants and the numerics.

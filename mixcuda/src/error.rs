@@ -18,7 +18,7 @@ pub enum Error {
         /// The driver's message, for example `no CUDA-capable device is detected`.
         message: String,
     },
-    /// The plan, the frames or the spec were refused by mixcore's checks (SPEC.md section 9).
+    /// The plan, the frames or the spec were refused by mixcore's checks (docs/contract.md section 9).
     Mix(mixcore::Error),
     /// As [`Error::Mix`], for one video of a batch.
     Video {

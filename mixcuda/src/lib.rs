@@ -1,7 +1,7 @@
 //! # mixcuda — Frame Mix-up on NVIDIA GPUs, bit-identical to mixcore
 //!
 //! The exact path (integer sums, one correctly rounded division, the epilogues) and the float
-//! path of `SPEC.md`, in CUDA C (`kernels/mix.cu`) compiled to PTX with clang-16
+//! path of `docs/contract.md`, in CUDA C (`kernels/mix.cu`) compiled to PTX with clang-16
 //! (`scripts/build-ptx.sh`) and loaded through [cust](https://docs.rs/cust). Every weight,
 //! window, position and the accumulator width come from mixcore; the kernels reproduce
 //! mixcore's arithmetic step for step, so the output is the same bits as

@@ -1,7 +1,7 @@
 //! Shared strategies and independent oracles for framemix's workspace tests.
 //!
 //! The oracles here do not call mixcore's rounding, layout or kernel code: they recompute
-//! SPEC.md from its text (wide integers, explicit index formulas), so a bug in mixcore cannot
+//! docs/contract.md from its text (wide integers, explicit index formulas), so a bug in mixcore cannot
 //! hide behind itself.
 
 use mixcore::{
@@ -221,7 +221,7 @@ pub fn oracle_round(n: u64, d: u64) -> f32 {
     best
 }
 
-/// SPEC.md section 6's epilogue, written out.
+/// docs/contract.md section 6's epilogue, written out.
 pub fn oracle_epilogue(e: &Epilogue, v: f32, c: usize) -> f32 {
     match e {
         Epilogue::Raw => v,
@@ -234,7 +234,7 @@ pub fn oracle_epilogue(e: &Epilogue, v: f32, c: usize) -> f32 {
     }
 }
 
-/// Output index of (segment i, y, x, c), from SPEC.md section 8's shapes.
+/// Output index of (segment i, y, x, c), from docs/contract.md section 8's shapes.
 pub fn oracle_index(
     layout: Layout,
     s: usize,
@@ -253,7 +253,7 @@ pub fn oracle_index(
 }
 
 /// The whole mix, element by element: `u128` sums of the plan's positions and numerators,
-/// [`oracle_round`], [`oracle_epilogue`], [`oracle_index`]. Float path as SPEC.md section 7.
+/// [`oracle_round`], [`oracle_epilogue`], [`oracle_index`]. Float path as docs/contract.md section 7.
 pub fn oracle_mix(plan: &Plan<'_>, video: &Video, spec: &MixSpec<'_>) -> Vec<f32> {
     let g = video.geometry;
     let s = plan.segments() as usize;

@@ -1,4 +1,4 @@
-//! Every malformed request of SPEC.md section 9 is returned as an error, never a panic.
+//! Every malformed request of docs/contract.md section 9 is returned as an error, never a panic.
 
 use mixcore::{
     Epilogue, Error, FloatWeights, FrameView, FramesPerSegment, Geometry, MixPath, MixSpec, Mixer,

@@ -1,4 +1,4 @@
-//! Worked examples from the Frame Mix-up paper (SPEC.md sections 1 and 5).
+//! Worked examples from the Frame Mix-up paper (docs/contract.md sections 1 and 5).
 
 use mixcore::{FramesPerSegment, Plan, PlanConfig, Schedule};
 

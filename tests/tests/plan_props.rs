@@ -1,4 +1,4 @@
-//! Properties of windows, selection, schedules and plans (SPEC.md sections 3 to 5).
+//! Properties of windows, selection, schedules and plans (docs/contract.md sections 3 to 5).
 
 use framemix_tests::{ScheduleKind, arbitrary_config};
 use mixcore::{Error, FramesPerSegment, Mode, Plan, PlanConfig, Schedule, Selection, SplitMix64};

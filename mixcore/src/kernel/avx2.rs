@@ -12,13 +12,13 @@
 //!   lanes, one multiply and one FMA) for sums below `2^24`, else the reciprocal route of
 //!   [`crate::round::RECIP_DIVISOR_LIMIT`], four `f64` lanes at a time; larger denominators
 //!   use the portable kernel.
-//! - Epilogue and layout: `vdivps`/`vsubps` exactly as SPEC.md orders them. Three-channel
+//! - Epilogue and layout: `vdivps`/`vsubps` exactly as docs/contract.md orders them. Three-channel
 //!   planar output is deinterleaved by blends and permutes of finished values after the
 //!   accumulator tiles, and by byte shuffles of the 16-bit sums (which widen them too) in the
 //!   one-pass kernel.
 //!
 //! FMA appears only inside the exact division (where the result is the correctly rounded
-//! quotient whatever the method); the float path and the epilogue are never fused, as SPEC.md
+//! quotient whatever the method); the float path and the epilogue are never fused, as docs/contract.md
 //! requires.
 
 #![allow(unsafe_code)]
@@ -395,7 +395,7 @@ impl Load for Values<'_> {
     }
 }
 
-/// The epilogue on eight lanes, exactly SPEC.md's operations (`vdivps`, `vsubps`).
+/// The epilogue on eight lanes, exactly docs/contract.md's operations (`vdivps`, `vsubps`).
 trait Epi {
     /// # Safety
     /// AVX2 is available.

@@ -1,4 +1,4 @@
-//! The scalar reference: SPEC.md sections 6 and 7 written for clarity, one element at a time.
+//! The scalar reference: docs/contract.md sections 6 and 7 written for clarity, one element at a time.
 //!
 //! Every fast kernel is checked against these functions bit for bit (tolerance 0). They are
 //! also a complete backend: [`crate::Backend::Reference`] runs them.
