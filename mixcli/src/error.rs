@@ -104,6 +104,18 @@ pub enum Problem {
     },
     /// A request that makes no sense (bad option combination, bad value).
     Usage(String),
+    /// Two paths of one run clash: an output is an input or another output (the same file by
+    /// device and inode, or by canonical path when it does not exist yet), an output lies
+    /// inside an input frame folder, or two inputs would be written to one output. Found
+    /// before anything is decoded or written; a usage error (exit status 2).
+    Collision {
+        /// The path claimed first (an input, or an output).
+        first: PathBuf,
+        /// The path that clashes with it.
+        second: PathBuf,
+        /// The whole message, naming both paths and what they are.
+        message: String,
+    },
 }
 
 /// An error of the CLI: the file it concerns (where there is one) and the [`Problem`].
@@ -185,6 +197,7 @@ impl Problem {
             Problem::Ffmpeg { .. } => "ffmpeg",
             Problem::Device { .. } => "device",
             Problem::Usage(_) => "usage",
+            Problem::Collision { .. } => "collision",
         }
     }
 }
@@ -263,7 +276,7 @@ impl fmt::Display for Problem {
             Problem::Mix(e) => write!(f, "{e}"),
             Problem::Ffmpeg { action, reason } => write!(f, "{action} failed: {reason}"),
             Problem::Device { reason } => f.write_str(reason),
-            Problem::Usage(message) => f.write_str(message),
+            Problem::Usage(message) | Problem::Collision { message, .. } => f.write_str(message),
         }
     }
 }
