@@ -448,6 +448,11 @@ pub struct BatchArgs {
     /// empty lines and lines starting with # are skipped).
     #[arg(long, value_name = "FILE")]
     pub manifest: Vec<PathBuf>,
+    /// Name every output by its input's path relative to DIR (an input outside DIR is an
+    /// error). Default: relative to the folder argument it was found in, to the manifest's
+    /// folder for manifest lines, or just the file or folder name for an input given directly.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
     /// Inputs mixed at once (default: the number of CPUs; at most 256).
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_JOBS)))]
     pub jobs: Option<u32>,

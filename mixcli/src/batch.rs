@@ -1,15 +1,57 @@
-//! `mixcli batch`: a dataset in, a mirrored tree of `.npy` files out.
+//! `mixcli batch`: a dataset in, a tree of `.npy` files out.
 //!
-//! Inputs are gathered from the arguments and `--manifest` files (folders are searched
-//! recursively for frame folders and video files), deduplicated, and sorted by their path
-//! relative to the inputs' common ancestor; `--shard I/N` keeps every N-th from position I, so
-//! N machines that see the same dataset split it exactly. Each output mirrors its input under
-//! `--out-dir` (`class/clip.mp4` -> `OUT/class/clip.npy`, frame folder `123` -> `OUT/123.npy`).
-//! Inputs whose output already exists are skipped, so a killed run resumes where it stopped
-//! (outputs are written atomically: an existing one is complete). `--jobs` workers mix inputs
+//! # Inputs
+//!
+//! Inputs are the arguments and the lines of `--manifest` files (relative lines are relative
+//! to the manifest's folder). A folder that is not a frame folder is searched recursively for
+//! video files (by extension, [`VIDEO_EXTENSIONS`]) and frame folders; hidden entries are
+//! skipped, and so is the output folder when it lies inside a searched folder. A folder is a
+//! frame folder when it holds `.jpg`/`.jpeg`/`.png` images and no video file, no sub-folder
+//! and no `.npy` file ([`frames_dir::classify`]): a stray cover image never hides the videos
+//! beside it, and mixcli's own outputs (`.npy`, previews, records, reports) are never inputs.
+//! A folder with images that is not a frame folder is searched like any other; if nothing in
+//! it is an input, a note says so.
+//!
+//! # Output names
+//!
+//! Every input keeps the name it was given (a symbolic link is named by the link, never by its
+//! target), and its output name depends on nothing else in the list:
+//!
+//! - with `--root DIR`: the input's path relative to `DIR` (an input outside `DIR` is a usage
+//!   error);
+//! - otherwise, an input found by searching a folder argument: its path relative to that
+//!   folder (`batch kinetics` -> `abseiling/x.mp4`);
+//! - a file or frame folder given as an argument: its own name;
+//! - a manifest line: the line as written, relative to the manifest's folder, and below it the
+//!   path of an input found by searching a folder the line names; a line that is absolute or
+//!   climbs out of the manifest's folder (`..`) keeps its whole absolute path without the
+//!   leading `/` (use `--root` to shorten it).
+//!
+//! The output is that name under `--out-dir`, its extension replaced by `.npy` (a frame
+//! folder's name gets `.npy` appended): `abseiling/x.mp4` -> `OUT/abseiling/x.npy`,
+//! `12345` -> `OUT/12345.npy`. The same input given twice (the same path once made absolute
+//! and normalised lexically) is one job; given twice with different output names, or two
+//! inputs with one output name (`a.mp4` and `a.webm`), is a usage error naming both.
+//! Inputs are sorted by output name; `--shard I/N` keeps every N-th from position I, so N
+//! machines that see the same dataset split it exactly.
+//!
+//! # Safety and resuming
+//!
+//! Before anything is decoded, every input and every file the run may write (each `.npy`, its
+//! preview and its record, the failure report) are compared by identity
+//! ([`crate::identity`]): an output that is an input (also through a hard or symbolic link),
+//! two outputs that are one file, or an output inside an input frame folder is a usage error
+//! naming both paths.
+//!
+//! Each output gets a record, `OUT.npy.json` ([`crate::record`]), written after the `.npy`:
+//! what made it (mixcli version, options, the input's path and its size and time). A rerun
+//! skips an output only when its record matches this run exactly; an output made with other
+//! options or from a changed input is redone ("stale"), and so is a `.npy` without a record
+//! (an older mixcli, or a run killed between writing the `.npy` and its record): no output is
+//! kept whose origin is unknown. `--overwrite` redoes everything. `--jobs` workers mix inputs
 //! in parallel; a broken input never stops the others: its error goes to a JSON-lines report.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Component, Path, PathBuf};
@@ -17,98 +59,63 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 use crate::args::{BatchArgs, Shard};
 use crate::atomic;
-use crate::error::{Error, Result};
+use crate::error::{Error, Problem, Result};
+pub use crate::frames_dir::VIDEO_EXTENSIONS;
 use crate::frames_dir::{self, DirKind};
+use crate::identity::{self, Claims, Identity, lexical_absolute, normalise};
 use crate::input::Input;
 use crate::json;
 use crate::mixing::{self, MixRequest};
-use crate::npy;
-
-/// File extensions taken as videos when searching folders (explicit paths are taken as they
-/// are, whatever their extension).
-pub const VIDEO_EXTENSIONS: [&str; 16] = [
-    "mp4", "m4v", "mov", "webm", "mkv", "avi", "mpg", "mpeg", "ts", "mts", "flv", "ogv", "wmv",
-    "3gp", "gif", "mxf",
-];
-
-fn is_video_name(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| VIDEO_EXTENSIONS.iter().any(|v| e.eq_ignore_ascii_case(v)))
-}
+use crate::record::{self, Freshness};
 
 /// One input of a batch and where its output goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
-    /// The input (video file or frame folder), as found.
+    /// The input (video file or frame folder), as given or found.
     pub input: PathBuf,
-    /// Its path relative to the common ancestor of all inputs (the mirrored part).
+    /// Its name under the output folder (see the module docs), before `.npy`.
     pub relative: PathBuf,
     /// The `.npy` to write.
     pub output: PathBuf,
 }
 
-fn absolute(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path).unwrap_or_else(|_| {
-        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        // Normalise `.` and `..` lexically for paths that do not exist.
-        let mut out = PathBuf::new();
-        for c in abs.components() {
-            match c {
-                Component::ParentDir => {
-                    out.pop();
-                }
-                Component::CurDir => {}
-                other => out.push(other),
-            }
-        }
-        out
-    })
-}
-
-/// Searches `dir` for inputs: frame folders (a folder holding `.jpg`/`.jpeg`/`.png` files is
-/// one input) and video files, recursively, skipping hidden entries.
-fn walk(dir: &Path, depth: u32, seen: &mut HashSet<PathBuf>, found: &mut Vec<PathBuf>) {
-    if depth > 64 || !seen.insert(absolute(dir)) {
-        return;
-    }
-    match frames_dir::classify(dir) {
-        Ok(DirKind::Frames) => {
-            found.push(dir.to_path_buf());
-            return;
-        }
-        Ok(DirKind::Other) => {}
-        Err(_) => {
-            // Unreadable: report it as an input that fails, naming the problem.
-            found.push(dir.to_path_buf());
-            return;
-        }
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .flatten()
-        .filter(|e| e.file_name().as_encoded_bytes().first() != Some(&b'.'))
-        .map(|e| e.path())
-        .collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            walk(&path, depth + 1, seen, found);
-        } else if is_video_name(&path) {
-            found.push(path);
-        }
+impl Job {
+    /// The preview PNG of this job's output.
+    #[must_use]
+    pub fn preview(&self) -> PathBuf {
+        self.output.with_extension("png")
     }
 }
 
-/// Reads a manifest: one path per line, relative ones resolved against the manifest's folder.
+/// An input and its name under the output folder, before the jobs are made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Named {
+    /// The input, as given or found.
+    pub input: PathBuf,
+    /// Its name (see the module docs).
+    pub relative: PathBuf,
+}
+
+/// A line of a manifest: the input it names and the line's own name for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestLine {
+    /// The input: the line, relative to the manifest's folder unless absolute.
+    pub input: PathBuf,
+    /// The name its output gets without `--root`: the line, normalised, when relative and
+    /// inside the manifest's folder; else the input's absolute path without the root.
+    pub name: PathBuf,
+}
+
+/// Reads a manifest: one path per line (relative ones resolved against the manifest's
+/// folder), empty lines and lines starting with `#` skipped.
 ///
 /// # Errors
 /// The manifest cannot be read.
-pub fn read_manifest(manifest: &Path) -> Result<Vec<PathBuf>> {
+pub fn read_manifest(manifest: &Path) -> Result<Vec<ManifestLine>> {
     let file = File::open(manifest).map_err(|e| Error::io(manifest, "opening", e))?;
     let base = manifest.parent().unwrap_or(Path::new(""));
     let mut out = Vec::new();
@@ -119,109 +126,305 @@ pub fn read_manifest(manifest: &Path) -> Result<Vec<PathBuf>> {
             continue;
         }
         let p = Path::new(line);
-        out.push(if p.is_absolute() {
+        let input = if p.is_absolute() {
             p.to_path_buf()
         } else {
             base.join(p)
-        });
+        };
+        let written = normalise(p);
+        let name = if p.is_relative() && !written.starts_with("..") {
+            written
+        } else {
+            without_root(&lexical_absolute(&input))
+        };
+        out.push(ManifestLine { input, name });
     }
     Ok(out)
 }
 
-/// Expands arguments into inputs, each with the folder its output path is mirrored from: a
-/// folder that is not a frame folder is searched, and what it holds mirrors relative to it;
-/// anything else (files, missing paths, frame folders) is an input as it is, mirrored from its
-/// parent folder.
-#[must_use]
-pub fn expand(paths: &[PathBuf]) -> Vec<(PathBuf, PathBuf)> {
-    let mut out = Vec::new();
-    let mut seen = HashSet::new();
-    for p in paths {
-        let is_search_root =
-            p.is_dir() && frames_dir::classify(p).is_ok_and(|k| k == DirKind::Other);
-        if is_search_root {
-            let mut found = Vec::new();
-            walk(p, 0, &mut seen, &mut found);
-            let base = absolute(p);
-            out.extend(found.into_iter().map(|f| (f, base.clone())));
-        } else {
-            let abs = absolute(p);
-            let base = abs.parent().map_or_else(|| abs.clone(), Path::to_path_buf);
-            out.push((p.clone(), base));
-        }
-    }
-    out
-}
-
-fn common_ancestor(paths: &[PathBuf]) -> PathBuf {
-    let mut iter = paths.iter();
-    let Some(first) = iter.next() else {
-        return PathBuf::new();
-    };
-    let mut common: Vec<Component<'_>> = first.components().collect();
-    for p in iter {
-        let n = common
-            .iter()
-            .zip(p.components())
-            .take_while(|(a, b)| *a == b)
-            .count();
-        common.truncate(n);
-    }
-    common.iter().collect()
-}
-
-/// Maps inputs (with the folders they mirror from, see [`expand`]) to jobs: deduplicated,
-/// outputs mirrored under `out_dir` relative to the common ancestor of those folders, sorted
-/// by that relative path. Two inputs that would share an output (`a.mp4`, `a.webm`) keep
-/// their extensions (`a.mp4.npy`).
-#[must_use]
-pub fn plan_jobs(inputs: &[(PathBuf, PathBuf)], out_dir: &Path) -> Vec<Job> {
-    let mut by_abs: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
-    for (p, _) in inputs {
-        by_abs.entry(absolute(p)).or_insert_with(|| p.clone());
-    }
-    let bases: Vec<PathBuf> = inputs.iter().map(|(_, b)| b.clone()).collect();
-    let root = common_ancestor(&bases);
-    let mut jobs: Vec<(PathBuf, PathBuf, PathBuf)> = by_abs
-        .iter()
-        .map(|(abs, given)| {
-            let relative = abs
-                .strip_prefix(&root)
-                .map_or_else(|_| abs.clone(), Path::to_path_buf);
-            // A relative path that starts at `/` (no common ancestor) is made relative.
-            let relative: PathBuf = relative
-                .components()
-                .filter(|c| matches!(c, Component::Normal(_)))
-                .collect();
-            let stem_output = if abs.is_dir() {
-                let mut name = relative.clone().into_os_string();
-                name.push(".npy");
-                PathBuf::from(name)
-            } else {
-                relative.with_extension("npy")
-            };
-            (relative, given.clone(), stem_output)
-        })
-        .collect();
-    let mut count: BTreeMap<PathBuf, usize> = BTreeMap::new();
-    for (_, _, out) in &jobs {
-        *count.entry(out.clone()).or_default() += 1;
-    }
-    for (relative, _, out) in &mut jobs {
-        if count.get(out).copied().unwrap_or(0) > 1 {
-            let mut name = relative.clone().into_os_string();
-            name.push(".npy");
-            *out = PathBuf::from(name);
-        }
-    }
-    jobs.sort_by(|a, b| a.0.cmp(&b.0));
-    jobs.into_iter()
-        .map(|(relative, input, out)| Job {
-            input,
-            relative,
-            output: out_dir.join(out),
-        })
+/// The normal components of `path` (no root, no `.`/`..`).
+fn without_root(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| matches!(c, Component::Normal(_)))
         .collect()
+}
+
+/// Searches folders for inputs, skipping the output folder.
+struct Search {
+    /// The output folder's identity, when it exists: never searched.
+    skip: Option<Identity>,
+    /// Notes for the user (folders with images that gave no input).
+    notes: Vec<String>,
+}
+
+impl Search {
+    /// True when `p` is a folder to search (not a frame folder).
+    fn is_search_folder(p: &Path) -> bool {
+        p.is_dir() && frames_dir::classify(p).is_ok_and(|k| k != DirKind::Frames)
+    }
+
+    /// The inputs under the search folder `dir`: paths `dir.join(...)`, in name order.
+    fn search(&mut self, dir: &Path) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut ancestors = Vec::new();
+        self.walk(dir, &mut ancestors, &mut found);
+        found
+    }
+
+    fn walk(&mut self, dir: &Path, ancestors: &mut Vec<PathBuf>, found: &mut Vec<PathBuf>) {
+        // A symbolic link back to a folder being searched would loop: stop there. Two links
+        // to one folder elsewhere are both searched, each input named by its own path.
+        let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        if ancestors.len() > 64 || ancestors.contains(&canonical) {
+            return;
+        }
+        let kind = match frames_dir::classify(dir) {
+            Ok(DirKind::Frames) => {
+                found.push(dir.to_path_buf());
+                return;
+            }
+            Ok(kind) => kind,
+            Err(_) => {
+                // Unreadable: an input that fails, naming the problem.
+                found.push(dir.to_path_buf());
+                return;
+            }
+        };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .flatten()
+            .filter(|e| e.file_name().as_encoded_bytes().first() != Some(&b'.'))
+            .map(|e| e.path())
+            .collect();
+        paths.sort();
+        let before = found.len();
+        ancestors.push(canonical);
+        for path in paths {
+            if path.is_dir() {
+                if self
+                    .skip
+                    .as_ref()
+                    .is_some_and(|s| *s == identity::identify(&path))
+                {
+                    continue;
+                }
+                self.walk(&path, ancestors, found);
+            } else if frames_dir::has_video_extension(&path) {
+                found.push(path);
+            }
+        }
+        ancestors.pop();
+        if kind == DirKind::Mixed && found.len() == before {
+            self.notes.push(format!(
+                "{}: holds images but is not a frame folder (it also holds videos, sub-folders or .npy files), and no input was found in it",
+                dir.display()
+            ));
+        }
+    }
+}
+
+/// The name under `root` of `input`: lexically, or else through the canonical form of the
+/// input's folder (the input's own name is kept, never a link's target).
+fn name_under_root(input: &Path, root: &Path) -> Result<PathBuf> {
+    let abs = lexical_absolute(input);
+    let root_abs = lexical_absolute(root);
+    let lexical = abs.strip_prefix(&root_abs).ok().map(Path::to_path_buf);
+    let through_links = || {
+        let canonical_root = std::fs::canonicalize(root).ok()?;
+        let parent = std::fs::canonicalize(abs.parent()?).ok()?;
+        let name = parent.join(abs.file_name()?);
+        name.strip_prefix(canonical_root)
+            .ok()
+            .map(Path::to_path_buf)
+    };
+    match lexical.or_else(through_links) {
+        Some(rel) if !rel.as_os_str().is_empty() => Ok(rel),
+        Some(_) => Err(Error::usage(format!(
+            "batch: the input {} is the --root folder itself; give --root a folder above it",
+            input.display()
+        ))),
+        None => Err(Error::usage(format!(
+            "batch: the input {} is not inside --root {}",
+            input.display(),
+            root.display()
+        ))),
+    }
+}
+
+/// The own name of an input given directly (its last component, `.` and `..` resolved).
+fn own_name(input: &Path) -> Result<PathBuf> {
+    lexical_absolute(input)
+        .file_name()
+        .map(PathBuf::from)
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "batch: {} has no name to give its output; use --root",
+                input.display()
+            ))
+        })
+}
+
+/// Gathers the inputs of the arguments and manifest lines with their names (see the module
+/// docs); `out_dir` is never searched. Returns the inputs and the notes to show.
+///
+/// # Errors
+/// An input outside `root`, an input without a name.
+pub fn gather(
+    args: &[PathBuf],
+    manifest_lines: &[ManifestLine],
+    root: Option<&Path>,
+    out_dir: &Path,
+) -> Result<(Vec<Named>, Vec<String>)> {
+    let mut search = Search {
+        skip: out_dir.exists().then(|| identity::identify(out_dir)),
+        notes: Vec::new(),
+    };
+    let mut named = Vec::new();
+    // `given` is the argument or line; `name` its own name without --root.
+    let mut add = |given: &Path, name: &dyn Fn() -> Result<PathBuf>| -> Result<()> {
+        if Search::is_search_folder(given) {
+            for found in search.search(given) {
+                let relative = match root {
+                    Some(r) => name_under_root(&found, r)?,
+                    None => {
+                        let below = found.strip_prefix(given).unwrap_or(&found);
+                        name()?.join(below)
+                    }
+                };
+                named.push(Named {
+                    input: found,
+                    relative,
+                });
+            }
+        } else {
+            let relative = match root {
+                Some(r) => name_under_root(given, r)?,
+                None => {
+                    let n = name()?;
+                    if n.as_os_str().is_empty() {
+                        own_name(given)?
+                    } else {
+                        n
+                    }
+                }
+            };
+            named.push(Named {
+                input: given.to_path_buf(),
+                relative,
+            });
+        }
+        Ok(())
+    };
+    for a in args {
+        // A folder argument's finds are named below it; a direct input by its own name.
+        let direct = !Search::is_search_folder(a);
+        add(a, &|| {
+            if direct {
+                own_name(a)
+            } else {
+                Ok(PathBuf::new())
+            }
+        })?;
+    }
+    for line in manifest_lines {
+        add(&line.input, &|| Ok(line.name.clone()))?;
+    }
+    Ok((named, search.notes))
+}
+
+/// The output of an input named `relative`: `.npy` replacing a file's extension, appended to a
+/// folder's name.
+fn output_name(input: &Path, relative: &Path) -> PathBuf {
+    if input.is_dir() {
+        let mut name = relative.as_os_str().to_os_string();
+        name.push(".npy");
+        PathBuf::from(name)
+    } else {
+        relative.with_extension("npy")
+    }
+}
+
+/// Makes the jobs of named inputs: one per input (the same input twice is one job), outputs
+/// under `out_dir`, sorted by output name.
+///
+/// # Errors
+/// One input with two output names, or two inputs with one output name (a
+/// [`Problem::Collision`] naming both).
+pub fn plan_jobs(named: &[Named], out_dir: &Path) -> Result<Vec<Job>> {
+    let mut by_input: HashMap<PathBuf, usize> = HashMap::new();
+    let mut by_output: HashMap<PathBuf, usize> = HashMap::new();
+    let mut jobs: Vec<Job> = Vec::new();
+    for n in named {
+        let relative = normalise(&n.relative);
+        let output = out_dir.join(output_name(&n.input, &relative));
+        let key = lexical_absolute(&n.input);
+        if let Some(&i) = by_input.get(&key) {
+            if jobs[i].output == output {
+                continue;
+            }
+            return Err(Error::bare(Problem::Collision {
+                first: jobs[i].input.clone(),
+                second: n.input.clone(),
+                message: format!(
+                    "batch: {} is given twice with different output names ({} and {}); give it once, or use --root",
+                    n.input.display(),
+                    jobs[i].output.display(),
+                    output.display()
+                ),
+            }));
+        }
+        if let Some(&i) = by_output.get(&normalise(&output)) {
+            return Err(Error::bare(Problem::Collision {
+                first: jobs[i].input.clone(),
+                second: n.input.clone(),
+                message: format!(
+                    "batch: the inputs {} and {} would both be written to {}; rename one, or mix them in separate runs",
+                    jobs[i].input.display(),
+                    n.input.display(),
+                    output.display()
+                ),
+            }));
+        }
+        by_input.insert(key, jobs.len());
+        by_output.insert(normalise(&output), jobs.len());
+        jobs.push(Job {
+            input: n.input.clone(),
+            relative,
+            output,
+        });
+    }
+    jobs.sort_by(|a, b| a.output.cmp(&b.output));
+    Ok(jobs)
+}
+
+/// Refuses a run in which a file it may write is an input or another such file (see
+/// [`crate::identity`]): every job's `.npy`, record and (with `preview`) preview, and the
+/// report.
+///
+/// # Errors
+/// A [`Problem::Collision`] naming both paths.
+pub fn check_collisions(jobs: &[Job], preview: bool, report: &Path) -> Result<()> {
+    let mut claims = Claims::new();
+    for job in jobs {
+        claims.input(
+            &job.input,
+            &format!("the input of {}", job.output.display()),
+        )?;
+    }
+    for job in jobs {
+        let of = job.input.display();
+        claims.output(&job.output, &format!("the output of {of}"))?;
+        claims.output(
+            &record::path_for(&job.output),
+            &format!("the record of {of}"),
+        )?;
+        if preview {
+            claims.output(&job.preview(), &format!("the preview of {of}"))?;
+        }
+    }
+    claims.output(report, "the failure report")
 }
 
 /// Keeps the jobs of `shard` (all of them without one).
@@ -238,10 +441,30 @@ pub fn shard_jobs(jobs: Vec<Job>, shard: Option<Shard>) -> Vec<Job> {
     }
 }
 
-/// True when `output` holds a complete `.npy` (outputs are renamed into place whole).
-#[must_use]
-pub fn is_finished(output: &Path) -> bool {
-    npy::read_shape(output).is_ok()
+/// `f` over `items` on `threads` threads; results in the items' order.
+fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let mut out: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
+    let (tx, rx) = mpsc::channel::<(usize, R)>();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, items.len().max(1)) {
+            let (tx, next, f) = (tx.clone(), &next, &f);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    if tx.send((i, f(item))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (i, r) in rx {
+            out[i] = Some(r);
+        }
+    });
+    out.into_iter().flatten().collect()
 }
 
 enum Outcome {
@@ -256,10 +479,13 @@ fn run_job(job: &Job, req: &MixRequest<'_>, preview: bool) -> Outcome {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::io(dir, "creating the output folder", e))?;
         }
-        let preview_path = preview.then(|| job.output.with_extension("png"));
+        // The key is taken before decoding: an input that changes meanwhile is redone next time.
+        let key = record::key(req, &job.input);
+        let preview_path = preview.then(|| job.preview());
         let input = Input::open(&job.input)?;
         let mixed = mixing::mix_input(&input, req)?;
         mixing::write_outputs(&mixed, req, &job.output, preview_path.as_deref())?;
+        record::write(&job.output, &key, &job.input, &mixed)?;
         Ok(mixed.frames)
     })();
     match result {
@@ -277,15 +503,17 @@ fn run_job(job: &Job, req: &MixRequest<'_>, preview: bool) -> Outcome {
 fn remove_stale_temps(jobs: &[Job], preview: bool) {
     let mut by_dir: BTreeMap<PathBuf, HashSet<String>> = BTreeMap::new();
     for job in jobs {
-        let (Some(dir), Some(name)) = (job.output.parent(), job.output.file_name()) else {
+        let Some(dir) = job.output.parent() else {
             continue;
         };
         let names = by_dir.entry(dir.to_path_buf()).or_default();
-        names.insert(name.to_string_lossy().into_owned());
-        if let Some(png) = job.output.with_extension("png").file_name()
-            && preview
-        {
-            names.insert(png.to_string_lossy().into_owned());
+        let record = record::path_for(&job.output);
+        let png = job.preview();
+        let files = [Some(&job.output), Some(&record), preview.then_some(&png)];
+        for file in files.into_iter().flatten() {
+            if let Some(name) = file.file_name() {
+                names.insert(name.to_string_lossy().into_owned());
+            }
         }
     }
     for (dir, names) in by_dir {
@@ -298,10 +526,16 @@ fn remove_stale_temps(jobs: &[Job], preview: bool) {
 pub struct Summary {
     /// Inputs mixed in this run.
     pub mixed: usize,
-    /// Inputs skipped because their output exists.
+    /// Inputs skipped because their output is current (its record matches this run).
     pub skipped: usize,
     /// Inputs that failed.
     pub failed: usize,
+    /// Inputs mixed again because their output was stale: made with other options, from a
+    /// changed input or by another mixcli version (counted in `mixed` or `failed` too).
+    pub stale: usize,
+    /// Inputs mixed again because their output had no record (counted in `mixed` or `failed`
+    /// too).
+    pub unrecorded: usize,
 }
 
 struct Report {
@@ -389,7 +623,8 @@ impl Progress {
 /// `summary.failed == 0`.
 ///
 /// # Errors
-/// Bad options, an unreadable manifest, no inputs at all, an unwritable report.
+/// Bad options, an unreadable manifest, no inputs at all, inputs or outputs that collide, an
+/// unwritable report.
 pub fn run(args: &BatchArgs) -> Result<Summary> {
     let plan = args.plan.config()?;
     let threads = args.threads;
@@ -397,39 +632,67 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
     crate::device::check(req.device)
         .map_err(|reason| Error::bare(crate::error::Problem::Device { reason }))?;
 
-    let mut paths = args.inputs.clone();
+    let mut lines = Vec::new();
     for m in &args.manifest {
-        paths.extend(read_manifest(m)?);
+        lines.extend(read_manifest(m)?);
     }
-    if paths.is_empty() {
+    if args.inputs.is_empty() && lines.is_empty() {
         return Err(Error::usage(
             "batch: no inputs (give paths or --manifest FILE)",
         ));
     }
-    let all = plan_jobs(&expand(&paths), &args.out_dir);
+    let (named, notes) = gather(&args.inputs, &lines, args.root.as_deref(), &args.out_dir)?;
+    for note in &notes {
+        eprintln!("batch: note: {note}");
+    }
+    let all = plan_jobs(&named, &args.out_dir)?;
     if all.is_empty() {
         return Err(Error::usage(
             "batch: no inputs found (no video files or frame folders in the given folders)",
         ));
     }
-    let total_inputs = all.len();
-    let jobs = shard_jobs(all, args.shard);
     let report_path = args.report.clone().unwrap_or_else(|| {
         args.out_dir.join(match args.shard {
             Some(s) => format!("mixcli-failures-shard-{}-of-{}.jsonl", s.index, s.count),
             None => "mixcli-failures.jsonl".into(),
         })
     });
+    check_collisions(&all, args.preview, &report_path)?;
+    let total_inputs = all.len();
+    let jobs = shard_jobs(all, args.shard);
 
     let start = Instant::now();
     let mut summary = Summary::default();
+    let jobs_n = args
+        .jobs
+        .map_or_else(
+            || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            |j| j as usize,
+        )
+        .max(1);
     remove_stale_temps(&jobs, args.preview);
+    let freshness = if args.overwrite {
+        vec![Freshness::Missing; jobs.len()]
+    } else {
+        par_map(&jobs, jobs_n, |job| {
+            let key: Value = record::key(&req, &job.input);
+            let preview = args.preview.then(|| job.preview());
+            record::check(&job.output, &key, preview.as_deref())
+        })
+    };
     let mut todo = Vec::new();
-    for job in jobs {
-        if !args.overwrite && is_finished(&job.output) {
-            summary.skipped += 1;
-        } else {
-            todo.push(job);
+    for (job, fresh) in jobs.into_iter().zip(freshness) {
+        match fresh {
+            Freshness::Current => summary.skipped += 1,
+            Freshness::Missing => todo.push(job),
+            Freshness::Stale => {
+                summary.stale += 1;
+                todo.push(job);
+            }
+            Freshness::Unrecorded => {
+                summary.unrecorded += 1;
+                todo.push(job);
+            }
         }
     }
     let shard_note = args
@@ -437,19 +700,14 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
         .map(|s| format!(" (shard {}/{} of {total_inputs} inputs)", s.index, s.count))
         .unwrap_or_default();
     eprintln!(
-        "batch: {} inputs{shard_note}, {} already done, {} to mix",
+        "batch: {} inputs{shard_note}, {} already done, {} to mix{}",
         todo.len() + summary.skipped,
         summary.skipped,
-        todo.len()
+        todo.len(),
+        redone_note(&summary)
     );
 
-    let jobs_n = args
-        .jobs
-        .map_or_else(
-            || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
-            |j| j as usize,
-        )
-        .clamp(1, todo.len().max(1));
+    let jobs_n = jobs_n.min(todo.len().max(1));
     let mut report = Report {
         path: report_path,
         file: None,
@@ -496,7 +754,7 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
         }
     });
     progress.finish();
-    if summary.failed == 0 && report.path.exists() {
+    if summary.failed == 0 && report.path.is_file() {
         // A report left by an earlier run would now be wrong.
         let _ = std::fs::remove_file(&report.path);
     }
@@ -507,10 +765,11 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
         0.0
     };
     eprintln!(
-        "batch: {} mixed, {} skipped (already done), {} failed, in {secs:.1} s ({rate:.1} inputs/s){}",
+        "batch: {} mixed, {} skipped (already done), {} failed, in {secs:.1} s ({rate:.1} inputs/s){}{}",
         summary.mixed,
         summary.skipped,
         summary.failed,
+        redone_note(&summary),
         if summary.failed > 0 {
             format!("; failures listed in {}", report.path.display())
         } else {
@@ -523,45 +782,122 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
     Ok(summary)
 }
 
+/// "; redone: 2 stale (...), 1 without a record" when any output was redone.
+fn redone_note(summary: &Summary) -> String {
+    let mut parts = Vec::new();
+    if summary.stale > 0 {
+        parts.push(format!(
+            "{} stale (made with other options, from a changed input or by another mixcli)",
+            summary.stale
+        ));
+    }
+    if summary.unrecorded > 0 {
+        parts.push(format!(
+            "{} without a record of what made them",
+            summary.unrecorded
+        ));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("; redone: {}", parts.join(", "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn named(items: &[(&str, &str)]) -> Vec<Named> {
+        items
+            .iter()
+            .map(|(i, r)| Named {
+                input: PathBuf::from(i),
+                relative: PathBuf::from(r),
+            })
+            .collect()
+    }
+
     #[test]
-    fn plan_jobs_mirrors_relative_to_common_ancestor() {
-        let inputs: Vec<(PathBuf, PathBuf)> =
-            ["/data/k/a/x.mp4", "/data/k/b/y.webm", "/data/k/b/y.mp4"]
-                .iter()
-                .map(|p| (PathBuf::from(p), PathBuf::from("/data/k")))
-                .collect();
-        let jobs = plan_jobs(&inputs, Path::new("/out"));
+    fn plan_jobs_sorts_by_output_and_dedups_the_same_input() {
+        let jobs = plan_jobs(
+            &named(&[
+                ("/data/k/b/y.webm", "b/y.webm"),
+                ("/data/k/a/x.mp4", "a/x.mp4"),
+                ("/data/k/./a/x.mp4", "a/x.mp4"),
+            ]),
+            Path::new("/out"),
+        )
+        .unwrap();
         let outs: Vec<_> = jobs.iter().map(|j| j.output.clone()).collect();
         assert_eq!(
             outs,
-            vec![
-                PathBuf::from("/out/a/x.npy"),
-                PathBuf::from("/out/b/y.mp4.npy"),
-                PathBuf::from("/out/b/y.webm.npy"),
-            ]
+            vec![PathBuf::from("/out/a/x.npy"), PathBuf::from("/out/b/y.npy")]
         );
-        let one = plan_jobs(
-            &[(PathBuf::from("/data/clip.avi"), PathBuf::from("/data"))],
-            Path::new("o"),
+    }
+
+    #[test]
+    fn plan_jobs_refuses_two_inputs_with_one_output() {
+        let e = plan_jobs(
+            &named(&[("/d/b/y.webm", "b/y.webm"), ("/d/b/y.mp4", "b/y.mp4")]),
+            Path::new("/out"),
+        )
+        .unwrap_err();
+        assert!(matches!(e.problem, Problem::Collision { .. }));
+        let text = e.to_string();
+        assert!(
+            text.contains("/d/b/y.webm") && text.contains("/d/b/y.mp4"),
+            "{text}"
         );
-        assert_eq!(one[0].output, PathBuf::from("o/clip.npy"));
+        let e = plan_jobs(
+            &named(&[("/d/a.mp4", "a.mp4"), ("/d/a.mp4", "x/a.mp4")]),
+            Path::new("/out"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("given twice"), "{e}");
     }
 
     #[test]
     fn shard_jobs_cover_every_job_once() {
-        let inputs: Vec<(PathBuf, PathBuf)> = (0..11)
-            .map(|i| (PathBuf::from(format!("/d/{i}.mp4")), PathBuf::from("/d")))
+        let inputs: Vec<Named> = (0..11)
+            .map(|i| Named {
+                input: PathBuf::from(format!("/d/{i}.mp4")),
+                relative: PathBuf::from(format!("{i}.mp4")),
+            })
             .collect();
-        let jobs = plan_jobs(&inputs, Path::new("/o"));
+        let jobs = plan_jobs(&inputs, Path::new("/o")).unwrap();
         let mut seen = Vec::new();
         for index in 0..4 {
             seen.extend(shard_jobs(jobs.clone(), Some(Shard { index, count: 4 })));
         }
-        seen.sort_by(|a, b| a.relative.cmp(&b.relative));
+        seen.sort_by(|a, b| a.output.cmp(&b.output));
         assert_eq!(seen, jobs);
+    }
+
+    #[test]
+    fn manifest_lines_keep_their_own_names() {
+        let dir = std::env::temp_dir().join(format!("mixcli-manifest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let m = dir.join("list.txt");
+        std::fs::write(&m, "# c\n\ntrain/./a.mp4\n/abs/b.mp4\n../up/c.mp4\n").unwrap();
+        let lines = read_manifest(&m).unwrap();
+        let names: Vec<_> = lines.iter().map(|l| l.name.clone()).collect();
+        let up = without_root(&lexical_absolute(&dir.join("../up/c.mp4")));
+        assert_eq!(
+            names,
+            vec![PathBuf::from("train/a.mp4"), PathBuf::from("abs/b.mp4"), up]
+        );
+        assert_eq!(lines[0].input, dir.join("train/./a.mp4"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn name_under_root_is_lexical_and_refuses_outsiders() {
+        assert_eq!(
+            name_under_root(Path::new("/r/a/../b/x.mp4"), Path::new("/r/")).unwrap(),
+            PathBuf::from("b/x.mp4")
+        );
+        assert!(name_under_root(Path::new("/s/x.mp4"), Path::new("/r")).is_err());
+        assert!(name_under_root(Path::new("/r"), Path::new("/r")).is_err());
     }
 }

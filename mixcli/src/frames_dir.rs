@@ -73,29 +73,72 @@ pub fn frame_number(path: &Path) -> Option<u128> {
     })
 }
 
-/// What a directory holds, as far as inputs go.
-#[derive(Debug, PartialEq, Eq)]
+/// File extensions of video files, compared without case: a folder holding one is not a
+/// frame folder, and `batch` takes such files as inputs when it searches folders (a path
+/// given explicitly is taken whatever its extension).
+pub const VIDEO_EXTENSIONS: [&str; 16] = [
+    "mp4", "m4v", "mov", "webm", "mkv", "avi", "mpg", "mpeg", "ts", "mts", "flv", "ogv", "wmv",
+    "3gp", "gif", "mxf",
+];
+
+/// True when `path` has one of the [`VIDEO_EXTENSIONS`].
+#[must_use]
+pub fn has_video_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(OsStr::to_str)
+        .is_some_and(|e| VIDEO_EXTENSIONS.iter().any(|v| e.eq_ignore_ascii_case(v)))
+}
+
+/// What a directory holds, as far as inputs go (see [`classify`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DirKind {
-    /// At least one frame file: a frame folder.
+    /// Frame images and nothing that says otherwise: a frame folder.
     Frames,
-    /// No frame files (sub-folders, videos, other files): a folder of inputs.
+    /// Frame images beside a video file, a sub-folder or a `.npy` file: not a frame folder.
+    /// `batch` searches it like any folder (its images are not inputs); `mix`, given it
+    /// directly, lists it as a frame folder, which fails naming the entry that is not a frame.
+    Mixed,
+    /// No frame images: a folder of inputs (or of nothing).
     Other,
 }
 
-/// Whether `dir` is a frame folder (holds at least one `.jpg`, `.jpeg` or `.png` file).
+/// Whether `dir` is a frame folder. Hidden entries (`.name`) are ignored. The rule:
+///
+/// - no `.jpg`, `.jpeg` or `.png` file: [`DirKind::Other`];
+/// - frame images and also a video file ([`VIDEO_EXTENSIONS`]), a sub-folder, or a `.npy`
+///   file (what mixcli writes: a folder of outputs and previews is never a frame folder):
+///   [`DirKind::Mixed`], so a stray cover image never hides the videos beside it;
+/// - otherwise [`DirKind::Frames`]; any other stray file makes listing it fail, naming the
+///   file ([`FrameFolder::list`]), rather than changing the frame count silently.
 ///
 /// # Errors
 /// The directory cannot be read.
 pub fn classify(dir: &Path) -> Result<DirKind> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "opening", e))?;
+    let (mut images, mut other_kind) = (false, false);
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, "listing", e))?;
+        if is_hidden(&entry.file_name()) {
+            continue;
+        }
         let path = entry.path();
-        if !is_hidden(&entry.file_name()) && has_frame_extension(&path) && path.is_file() {
-            return Ok(DirKind::Frames);
+        let is_npy = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+        if path.is_dir() || has_video_extension(&path) || is_npy {
+            other_kind = true;
+        } else if has_frame_extension(&path) && path.is_file() {
+            images = true;
+        }
+        if images && other_kind {
+            return Ok(DirKind::Mixed);
         }
     }
-    Ok(DirKind::Other)
+    Ok(if images {
+        DirKind::Frames
+    } else {
+        DirKind::Other
+    })
 }
 
 impl FrameFolder {

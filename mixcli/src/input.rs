@@ -28,7 +28,8 @@ impl Input {
             return Ok(Input::Video(path.to_path_buf()));
         }
         match frames_dir::classify(path)? {
-            DirKind::Frames => Ok(Input::Frames(FrameFolder::list(path)?)),
+            // A mixed folder fails to list, naming the entry that is not a frame.
+            DirKind::Frames | DirKind::Mixed => Ok(Input::Frames(FrameFolder::list(path)?)),
             DirKind::Other => {
                 let any_entry = std::fs::read_dir(path)
                     .map_err(|e| Error::io(path, "opening", e))?

@@ -16,6 +16,7 @@ pub mod json;
 pub mod mixing;
 pub mod npy;
 pub mod preview;
+pub mod record;
 
 pub use error::{Error, Problem, Result};
 

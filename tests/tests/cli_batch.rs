@@ -72,12 +72,18 @@ fn batch_mirrors_outputs_and_isolates_a_failing_input() {
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
+    // Each output has its record (what made it) beside it.
     let want: BTreeSet<String> = [
         "class_a/v1.npy",
+        "class_a/v1.npy.json",
         "class_a/v2.npy",
+        "class_a/v2.npy.json",
         "class_b/v3.npy",
+        "class_b/v3.npy.json",
         "frames/101.npy",
+        "frames/101.npy.json",
         "frames/102.npy",
+        "frames/102.npy.json",
         "mixcli-failures.jsonl",
     ]
     .iter()
@@ -205,7 +211,7 @@ fn batch_shards_cover_inputs_exactly_once() {
         per_shard.iter().all(|s| (2..=3).contains(&s.len())),
         "balanced: {per_shard:?}"
     );
-    assert_eq!(files_under(&out).len(), 7);
+    assert_eq!(npys_under(&out).len(), 7);
     // Paths on the command line give the same split as the manifest.
     let out2 = dir.join("out2");
     let inputs: Vec<String> = (0..7)
@@ -221,7 +227,7 @@ fn batch_shards_cover_inputs_exactly_once() {
     args.extend(["--out-dir", &o2, "--shard", "1/3", "--segments", "2"]);
     let (code, stderr) = batch(&args);
     assert_eq!(code, Some(0), "{stderr}");
-    let names: BTreeSet<String> = files_under(&out2)
+    let names: BTreeSet<String> = npys_under(&out2)
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
@@ -297,9 +303,14 @@ fn batch_resumes_after_sigkill_without_partial_outputs() {
         b"\x93NUMPY partial",
     )
     .unwrap();
-    let finished_before = files_under(&out)
+    // Finished: the .npy, its preview and its record (a kill between them leaves an output
+    // that is redone).
+    let finished_before = npys_under(&out)
         .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "npy"))
+        .filter(|p| {
+            out.join(p).with_extension("png").is_file()
+                && out.join(format!("{}.json", p.display())).is_file()
+        })
         .count();
 
     let (code, stderr) = batch(&args(&out).iter().map(String::as_str).collect::<Vec<_>>());
@@ -316,8 +327,8 @@ fn batch_resumes_after_sigkill_without_partial_outputs() {
     assert_eq!(npys.len(), 12);
     assert_eq!(
         files_under(&out).len(),
-        24,
-        "a preview per output, nothing else"
+        36,
+        "a preview and a record per output, nothing else"
     );
     // Resumed outputs equal a clean run's.
     let clean = dir.join("clean");
@@ -376,10 +387,18 @@ fn batch_mirrors_relative_to_the_folder_given() {
             "--segments".as_ref(),
             "2".as_ref(),
         ]);
-        let got: Vec<String> = files_under(&out)
+        let got: Vec<String> = npys_under(&out)
             .iter()
             .map(|p| p.to_string_lossy().into_owned())
             .collect();
         assert_eq!(got, want, "batch {input}");
     }
+}
+
+/// The `.npy` files under `dir`, relative to it, sorted.
+fn npys_under(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "npy"))
+        .collect()
 }

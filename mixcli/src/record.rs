@@ -1,0 +1,267 @@
+//! The record of what made a `batch` output, so a resumed run knows what it resumes.
+//!
+//! Next to each output `OUT.npy`, `batch` writes `OUT.npy.json` (atomically, after the
+//! `.npy` and its preview are in place):
+//!
+//! ```json
+//! {
+//!   "key": {
+//!     "mixcli": "0.1.0",
+//!     "options": "MixRequest { plan: PlanConfig { segments: 8, .. }, layout: Tchw, .. }",
+//!     "input": "/data/kinetics/abseiling/x.mp4",
+//!     "input_state": {"kind": "file", "bytes": 1048576, "modified": [1733070000, 123456789]}
+//!   },
+//!   "input_as_given": "kinetics/abseiling/x.mp4",
+//!   "output": {"shape": [8, 3, 224, 224], "frames": 300, "counted": 300, "rotation": 0,
+//!              "damage": null}
+//! }
+//! ```
+//!
+//! The key holds everything that decides the output's bits: the mixcli version, every plan and
+//! output option (Rust's debug form of the [`MixRequest`], so a field added to the request is
+//! recorded without anyone remembering to; decoder threads and the device are left out, as
+//! they never change the bits), the input's path (absolute, normalised lexically, symbolic
+//! links not followed) and the input's state: a file's size and modification time (links
+//! followed), or for a frame folder the number of its entries, their total size, the latest
+//! modification time and a hash (FNV-1a, 64 bits) of the listing of names, sizes and times.
+//! An output is current only when its record's key equals the key of this run and its `.npy`
+//! is complete with the recorded shape (and, with `--preview`, its preview exists).
+//!
+//! The output part records what came out: the shape, F, the cheap count, the rotation applied,
+//! and the damage an `--allow-damaged` run accepted (`null` when the input decoded cleanly).
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::atomic;
+use crate::device::Device;
+use crate::error::{Error, Result};
+use crate::identity::lexical_absolute;
+use crate::mixing::{MixRequest, Mixed};
+use crate::npy;
+
+/// The record's path for an output: `OUT.npy` -> `OUT.npy.json`.
+#[must_use]
+pub fn path_for(output: &Path) -> PathBuf {
+    let mut name = output.as_os_str().to_os_string();
+    name.push(".json");
+    PathBuf::from(name)
+}
+
+/// The options that decide the bits: the request's debug form with the decoder threads and
+/// the device left out (set to fixed values), every other field included.
+#[must_use]
+pub fn options(req: &MixRequest<'_>) -> String {
+    let bits_only = MixRequest {
+        threads: 0,
+        device: Device::Cpu,
+        ..*req
+    };
+    format!("{bits_only:?}")
+}
+
+fn modified(meta: &std::fs::Metadata) -> (i64, i64) {
+    (meta.mtime(), meta.mtime_nsec())
+}
+
+/// FNV-1a, 64 bits: a stable hash (std's hasher may change between Rust releases).
+struct Fnv(u64);
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+/// The state of an input as the record holds it (see the module docs). A path that cannot be
+/// read has the state `{"kind": "unreadable"}`: its job fails anyway, naming the problem.
+#[must_use]
+pub fn input_state(input: &Path) -> Value {
+    let Ok(meta) = std::fs::metadata(input) else {
+        return json!({"kind": "unreadable"});
+    };
+    if !meta.is_dir() {
+        let (s, ns) = modified(&meta);
+        return json!({"kind": "file", "bytes": meta.len(), "modified": [s, ns]});
+    }
+    let Ok(entries) = std::fs::read_dir(input) else {
+        return json!({"kind": "unreadable"});
+    };
+    let mut listing: Vec<(Vec<u8>, u64, (i64, i64))> = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.as_encoded_bytes().first() == Some(&b'.') {
+            continue;
+        }
+        let Ok(meta) = std::fs::metadata(entry.path()) else {
+            return json!({"kind": "unreadable"});
+        };
+        listing.push((
+            name.as_encoded_bytes().to_vec(),
+            meta.len(),
+            modified(&meta),
+        ));
+    }
+    listing.sort();
+    let mut hash = Fnv(0xcbf2_9ce4_8422_2325);
+    let (mut bytes, mut latest) = (0u64, (i64::MIN, 0));
+    for (name, len, time) in &listing {
+        hash.write(name);
+        hash.write(&[0]);
+        hash.write(&len.to_le_bytes());
+        hash.write(&time.0.to_le_bytes());
+        hash.write(&time.1.to_le_bytes());
+        bytes = bytes.saturating_add(*len);
+        latest = latest.max(*time);
+    }
+    json!({
+        "kind": "frames",
+        "files": listing.len(),
+        "bytes": bytes,
+        "latest_modified": if listing.is_empty() { Value::Null } else { json!([latest.0, latest.1]) },
+        "listing_fnv1a64": format!("{:016x}", hash.0),
+    })
+}
+
+/// The key of an output made from `input` with `req` (see the module docs).
+#[must_use]
+pub fn key(req: &MixRequest<'_>, input: &Path) -> Value {
+    json!({
+        "mixcli": env!("CARGO_PKG_VERSION"),
+        "options": options(req),
+        "input": lexical_absolute(input).to_string_lossy(),
+        "input_state": input_state(input),
+    })
+}
+
+/// Writes the record of `output` atomically.
+///
+/// # Errors
+/// I/O errors naming the record file.
+pub fn write(output: &Path, key: &Value, input_as_given: &Path, mixed: &Mixed) -> Result<()> {
+    let damage = if mixed.damage.is_clean() {
+        Value::Null
+    } else {
+        json!({
+            "frames": mixed.damage.frames,
+            "lost": mixed.damage.lost,
+            "errors": mixed.damage.errors,
+            "description": mixed.damage.description(),
+        })
+    };
+    let record = json!({
+        "key": key,
+        "input_as_given": input_as_given.to_string_lossy(),
+        "output": {
+            "shape": mixed.shape,
+            "frames": mixed.frames,
+            "counted": mixed.counted,
+            "rotation": mixed.rotation,
+            "damage": damage,
+        },
+    });
+    let mut text = serde_json::to_string_pretty(&record).map_err(|e| {
+        Error::io(
+            &path_for(output),
+            "writing",
+            std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        )
+    })?;
+    text.push('\n');
+    atomic::write_all(&path_for(output), text.as_bytes())
+}
+
+/// Whether an output can be kept on a resumed run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// No complete `.npy`: never made, or its run was killed while writing it.
+    Missing,
+    /// The record matches this run's key and the `.npy` is complete: skip it.
+    Current,
+    /// Made with other options, from a changed input, or by another mixcli version; or its
+    /// `.npy` does not match the record, or the preview asked for is missing: redo it.
+    Stale,
+    /// A complete `.npy` without a readable record (an older mixcli, a run killed between
+    /// writing the `.npy` and its record, or a file not made by mixcli): redo it.
+    Unrecorded,
+}
+
+/// Checks `output` against the `key` of this run; `preview` is the preview that must exist
+/// too, when asked for.
+#[must_use]
+pub fn check(output: &Path, key: &Value, preview: Option<&Path>) -> Freshness {
+    let Ok(shape) = npy::read_shape(output) else {
+        return Freshness::Missing;
+    };
+    let Some(record) = std::fs::read(path_for(output))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+    else {
+        return Freshness::Unrecorded;
+    };
+    let shape_matches = record["output"]["shape"].as_array().is_some_and(|s| {
+        s.iter()
+            .map(Value::as_u64)
+            .eq(shape.iter().map(|&d| Some(d as u64)))
+    });
+    if record["key"] != *key || !shape_matches || preview.is_some_and(|p| !p.is_file()) {
+        return Freshness::Stale;
+    }
+    Freshness::Current
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_leave_out_threads_and_device_only() {
+        let plan = mixcore::PlanConfig::default();
+        let req = MixRequest {
+            plan,
+            layout: mixcore::Layout::Tchw,
+            epilogue: mixcore::Epilogue::Raw,
+            size: None,
+            device: Device::Cpu,
+            threads: 1,
+            autorotate: true,
+            allow_damaged: false,
+        };
+        let other_threads = MixRequest {
+            threads: 7,
+            device: Device::Cuda,
+            ..req
+        };
+        assert_eq!(options(&req), options(&other_threads));
+        let other_size = MixRequest {
+            size: Some((8, 8)),
+            ..req
+        };
+        assert_ne!(options(&req), options(&other_size));
+        let damaged = MixRequest {
+            allow_damaged: true,
+            ..req
+        };
+        assert_ne!(options(&req), options(&damaged));
+    }
+
+    #[test]
+    fn input_state_sees_a_frame_folder_change() {
+        let dir = std::env::temp_dir().join(format!("mixcli-record-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("1.jpg"), b"a").unwrap();
+        let before = input_state(&dir);
+        assert_eq!(before["files"], 1);
+        std::fs::write(dir.join(".hidden"), b"x").unwrap();
+        assert_eq!(input_state(&dir), before);
+        std::fs::rename(dir.join("1.jpg"), dir.join("2.jpg")).unwrap();
+        assert_ne!(input_state(&dir), before);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
