@@ -17,6 +17,16 @@ pub enum Problem {
     },
     /// The file opened as media but holds no video stream (audio only, subtitles, ...).
     NoVideoStream,
+    /// The only video stream is an attached picture (cover art of an audio file).
+    OnlyCoverArt,
+    /// The input decoded with damage: decoder errors, concealed or lost frames (accepted
+    /// only with `--allow-damaged`).
+    Damaged {
+        /// What was damaged.
+        damage: crate::decode::Damage,
+    },
+    /// A pipe, FIFO or standard input, which mixcli cannot read (it reads an input twice).
+    Pipe,
     /// No decoder for the stream's codec is available in this FFmpeg.
     UnsupportedCodec {
         /// The codec's name.
@@ -181,7 +191,9 @@ impl Problem {
         match self {
             Problem::NotFound => "not_found",
             Problem::NotAVideo { .. } => "not_a_video",
-            Problem::NoVideoStream => "no_video_stream",
+            Problem::NoVideoStream | Problem::OnlyCoverArt => "no_video_stream",
+            Problem::Damaged { .. } => "damaged",
+            Problem::Pipe => "pipe",
             Problem::UnsupportedCodec { .. } => "unsupported_codec",
             Problem::Truncated { .. } => "truncated",
             Problem::ZeroFrames => "zero_frames",
@@ -217,6 +229,16 @@ impl fmt::Display for Problem {
                 write!(f, "not a video, or damaged beyond repair ({reason})")
             }
             Problem::NoVideoStream => f.write_str("no video stream (audio only or data only)"),
+            Problem::OnlyCoverArt => {
+                f.write_str("no video stream: only an attached picture (cover art)")
+            }
+            Problem::Damaged { damage } => write!(
+                f,
+                "damaged: {damage} (pass --allow-damaged to mix it anyway)"
+            ),
+            Problem::Pipe => f.write_str(
+                "pipes and standard input are not supported: mixcli reads an input twice (it counts the frames, then decodes them), which a pipe allows only once; save the video to a file first",
+            ),
             Problem::UnsupportedCodec { codec } => {
                 write!(f, "no decoder for codec '{codec}' in this FFmpeg")
             }

@@ -14,7 +14,7 @@ use ffmpeg::codec;
 use ffmpeg::util::frame;
 use ffmpeg_next as ffmpeg;
 
-use crate::decode::{Converter, Decoded};
+use crate::decode::{self, Converter, Damage, Decoded};
 use crate::error::{Error, Problem, Result};
 
 /// The extensions of frame files, compared without case.
@@ -255,6 +255,7 @@ pub struct FolderReader {
     bytes: Vec<u8>,
     first_size: Option<(u32, u32)>,
     pending: bool,
+    damage: Damage,
 }
 
 impl FolderReader {
@@ -271,7 +272,15 @@ impl FolderReader {
             bytes: Vec::new(),
             first_size: None,
             pending: false,
+            damage: Damage::default(),
         }
+    }
+
+    /// The frames that decoded with damage so far: JPEG files cut short (no EOI marker) and
+    /// images the decoder marks damaged (corrupt, concealed, invalid bitstream).
+    #[must_use]
+    pub fn damage(&self) -> Damage {
+        self.damage.clone()
     }
 
     /// The output size of the frames: the fixed size, or the first frame's.
@@ -378,8 +387,14 @@ impl FolderReader {
             }
             None => return Err(self.unreadable(i, "not a JPEG or PNG image".into())),
         };
-        if let Err(reason) = self.decode_bytes(kind) {
-            return Err(self.unreadable(i, reason));
+        let cut_short = kind == ImageKind::Jpeg && decode::jpeg_lacks_eoi(&self.bytes);
+        match self.decode_bytes(kind) {
+            Ok(damaged) => {
+                if damaged || cut_short {
+                    self.damage.frames.push(index);
+                }
+            }
+            Err(reason) => return Err(self.unreadable(i, reason)),
         }
         self.next += 1;
         let size = (self.frame.width(), self.frame.height());
@@ -398,8 +413,9 @@ impl FolderReader {
         Ok(true)
     }
 
-    /// Decodes `self.bytes` (one whole image) into `self.frame`.
-    fn decode_bytes(&mut self, kind: ImageKind) -> std::result::Result<(), String> {
+    /// Decodes `self.bytes` (one whole image) into `self.frame`; true when the decoder marks
+    /// the image damaged (it decoded, with errors or concealment).
+    fn decode_bytes(&mut self, kind: ImageKind) -> std::result::Result<bool, String> {
         let slot = match kind {
             ImageKind::Jpeg => &mut self.jpeg,
             ImageKind::Png => &mut self.png,
@@ -417,6 +433,7 @@ impl FolderReader {
                 count: 1,
                 ..Default::default()
             });
+            decode::set_error_recognition(&mut context);
             let decoder = context
                 .decoder()
                 .video()
@@ -451,11 +468,15 @@ impl FolderReader {
             decoder.flush();
             format!("the image does not decode ({e})")
         })?;
-        if self.frame.is_corrupt() || self.frame.width() == 0 || self.frame.height() == 0 {
+        if self.frame.width() == 0 || self.frame.height() == 0 {
             decoder.flush();
-            return Err("the image is damaged (it decodes with errors)".into());
+            return Err("the image does not decode (an empty frame)".into());
         }
-        Ok(())
+        let damaged = decode::frame_is_damaged(&self.frame);
+        if damaged {
+            decoder.flush();
+        }
+        Ok(damaged)
     }
 }
 

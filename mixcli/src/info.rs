@@ -28,15 +28,21 @@ pub fn run(args: &InfoArgs) -> Result<String> {
         Input::Frames(_) => None,
     };
     let counted = input.count()?;
-    let (frames, (width, height)) = if args.quick {
-        let mut reader = input.reader(0, None)?;
+    let autorotate = !args.no_autorotate;
+    let (frames, (width, height), damage) = if args.quick {
+        let mut reader = input.reader_with(0, None, autorotate)?;
         let size = reader
             .peek_size()?
             .ok_or_else(|| Error::at(&path, Problem::ZeroFrames))?;
-        (counted, size)
+        (counted, size, None)
     } else {
-        mixing::decode_count(&input, 0)?
+        let (frames, size, damage) = mixing::decode_count(&input, 0, autorotate)?;
+        (frames, size, Some(damage))
     };
+    // Degrees clockwise the frames are turned by (0 with --no-autorotate), and what the
+    // stream's display matrix asks for.
+    let stored_rotation = video.as_ref().map_or(0, |v| v.orientation.degrees);
+    let rotation = if autorotate { stored_rotation } else { 0 };
     if frames == 0 {
         return Err(Error::at(&path, Problem::ZeroFrames));
     }
@@ -53,6 +59,21 @@ pub fn run(args: &InfoArgs) -> Result<String> {
             json::string(&path.to_string_lossy()),
             if video.is_some() { "video" } else { "frames" },
             !args.quick
+        );
+        let _ = write!(
+            s,
+            ", \"rotation\": {rotation}, \"display_rotation\": {stored_rotation}, \"damage\": {}",
+            damage.as_ref().map_or_else(
+                || "null".to_string(),
+                |d| format!(
+                    "{{\"clean\": {}, \"frames\": [{}], \"lost\": {}, \"errors\": {}, \"description\": {}}}",
+                    d.is_clean(),
+                    d.frames.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+                    d.lost,
+                    d.errors,
+                    json::string(&d.description())
+                )
+            )
         );
         if let Some(v) = &video {
             let _ = write!(
@@ -93,6 +114,20 @@ pub fn run(args: &InfoArgs) -> Result<String> {
         }
     );
     let _ = writeln!(s, "size:       {width}x{height}");
+    if stored_rotation != 0 {
+        let _ = writeln!(
+            s,
+            "rotation:   {stored_rotation} degrees clockwise (display matrix){}",
+            if autorotate {
+                ", applied"
+            } else {
+                ", not applied (--no-autorotate)"
+            }
+        );
+    }
+    if let Some(d) = damage.as_ref().filter(|d| !d.is_clean()) {
+        let _ = writeln!(s, "damage:     {d}");
+    }
     if let Some(v) = &video {
         match rate {
             Some((n, d)) => {

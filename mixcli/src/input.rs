@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::decode::{self, Decoded, VideoReader};
+use crate::decode::{self, Damage, Decoded, Orientation, VideoReader};
 use crate::error::{Error, Problem, Result};
 use crate::frames_dir::{self, DirKind, FolderReader, FrameFolder};
 
@@ -19,11 +19,20 @@ impl Input {
     /// Classifies `path`: a directory is a frame folder (it must hold numbered `.jpg`,
     /// `.jpeg` or `.png` frames), anything else is opened as a video.
     ///
+    /// Standard input (`-`), pipes, FIFOs, sockets and character devices are refused: the
+    /// frames are counted in one pass and decoded in another, and a pipe can be read once.
+    ///
     /// # Errors
-    /// Not found; an empty folder ([`Problem::ZeroFrames`]); a folder without frames; a frame
+    /// [`Problem::Pipe`]; not found; an empty folder ([`Problem::ZeroFrames`]); a folder without frames; a frame
     /// folder with stray files ([`FrameFolder::list`]).
     pub fn open(path: &Path) -> Result<Self> {
+        if path.as_os_str() == "-" {
+            return Err(Error::at(path, Problem::Pipe));
+        }
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, "opening", e))?;
+        if is_pipe(&meta) {
+            return Err(Error::at(path, Problem::Pipe));
+        }
         if !meta.is_dir() {
             return Ok(Input::Video(path.to_path_buf()));
         }
@@ -76,13 +85,34 @@ impl Input {
     /// # Errors
     /// Open errors.
     pub fn reader(&self, threads: usize, size: Option<(u32, u32)>) -> Result<Reader> {
+        self.reader_with(threads, size, true)
+    }
+
+    /// As [`Input::reader`], with the display matrix of a video applied only when
+    /// `autorotate` (frame folders have none).
+    ///
+    /// # Errors
+    /// Open errors.
+    pub fn reader_with(
+        &self,
+        threads: usize,
+        size: Option<(u32, u32)>,
+        autorotate: bool,
+    ) -> Result<Reader> {
         match self {
             Input::Video(p) => Ok(Reader::Video(Box::new(VideoReader::open(
-                p, threads, size,
+                p, threads, size, autorotate,
             )?))),
             Input::Frames(f) => Ok(Reader::Frames(Box::new(FolderReader::new(f.clone(), size)))),
         }
     }
+}
+
+/// True for a FIFO, socket or character device (what `<(cmd)` and `/dev/stdin` are).
+fn is_pipe(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    t.is_fifo() || t.is_socket() || t.is_char_device()
 }
 
 /// Reads an [`Input`]'s frames in order, one at a time.
@@ -103,6 +133,24 @@ impl Reader {
         match self {
             Reader::Video(r) => r.peek_size(),
             Reader::Frames(r) => r.peek_size(),
+        }
+    }
+
+    /// The damage seen so far (complete after the last frame).
+    #[must_use]
+    pub fn damage(&self) -> Damage {
+        match self {
+            Reader::Video(r) => r.damage(),
+            Reader::Frames(r) => r.damage(),
+        }
+    }
+
+    /// The orientation applied to the frames (the identity for frame folders).
+    #[must_use]
+    pub fn orientation(&self) -> Orientation {
+        match self {
+            Reader::Video(r) => r.orientation(),
+            Reader::Frames(_) => Orientation::IDENTITY,
         }
     }
 

@@ -63,6 +63,13 @@ fn run_mix(args: &MixArgs) -> Result<()> {
     }
     let input = input::Input::open(&args.input)?;
     let mixed = mixing::mix_input(&input, &req)?;
+    if !mixed.damage.is_clean() {
+        eprintln!(
+            "mixcli: warning: {}: damaged input mixed anyway (--allow-damaged): {}",
+            args.input.display(),
+            mixed.damage
+        );
+    }
     mixing::write_outputs(&mixed, &req, &args.output, args.preview.as_deref())?;
     eprintln!(
         "mixed {} ({} frames) -> {} (float32 {:?})",

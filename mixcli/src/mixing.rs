@@ -72,7 +72,7 @@ fn mix_failure(path: &Path, failure: MixFailure<Error>) -> Error {
 fn one_pass(input: &Input, req: &MixRequest<'_>, frames: u32, counted: u32) -> Result<Pass> {
     let path = input.path();
     let plan = Plan::new(frames, &req.plan).map_err(|e| Error::mix(path, e))?;
-    let mut reader = input.reader(req.threads, req.size)?;
+    let mut reader = input.reader_with(req.threads, req.size, req.autorotate)?;
     let Some((width, height)) = reader.peek_size()? else {
         return Ok(Pass::Recount(0));
     };
@@ -106,6 +106,11 @@ fn one_pass(input: &Input, req: &MixRequest<'_>, frames: u32, counted: u32) -> R
             Ok(decoded == frames)
         })
         .map_err(|f| mix_failure(path, f))?;
+    // Damage is judged before the count: frames lost to damage change the count too.
+    let damage = reader.damage();
+    if !damage.is_clean() && !req.allow_damaged {
+        return Err(Error::at(path, Problem::Damaged { damage }));
+    }
     if !finished {
         return Ok(Pass::Recount(decoded));
     }
@@ -115,8 +120,8 @@ fn one_pass(input: &Input, req: &MixRequest<'_>, frames: u32, counted: u32) -> R
         geometry,
         shape: req.layout.shape(plan.segments(), geometry),
         data,
-        damage: Damage::default(),
-        rotation: 0,
+        damage,
+        rotation: reader.orientation().degrees,
     }))
 }
 
@@ -152,13 +157,18 @@ pub fn mix_input(input: &Input, req: &MixRequest<'_>) -> Result<Mixed> {
     Err(Error::at(path, Problem::ZeroFrames))
 }
 
-/// Decodes every frame of `input` without colour conversion and returns the true frame count
-/// and the frames' size (what `info` reports).
+/// Decodes every frame of `input` without colour conversion and returns the true frame count,
+/// the frames' displayed size (turned by the display matrix when `autorotate`) and the damage
+/// seen (what `info` reports).
 ///
 /// # Errors
 /// Every input error.
-pub fn decode_count(input: &Input, threads: usize) -> Result<(u32, (u32, u32))> {
-    let mut reader = input.reader(threads, None)?;
+pub fn decode_count(
+    input: &Input,
+    threads: usize,
+    autorotate: bool,
+) -> Result<(u32, (u32, u32), Damage)> {
+    let mut reader = input.reader_with(threads, None, autorotate)?;
     let Some(size) = reader.peek_size()? else {
         return Err(Error::at(input.path(), Problem::ZeroFrames));
     };
@@ -166,7 +176,7 @@ pub fn decode_count(input: &Input, threads: usize) -> Result<(u32, (u32, u32))> 
     while let Some(d) = reader.next_frame(|_| false)? {
         frames = d.index + 1;
     }
-    Ok((frames, size))
+    Ok((frames, size, reader.damage()))
 }
 
 /// Writes a finished mix, each file atomically: the preview (when asked) is encoded first and
