@@ -283,13 +283,45 @@ fn exact_huge_windows_near_limit() {
     huge_window_case(32_768, Schedule::Linear, FramesPerSegment::All, |f| {
         [(f % 2) as u8 * 255, 1, (f % 3) as u8]
     });
-    // u32 sums right at the narrow/wide boundary: 255 * D vs 2^32.
+    // Either side of D = 2^24: linear m = 5792 gives D = 16,776,528, m = 5793 gives
+    // D = 16,782,321, which no f32 holds exactly.
     huge_window_case(5_792, Schedule::Linear, FramesPerSegment::All, |_| {
         [255, 254, 0]
     });
     huge_window_case(5_793, Schedule::Linear, FramesPerSegment::All, |_| {
         [255, 254, 0]
     });
+    // The u32/u64 switch for built-in schedules: u32 sums while 255 * D <= 2^32 - 1, so
+    // linear m <= 5803 (D = 16,840,306) and linear0 m <= 5804 (the same D); one more frame
+    // needs u64 sums. Bytes of 255 make the largest sum, 255 * D, in every channel-0 value.
+    for (m, schedule, wide) in [
+        (5_803, Schedule::Linear, false),
+        (5_804, Schedule::Linear, true),
+        (5_804, Schedule::Linear0, false),
+        (5_805, Schedule::Linear0, true),
+    ] {
+        let m64 = u64::from(m);
+        let d = match schedule {
+            Schedule::Linear => m64 * (m64 + 1) / 2,
+            _ => m64 * (m64 - 1) / 2,
+        };
+        let cfg = PlanConfig {
+            segments: 1,
+            schedule,
+            ..PlanConfig::default()
+        };
+        let plan = Plan::new(m, &cfg).unwrap();
+        assert_eq!(plan.max_denominator(), d, "{schedule:?} m={m}");
+        assert_eq!(
+            wide,
+            255 * d > u64::from(u32::MAX),
+            "{schedule:?} m={m}: D = {d}"
+        );
+        assert_eq!(plan.needs_wide_accumulator(), wide, "{schedule:?} m={m}");
+        huge_window_case(m, schedule, FramesPerSegment::All, |f| {
+            [255, (f % 2) as u8 * 255, (f % 256) as u8]
+        });
+    }
     huge_window_case(65_536, Schedule::Average, FramesPerSegment::All, |f| {
         [(f % 256) as u8, 255, (f / 256) as u8]
     });
