@@ -228,7 +228,8 @@ impl Claims {
         Ok(())
     }
 
-    /// Refuses an output whose folder is an input frame folder.
+    /// Refuses an output whose folder is an input frame folder, or would be created inside
+    /// one: the deepest existing folder on the output's path is the one that changes.
     fn check_folder(&mut self, path: &Path, role: &str) -> Result<()> {
         if self.input_dirs.is_empty() {
             return Ok(());
@@ -240,7 +241,11 @@ impl Claims {
         let dir_id = self
             .checked_dirs
             .entry(parent.to_path_buf())
-            .or_insert_with(|| identify(parent));
+            .or_insert_with(|| {
+                let abs = lexical_absolute(parent);
+                let existing = abs.ancestors().find(|a| a.is_dir()).unwrap_or(&abs);
+                identify(existing)
+            });
         if let Some(input) = self.input_dirs.get(dir_id) {
             return Err(Error::bare(Problem::Collision {
                 first: input.path.clone(),
@@ -330,6 +335,8 @@ mod tests {
         std::fs::create_dir(&frames).unwrap();
         c.input(&frames, "an input").unwrap();
         let e = c.output(&frames.join("o.npy"), "-o").unwrap_err();
+        assert!(e.to_string().contains("inside the frame folder"), "{e}");
+        let e = c.output(&frames.join("new/sub/o.npy"), "-o").unwrap_err();
         assert!(e.to_string().contains("inside the frame folder"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
