@@ -28,7 +28,8 @@ impl Epilogue {
         std: [0.229, 0.224, 0.225, 1.0],
     };
 
-    /// Checks that every `std` of the first `channels` channels is positive and finite.
+    /// Checks that, for each of the first `channels` channels, `std` is positive and finite and
+    /// `mean` is finite.
     ///
     /// # Errors
     /// [`Error::BadNormalization`].

@@ -125,7 +125,8 @@ pub enum Error {
     },
     /// A product of sizes (frames, segments, pixels, channels) overflows `usize`.
     SizeOverflow,
-    /// A normalisation standard deviation is zero, negative or not finite.
+    /// A normalisation standard deviation is zero, negative or not finite, or a mean is not
+    /// finite.
     BadNormalization {
         /// The channel.
         channel: u32,
@@ -209,7 +210,7 @@ impl fmt::Display for Error {
             Error::SizeOverflow => f.write_str("sizes overflow: the product of the dimensions is too large"),
             Error::BadNormalization { channel } => write!(
                 f,
-                "normalisation std of channel {channel} is not a positive finite number"
+                "normalisation of channel {channel}: the std must be positive and finite, and the mean finite"
             ),
         }
     }
