@@ -201,7 +201,7 @@ pub fn check_schedule(data: &[u8]) {
                 let plan = Plan::new(f, &cfg).expect("8 windows of k frames");
                 assert_eq!(
                     plan.max_denominator(),
-                    n.iter().map(|&x| u64::from(x)).sum()
+                    n.iter().map(|&x| u64::from(x)).sum::<u64>()
                 );
                 if k > 1 {
                     assert!(

@@ -7,6 +7,7 @@
 //! - [`kernels`]: every backend, `mix` and `mix_par`, against the reference and docs/contract.md.
 //! - [`mixer`]: the streaming mixer under any push sequence, against a model and `mix`.
 //! - `cli` (feature `cli`): mixcli's decoding front end and its `--schedule`/`--shard` parsers.
+//! - `cli_args` (feature `cli`): mixcli's whole command line, any argument vector.
 //!
 //! [`oracle`] is docs/contract.md written again, independently of mixcore.
 
@@ -18,6 +19,8 @@ pub mod plan;
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cli")]
+pub mod cli_args;
 
 /// Decodes `data` into `T` exactly as `libfuzzer_sys::fuzz_target!` does for a typed target
 /// (`arbitrary_take_rest`), for replaying seeds and crashes outside libFuzzer. `None` when

@@ -107,3 +107,14 @@ fn shard_arg_seeds_pass() {
         framemix_fuzz::cli::check_shard(&bytes);
     }
 }
+
+#[cfg(feature = "cli")]
+#[test]
+fn cli_args_seeds_pass() {
+    let parsed: Vec<bool> = seeds("cli_args")
+        .iter()
+        .map(|(_, bytes)| framemix_fuzz::cli_args::check(bytes))
+        .collect();
+    assert!(parsed.iter().any(|&p| p), "no seed parses");
+    assert!(parsed.iter().any(|&p| !p), "no seed is refused");
+}
