@@ -180,8 +180,20 @@ pub struct Size {
     pub height: u32,
 }
 
-/// The largest `--size` side; FFmpeg's scaler refuses larger.
+/// The largest `--size` side. FFmpeg's own bound is on the area ([`frame_fits`]); a side
+/// is further bounded here well below where swscale's filters stop working (measured on
+/// FFmpeg 5.1 from a 64x48 source: 438,438 wide at 2 high, 165,564 high at 2 wide).
 pub const MAX_SIDE: u32 = 16_384;
+
+/// True when FFmpeg can allocate an RGB24 frame of `width` x `height`: its
+/// `av_image_check_size` (called by `av_frame_get_buffer` for every frame swscale writes)
+/// requires `(8 * width + 1024) * (height + 128) < 2^31 - 1`. 16000x16000 fits, 16384x16384
+/// does not (16255x16255 is the largest square, 16384x16128 the tallest at 16384 wide); the
+/// bound also keeps one RGB24 frame below 800 MB.
+#[must_use]
+pub fn frame_fits(width: u32, height: u32) -> bool {
+    (8 * u64::from(width) + 1024) * (u64::from(height) + 128) < (1u64 << 31) - 1
+}
 
 impl FromStr for Size {
     type Err = String;
@@ -198,10 +210,16 @@ impl FromStr for Size {
                 )),
             }
         };
-        Ok(Size {
+        let size = Size {
             width: side(w)?,
             height: side(h)?,
-        })
+        };
+        if !frame_fits(size.width, size.height) {
+            return Err(format!(
+                "'{s}' is larger than FFmpeg can convert a frame to: it requires (8 x width + 1024) x (height + 128) below 2^31 - 1 (the largest square is 16255x16255)"
+            ));
+        }
+        Ok(size)
     }
 }
 
@@ -530,6 +548,12 @@ mod tests {
             })
         );
         assert!("0x10".parse::<Size>().is_err());
+        assert!("16000x16000".parse::<Size>().is_ok());
+        assert!("16255x16255".parse::<Size>().is_ok());
+        assert!("16384x16128".parse::<Size>().is_ok());
+        assert!("16384x16129".parse::<Size>().is_err());
+        assert!("16384x16384".parse::<Size>().is_err());
+        assert!("16385x2".parse::<Size>().is_err());
         assert!("224".parse::<Size>().is_err());
         assert_eq!("all".parse::<FramesArg>(), Ok(FramesArg::All));
         assert_eq!("5".parse::<FramesArg>(), Ok(FramesArg::Fixed(5)));

@@ -492,7 +492,7 @@ impl Reorienter {
         let forward = (0..input.planes()).all(|p| isize::try_from(input.stride(p)).is_ok());
         let shapes = plane_shapes(input.format(), input.width(), input.height(), o.transpose);
         if let (true, Some(shapes)) = (forward, shapes) {
-            turn(input, &shapes, o, &mut self.out);
+            turn(input, &shapes, o, &mut self.out)?;
             return Ok(&self.out);
         }
         // Fallback: RGB24 at the stored size, then turn the RGB frame.
@@ -503,6 +503,10 @@ impl Reorienter {
             || self.rgb_frame.height() != h
         {
             self.rgb_frame = frame::Video::new(Pixel::RGB24, w, h);
+        }
+        if self.rgb_frame.planes() == 0 {
+            self.rgb_frame = frame::Video::empty();
+            return Err(ffmpeg::Error::Bug);
         }
         let row = w as usize * 3;
         let stride = self.rgb_frame.stride(0);
@@ -521,16 +525,29 @@ impl Reorienter {
             width: w as usize,
             height: h as usize,
         }];
-        turn(&self.rgb_frame, &shapes, o, &mut self.out);
+        turn(&self.rgb_frame, &shapes, o, &mut self.out)?;
         Ok(&self.out)
     }
 }
 
 /// Writes `input` turned by `o` into `out` (reallocated when its format or size differs).
-fn turn(input: &frame::Video, shapes: &[PlaneShape], o: Orientation, out: &mut frame::Video) {
+///
+/// # Errors
+/// [`ffmpeg::Error::Bug`] when FFmpeg cannot allocate the frame (too large).
+fn turn(
+    input: &frame::Video,
+    shapes: &[PlaneShape],
+    o: Orientation,
+    out: &mut frame::Video,
+) -> Result<(), ffmpeg::Error> {
     let (w, h) = o.display_size(input.width(), input.height());
     if out.format() != input.format() || out.width() != w || out.height() != h {
         *out = frame::Video::new(input.format(), w, h);
+    }
+    if out.planes() < shapes.len() || input.planes() < shapes.len() {
+        // `av_frame_get_buffer` failed (FFmpeg leaves the frame without planes).
+        *out = frame::Video::empty();
+        return Err(ffmpeg::Error::Bug);
     }
     out.set_color_space(input.color_space());
     out.set_color_range(input.color_range());
@@ -546,7 +563,7 @@ fn turn(input: &frame::Video, shapes: &[PlaneShape], o: Orientation, out: &mut f
         let dst = out.data_mut(p);
         for y in 0..oh {
             let Some(line) = dst.get_mut(y * dst_stride..y * dst_stride + ow * e) else {
-                return;
+                return Err(ffmpeg::Error::Bug);
             };
             for x in 0..ow {
                 let (a, b) = if o.transpose { (y, x) } else { (x, y) };
@@ -559,6 +576,7 @@ fn turn(input: &frame::Video, shapes: &[PlaneShape], o: Orientation, out: &mut f
             }
         }
     }
+    Ok(())
 }
 
 /// What the container and the codec say about a video, before decoding.
