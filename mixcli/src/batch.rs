@@ -657,6 +657,13 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
             None => "mixcli-failures.jsonl".into(),
         })
     });
+    // The report is opened (and truncated) at the first failure and removed after a clean
+    // run: only a regular file may be there.
+    if atomic::check_output(&report_path, "--report")? == atomic::Destination::Stdout {
+        return Err(Error::usage(
+            "--report needs a file (the failure report is appended to as inputs fail); standard output is not supported",
+        ));
+    }
     check_collisions(&all, args.preview, &report_path)?;
     let total_inputs = all.len();
     let jobs = shard_jobs(all, args.shard);
@@ -669,7 +676,7 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
             || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             |j| j as usize,
         )
-        .max(1);
+        .clamp(1, crate::args::MAX_JOBS as usize);
     remove_stale_temps(&jobs, args.preview);
     let freshness = if args.overwrite {
         vec![Freshness::Missing; jobs.len()]

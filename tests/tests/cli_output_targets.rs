@@ -241,3 +241,30 @@ fn thread_and_job_counts_are_bounded_at_argument_time() {
     ]);
     assert!(out.is_file());
 }
+
+#[test]
+fn batch_report_to_a_special_file_is_refused() {
+    let dir = TempDir::new("report-fifo");
+    let clips = dir.join("clips");
+    std::fs::create_dir(&clips).unwrap();
+    make_video(&clips, "a.mp4", Codec::H264, 12, 32, 24);
+    let fifo = dir.join("report");
+    mkfifo(&fifo);
+    let out = dir.join("out");
+    for report in [fifo.as_os_str(), "-".as_ref()] {
+        let err = run_usage([
+            "batch".as_ref(),
+            clips.as_os_str(),
+            "--out-dir".as_ref(),
+            out.as_os_str(),
+            "--report".as_ref(),
+            report,
+        ]);
+        assert!(err.contains("--report"), "{err}");
+    }
+    assert!(file_type(&fifo).is_fifo());
+    assert!(
+        !out.exists(),
+        "batch wrote outputs before refusing its report"
+    );
+}
