@@ -1,5 +1,5 @@
 //! The command line: subcommands, their flags, and the parsers of the values clap cannot
-//! parse by itself (`--frames`, `--schedule`, `--shard`, `--size`). Defaults follow SPEC.md.
+//! parse by itself (`--frames`, `--schedule`, `--shard`, `--size`). Defaults follow docs/contract.md.
 
 use std::path::PathBuf;
 use std::str::FromStr;

@@ -3,7 +3,7 @@
 //! is mixcuda's [`StreamMixer`](https://docs.rs/mixcuda) when mixcli is built with its `cuda`
 //! feature (without it `--device cuda` answers "built without CUDA support"). Everything
 //! before (decoding) and after (writing) is the same for every device, and so are the bits:
-//! both backends implement `SPEC.md` exactly.
+//! both backends implement `docs/contract.md` exactly.
 
 use mixcore::{FrameView, Geometry, MixSpec, Mixer, Plan};
 

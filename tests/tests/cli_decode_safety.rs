@@ -480,3 +480,52 @@ fn conversion_matches_ffmpeg_on_odd_sizes_and_10_bit() {
     ]);
     conversion_matches_ffmpeg(&vp9, 64, 48);
 }
+
+/// Issue 11 item 5 in batch: a damaged input is a failure with kind `damaged` in the failures
+/// report and gets no output; with `--allow-damaged` it is mixed and its record keeps what was
+/// damaged.
+#[test]
+fn batch_reports_damaged_inputs_and_records_accepted_damage() {
+    let dir = TempDir::new("safety-batch-damage");
+    let clips = dir.join("clips");
+    std::fs::create_dir(&clips).unwrap();
+    let intact = make_video(&clips, "good.mp4", Codec::H264, 60, 64, 48);
+    damage(&intact, &clips.join("bad.mp4"), 0.6, 3000);
+    let out = dir.join("out");
+    let args = |extra: &[&str]| {
+        let mut a: Vec<std::ffi::OsString> = vec![
+            "batch".into(),
+            clips.clone().into_os_string(),
+            "--out-dir".into(),
+            out.clone().into_os_string(),
+        ];
+        a.extend(extra.iter().map(Into::into));
+        a
+    };
+    let stderr = run_status(&args(&[]), 1);
+    assert!(stderr.contains("1 failed"), "{stderr}");
+    assert!(out.join("good.npy").is_file());
+    assert!(!out.join("bad.npy").exists());
+    let report = std::fs::read_to_string(out.join("mixcli-failures.jsonl")).unwrap();
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines.len(), 1, "{report}");
+    let failure = Json::parse(lines[0]);
+    assert!(failure.get("input").as_str().ends_with("bad.mp4"));
+    assert_eq!(failure.get("kind").as_str(), "damaged");
+    assert!(
+        failure.get("error").as_str().contains("--allow-damaged"),
+        "{report}"
+    );
+
+    // --allow-damaged is part of every record's options, so the clean output is redone too.
+    let stderr = run_status(&args(&["--allow-damaged"]), 0);
+    assert!(stderr.contains("2 mixed"), "{stderr}");
+    assert!(out.join("bad.npy").is_file());
+    assert!(!out.join("mixcli-failures.jsonl").exists());
+    let record = Json::parse(&std::fs::read_to_string(out.join("bad.npy.json")).unwrap());
+    let damage = record.get("output").get("damage");
+    assert_ne!(*damage, Json::Null, "no damage recorded");
+    assert!(!damage.get("description").as_str().is_empty());
+    let clean = Json::parse(&std::fs::read_to_string(out.join("good.npy.json")).unwrap());
+    assert_eq!(*clean.get("output").get("damage"), Json::Null);
+}

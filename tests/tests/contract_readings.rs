@@ -12,7 +12,7 @@ use mixcore::{
 
 const LAYOUTS: [Layout; 3] = [Layout::Tchw, Layout::Cthw, Layout::Thwc];
 
-/// ImageNet's statistics as SPEC writes them: decimal strings.
+/// ImageNet's statistics as the contract writes them: decimal strings.
 const IMAGENET_MEAN: [&str; 3] = ["0.485", "0.456", "0.406"];
 const IMAGENET_STD: [&str; 3] = ["0.229", "0.224", "0.225"];
 
@@ -560,7 +560,7 @@ fn nan_and_infinite_float_weights_are_refused() {
     );
 }
 
-/// docs/contract.md §7, Readings: all-zero given float weights are accepted (SPEC's "all zero"
+/// docs/contract.md §7, Readings: all-zero given float weights are accepted (the upstream spec's "all zero"
 /// error is the custom numerators'), and every value is `+0.0`, on every backend.
 #[test]
 fn all_zero_float_weights_are_accepted() {

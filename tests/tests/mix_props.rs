@@ -1,4 +1,4 @@
-//! Properties of the mixed values (SPEC.md sections 6 to 8): every backend and entry point
+//! Properties of the mixed values (docs/contract.md sections 6 to 8): every backend and entry point
 //! equals the independent oracle bit for bit.
 
 use framemix_tests::{
