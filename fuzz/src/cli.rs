@@ -8,11 +8,8 @@ use std::sync::OnceLock;
 
 use mixcli::args::{FramesArg, MAX_CUSTOM, PlanArgs, ScheduleArg, SelectArg, Shard};
 use mixcli::batch::{Job, shard_jobs};
-use mixcli::device::Device;
-use mixcli::input::Input;
-use mixcli::mixing::{MixRequest, mix_input};
-use mixcli::{Problem, decode};
 use mixcore::{Epilogue, FramesPerSegment, Layout, Plan, PlanConfig, Schedule};
+use mixdata::{Device, MixRequest, Problem, ReaderOptions, Source, mix_input};
 
 /// Frames larger than this many pixels are mixed at a fixed small size instead of their own
 /// (a few bytes of header can state 16384 x 16384; the fuzzer's memory limit is not the
@@ -25,7 +22,7 @@ fn work_dir() -> &'static Path {
     DIR.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("framemix-fuzz-decode-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("folder")).expect("creating the fuzz work folder");
-        decode::init(false);
+        mixdata::init(false);
         dir
     })
 }
@@ -45,9 +42,13 @@ fn request(plan: PlanConfig<'_>, size: Option<(u32, u32)>) -> MixRequest<'_> {
 
 /// Mixes `input` as `mixcli mix` would; on success checks the result's shape against the plan.
 /// Returns true when it mixed.
-fn mix_and_check(input: &Input) -> bool {
+fn mix_and_check(input: &Source) -> bool {
     // Frames at their own size unless the first one is huge.
-    let size = match input.reader(1, None).and_then(|mut r| r.peek_size()) {
+    let options = ReaderOptions {
+        threads: 1,
+        ..ReaderOptions::default()
+    };
+    let size = match input.reader(&options).and_then(|mut r| r.peek_size()) {
         Ok(Some((w, h))) if u64::from(w) * u64::from(h) <= MAX_NATIVE_PIXELS => None,
         Ok(_) => Some((32, 24)),
         Err(_) => Some((32, 24)),
@@ -104,10 +105,10 @@ pub fn check_decode(data: &[u8]) -> DecodeOutcome {
     let dir = work_dir();
     let video = dir.join("clip");
     std::fs::write(&video, data).expect("writing the fuzz input");
-    if let Ok(info) = decode::probe(&video) {
+    if let Ok(info) = mixdata::probe(&video) {
         assert!(!info.container.is_empty());
     }
-    let video = mix_and_check(&Input::Video(video));
+    let video = mix_and_check(&Source::Video(video));
 
     // The same bytes as a frame folder's only frame, named by what they look like.
     let folder = dir.join("folder");
@@ -120,7 +121,7 @@ pub fn check_decode(data: &[u8]) -> DecodeOutcome {
         let _ = std::fs::remove_file(folder.join(old));
     }
     std::fs::write(folder.join(format!("000001.{ext}")), data).expect("writing the fuzz frame");
-    let folder = match Input::open(&folder) {
+    let folder = match Source::open(&folder) {
         Ok(input) => mix_and_check(&input),
         Err(e) => panic!("a folder with one frame file was refused: {e}"),
     };

@@ -7,7 +7,7 @@
 //! video files (by extension, [`VIDEO_EXTENSIONS`]) and frame folders; hidden entries are
 //! skipped, and so is the output folder when it lies inside a searched folder. A folder is a
 //! frame folder when it holds `.jpg`/`.jpeg`/`.png` images and no video file, no sub-folder
-//! and no `.npy` file ([`frames_dir::classify`]): a stray cover image never hides the videos
+//! and no `.npy` file ([`mixdata::source::folder::classify`]): a stray cover image never hides the videos
 //! beside it, and mixcli's own outputs (`.npy`, previews, records, reports) are never inputs.
 //! A folder with images that is not a frame folder is searched like any other; if nothing in
 //! it is an input, a note says so.
@@ -64,13 +64,13 @@ use serde_json::Value;
 use crate::args::{BatchArgs, Shard};
 use crate::atomic;
 use crate::error::{Error, Problem, Result};
-pub use crate::frames_dir::VIDEO_EXTENSIONS;
-use crate::frames_dir::{self, DirKind};
 use crate::identity::{self, Claims, Identity, lexical_absolute, normalise};
-use crate::input::Input;
 use crate::json;
 use crate::mixing::{self, MixRequest};
 use crate::record::{self, Freshness};
+use mixdata::Source;
+pub use mixdata::source::folder::VIDEO_EXTENSIONS;
+use mixdata::source::folder::{self as frames_dir, DirKind};
 
 /// One input of a batch and where its output goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -482,7 +482,7 @@ fn run_job(job: &Job, req: &MixRequest<'_>, preview: bool) -> Outcome {
         // The key is taken before decoding: an input that changes meanwhile is redone next time.
         let key = record::key(req, &job.input);
         let preview_path = preview.then(|| job.preview());
-        let input = Input::open(&job.input)?;
+        let input = Source::open(&job.input)?;
         let mixed = mixing::mix_input(&input, req)?;
         mixing::write_outputs(&mixed, req, &job.output, preview_path.as_deref())?;
         record::write(&job.output, &key, &job.input, &mixed)?;
@@ -629,8 +629,7 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
     let plan = args.plan.config()?;
     let threads = args.threads;
     let req = args.out.request(plan, threads);
-    crate::device::check(req.device)
-        .map_err(|reason| Error::bare(crate::error::Problem::Device { reason }))?;
+    crate::device::check(req.device).map_err(Error::device)?;
 
     let mut lines = Vec::new();
     for m in &args.manifest {

@@ -86,13 +86,15 @@ pub fn run(out_dir: &Path) -> Result<()> {
                 let view =
                     FrameView::packed(&frame, geometry).map_err(|e| Error::mix(out_dir, e))?;
                 sink.push(f, &view)
-                    .map_err(|e| Error::at(out_dir, e.into()))?;
+                    .map_err(|e| Error::at(out_dir, Problem::Data(e.into())))?;
             }
         }
         Ok(true)
     })
     .map_err(|f| match f {
-        MixFailure::Device(reason) => Error::at(out_dir, Problem::Device { reason }),
+        MixFailure::Device(reason) => {
+            Error::at(out_dir, Problem::Data(mixdata::Problem::Device { reason }))
+        }
         MixFailure::Mix(e) => Error::mix(out_dir, e),
         MixFailure::Feed(e) => e,
     })?;

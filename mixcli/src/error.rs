@@ -1,4 +1,9 @@
 //! The CLI's error: every failure names the file and the problem.
+//!
+//! Problems with inputs (not found, not a video, damaged, a bad list line, ...) are mixdata's
+//! ([`mixdata::Problem`], wrapped in [`Problem::Data`]); the CLI adds its own: usage errors,
+//! clashing paths, and I/O on the files it writes. [`Problem::kind`] names are stable: the
+//! batch failure report uses them.
 
 use std::fmt;
 use std::io;
@@ -8,109 +13,14 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Problem {
-    /// The path does not exist.
-    NotFound,
-    /// FFmpeg could not open the file as media (not a video, or damaged beyond its header).
-    NotAVideo {
-        /// FFmpeg's reason.
-        reason: String,
-    },
-    /// The file opened as media but holds no video stream (audio only, subtitles, ...).
-    NoVideoStream,
-    /// The only video stream is an attached picture (cover art of an audio file).
-    OnlyCoverArt,
-    /// The input decoded with damage: decoder errors, concealed or lost frames (accepted
-    /// only with `--allow-damaged`).
-    Damaged {
-        /// What was damaged.
-        damage: crate::decode::Damage,
-    },
-    /// A pipe, FIFO or standard input, which mixcli cannot read (it reads an input twice).
-    Pipe,
-    /// No decoder for the stream's codec is available in this FFmpeg.
-    UnsupportedCodec {
-        /// The codec's name.
-        codec: String,
-    },
-    /// The data ends (or turns to garbage) in the middle of the stream.
-    Truncated {
-        /// Frames read before the damage.
-        decoded: u32,
-        /// What FFmpeg reported.
-        reason: String,
-    },
-    /// Nothing decodes: the input has no frames.
-    ZeroFrames,
-    /// One frame does not decode.
-    UnreadableFrame {
-        /// The frame's index (0-based, in presentation order).
-        frame: u32,
-        /// The file of that frame, for frame folders.
-        file: Option<PathBuf>,
-        /// Why.
-        reason: String,
-    },
-    /// A frame's size differs from the first frame's.
-    FrameSizeMismatch {
-        /// The frame's index.
-        frame: u32,
-        /// The file of that frame, for frame folders.
-        file: Option<PathBuf>,
-        /// Its width and height.
-        found: (u32, u32),
-        /// The first frame's width and height.
-        expected: (u32, u32),
-    },
-    /// A frame folder holds a file that is not a numbered JPEG or PNG frame.
-    NotAFrame {
-        /// The offending file.
-        file: PathBuf,
-        /// Why it is not a frame.
-        reason: &'static str,
-    },
-    /// Two files in a frame folder carry the same frame number.
-    DuplicateFrameNumber {
-        /// The number.
-        number: u128,
-        /// The first file.
-        first: PathBuf,
-        /// The second file.
-        second: PathBuf,
-    },
-    /// A directory that is neither a frame folder nor a folder of inputs.
-    NotAnInput {
-        /// Why.
-        reason: String,
-    },
-    /// The decoded frame count changed between two passes over the same input.
-    UnstableFrameCount {
-        /// Frames in the first decoding pass.
-        first: u32,
-        /// Frames in the second.
-        second: u32,
-    },
-    /// More frames than the 2^32 - 1 a plan can index.
-    TooManyFrames,
-    /// An I/O operation failed.
+    /// A problem reading or mixing an input, a list or a device (mixdata's).
+    Data(mixdata::Problem),
+    /// An I/O operation on a file the CLI writes (or a manifest it reads) failed.
     Io {
-        /// What was being done ("reading", "creating", ...).
+        /// What was being done ("writing", "creating", ...).
         action: &'static str,
         /// The error.
         source: io::Error,
-    },
-    /// mixcore refused the plan or a frame.
-    Mix(mixcore::Error),
-    /// FFmpeg failed in a way not covered above.
-    Ffmpeg {
-        /// What was being done.
-        action: &'static str,
-        /// FFmpeg's error.
-        reason: String,
-    },
-    /// The requested device is not available.
-    Device {
-        /// Why.
-        reason: String,
     },
     /// A request that makes no sense (bad option combination, bad value).
     Usage(String),
@@ -130,7 +40,7 @@ pub enum Problem {
 
 /// An error of the CLI: the file it concerns (where there is one) and the [`Problem`].
 ///
-/// `Display` writes `FILE: problem`, one line.
+/// `Display` writes `FILE: problem`, one line (`LIST:LINE: problem` for a line of a list).
 #[derive(Debug)]
 pub struct Error {
     /// The file or folder the error concerns.
@@ -167,11 +77,12 @@ impl Error {
         Error::bare(Problem::Usage(message.into()))
     }
 
-    /// An I/O error while doing `action` on `path`; a missing path becomes [`Problem::NotFound`].
+    /// An I/O error while doing `action` on `path`; a missing path becomes mixdata's
+    /// [`mixdata::Problem::NotFound`].
     #[must_use]
     pub fn io(path: &Path, action: &'static str, source: io::Error) -> Self {
         if source.kind() == io::ErrorKind::NotFound && action == "opening" {
-            return Error::at(path, Problem::NotFound);
+            return Error::at(path, Problem::Data(mixdata::Problem::NotFound));
         }
         Error::at(path, Problem::Io { action, source })
     }
@@ -179,7 +90,33 @@ impl Error {
     /// A mixcore error about `path`.
     #[must_use]
     pub fn mix(path: &Path, source: mixcore::Error) -> Self {
-        Error::at(path, Problem::Mix(source))
+        Error::at(path, Problem::Data(mixdata::Problem::Mix(source)))
+    }
+
+    /// The device is unavailable (`--device cuda` without CUDA support or a GPU).
+    #[must_use]
+    pub fn device(reason: String) -> Self {
+        Error::bare(Problem::Data(mixdata::Problem::Device { reason }))
+    }
+
+    /// True for a usage error (exit status 2): a bad option, clashing paths.
+    #[must_use]
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self.problem,
+            Problem::Usage(_)
+                | Problem::Collision { .. }
+                | Problem::Data(mixdata::Problem::Usage(_))
+        )
+    }
+}
+
+impl From<mixdata::Error> for Error {
+    fn from(e: mixdata::Error) -> Self {
+        Error {
+            path: e.path,
+            problem: Problem::Data(e.problem),
+        }
     }
 }
 
@@ -189,115 +126,19 @@ impl Problem {
     #[must_use]
     pub fn kind(&self) -> &'static str {
         match self {
-            Problem::NotFound => "not_found",
-            Problem::NotAVideo { .. } => "not_a_video",
-            Problem::NoVideoStream | Problem::OnlyCoverArt => "no_video_stream",
-            Problem::Damaged { .. } => "damaged",
-            Problem::Pipe => "pipe",
-            Problem::UnsupportedCodec { .. } => "unsupported_codec",
-            Problem::Truncated { .. } => "truncated",
-            Problem::ZeroFrames => "zero_frames",
-            Problem::UnreadableFrame { .. } => "unreadable_frame",
-            Problem::FrameSizeMismatch { .. } => "frame_size_mismatch",
-            Problem::NotAFrame { .. } => "not_a_frame",
-            Problem::DuplicateFrameNumber { .. } => "duplicate_frame_number",
-            Problem::NotAnInput { .. } => "not_an_input",
-            Problem::UnstableFrameCount { .. } => "unstable_frame_count",
-            Problem::TooManyFrames => "too_many_frames",
+            Problem::Data(p) => p.kind(),
             Problem::Io { .. } => "io",
-            Problem::Mix(_) => "mix",
-            Problem::Ffmpeg { .. } => "ffmpeg",
-            Problem::Device { .. } => "device",
             Problem::Usage(_) => "usage",
             Problem::Collision { .. } => "collision",
         }
     }
 }
 
-fn frame_name(frame: u32, file: Option<&PathBuf>) -> String {
-    match file {
-        Some(file) => format!("frame {frame} ({})", file.display()),
-        None => format!("frame {frame}"),
-    }
-}
-
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::NotFound => f.write_str("not found"),
-            Problem::NotAVideo { reason } => {
-                write!(f, "not a video, or damaged beyond repair ({reason})")
-            }
-            Problem::NoVideoStream => f.write_str("no video stream (audio only or data only)"),
-            Problem::OnlyCoverArt => {
-                f.write_str("no video stream: only an attached picture (cover art)")
-            }
-            Problem::Damaged { damage } => write!(
-                f,
-                "damaged: {damage} (pass --allow-damaged to mix it anyway)"
-            ),
-            Problem::Pipe => f.write_str(
-                "pipes and standard input are not supported: mixcli reads an input twice (it counts the frames, then decodes them), which a pipe allows only once; save the video to a file first",
-            ),
-            Problem::UnsupportedCodec { codec } => {
-                write!(f, "no decoder for codec '{codec}' in this FFmpeg")
-            }
-            Problem::Truncated { decoded, reason } => write!(
-                f,
-                "truncated or corrupt: the data breaks off at frame {decoded} ({reason})"
-            ),
-            Problem::ZeroFrames => f.write_str("zero frames: nothing decodes"),
-            Problem::UnreadableFrame {
-                frame,
-                file,
-                reason,
-            } => write!(
-                f,
-                "unreadable {}: {reason}",
-                frame_name(*frame, file.as_ref())
-            ),
-            Problem::FrameSizeMismatch {
-                frame,
-                file,
-                found,
-                expected,
-            } => write!(
-                f,
-                "mismatched frame sizes: {} is {}x{} but frame 0 is {}x{} (pass --size WxH to resize every frame)",
-                frame_name(*frame, file.as_ref()),
-                found.0,
-                found.1,
-                expected.0,
-                expected.1
-            ),
-            Problem::NotAFrame { file, reason } => write!(
-                f,
-                "'{}' is not a frame: {reason}",
-                file.file_name().map_or_else(
-                    || file.display().to_string(),
-                    |n| n.to_string_lossy().into_owned()
-                )
-            ),
-            Problem::DuplicateFrameNumber {
-                number,
-                first,
-                second,
-            } => write!(
-                f,
-                "'{}' and '{}' both carry frame number {number}",
-                first.display(),
-                second.display()
-            ),
-            Problem::NotAnInput { reason } => f.write_str(reason),
-            Problem::UnstableFrameCount { first, second } => write!(
-                f,
-                "the number of decoded frames changed between two passes ({first}, then {second})"
-            ),
-            Problem::TooManyFrames => f.write_str("more than 4,294,967,295 frames"),
+            Problem::Data(p) => write!(f, "{p}"),
             Problem::Io { action, source } => write!(f, "{action} failed: {source}"),
-            Problem::Mix(e) => write!(f, "{e}"),
-            Problem::Ffmpeg { action, reason } => write!(f, "{action} failed: {reason}"),
-            Problem::Device { reason } => f.write_str(reason),
             Problem::Usage(message) | Problem::Collision { message, .. } => f.write_str(message),
         }
     }
@@ -305,6 +146,10 @@ impl fmt::Display for Problem {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // mixdata's own form (with a list's line number) for its problems.
+        if let Problem::Data(p) = &self.problem {
+            return mixdata::error::display(self.path.as_deref(), p, f);
+        }
         match &self.path {
             Some(path) => write!(f, "{}: {}", path.display(), self.problem),
             None => write!(f, "{}", self.problem),
@@ -316,7 +161,8 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.problem {
             Problem::Io { source, .. } => Some(source),
-            Problem::Mix(e) => Some(e),
+            Problem::Data(mixdata::Problem::Io { source, .. }) => Some(source),
+            Problem::Data(mixdata::Problem::Mix(e)) => Some(e),
             _ => None,
         }
     }

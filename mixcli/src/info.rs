@@ -5,11 +5,10 @@ use std::fmt::Write;
 use mixcore::Plan;
 
 use crate::args::InfoArgs;
-use crate::decode;
 use crate::error::{Error, Problem, Result};
-use crate::input::Input;
 use crate::json;
 use crate::mixing;
+use mixdata::Source;
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map_or_else(|| "null".to_string(), |v| v.to_string())
@@ -21,19 +20,23 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
 /// Every input error; mixcore's refusal of the plan.
 pub fn run(args: &InfoArgs) -> Result<String> {
     let config = args.plan.config()?;
-    let input = Input::open(&args.input)?;
+    let input = Source::open(&args.input)?;
     let path = input.path().to_path_buf();
     let video = match &input {
-        Input::Video(p) => Some(decode::probe(p)?),
-        Input::Frames(_) => None,
+        Source::Video(p) => Some(mixdata::probe(p)?),
+        Source::Frames(_) => None,
     };
     let counted = input.count()?;
     let autorotate = !args.no_autorotate;
     let (frames, (width, height), damage) = if args.quick {
-        let mut reader = input.reader_with(0, None, autorotate)?;
+        let mut reader = input.reader(&mixdata::ReaderOptions {
+            threads: 0,
+            size: None,
+            autorotate,
+        })?;
         let size = reader
             .peek_size()?
-            .ok_or_else(|| Error::at(&path, Problem::ZeroFrames))?;
+            .ok_or_else(|| Error::at(&path, Problem::Data(mixdata::Problem::ZeroFrames)))?;
         (counted, size, None)
     } else {
         let (frames, size, damage) = mixing::decode_count(&input, 0, autorotate)?;
@@ -44,7 +47,10 @@ pub fn run(args: &InfoArgs) -> Result<String> {
     let stored_rotation = video.as_ref().map_or(0, |v| v.orientation.degrees);
     let rotation = if autorotate { stored_rotation } else { 0 };
     if frames == 0 {
-        return Err(Error::at(&path, Problem::ZeroFrames));
+        return Err(Error::at(
+            &path,
+            Problem::Data(mixdata::Problem::ZeroFrames),
+        ));
     }
     let plan = Plan::new(frames, &config).map_err(|e| Error::mix(&path, e))?;
     let rate = video.as_ref().and_then(|v| v.frame_rate);

@@ -4,14 +4,11 @@
 pub mod args;
 pub mod atomic;
 pub mod batch;
-pub mod decode;
 pub mod demo;
 pub mod device;
 pub mod error;
-pub mod frames_dir;
 pub mod identity;
 pub mod info;
-pub mod input;
 pub mod json;
 pub mod mixing;
 pub mod npy;
@@ -32,7 +29,7 @@ pub const EXIT_USAGE: u8 = 2;
 fn run_mix(args: &MixArgs) -> Result<()> {
     let plan = args.plan.config()?;
     let req = args.out.request(plan, args.threads);
-    device::check(req.device).map_err(|reason| Error::bare(Problem::Device { reason }))?;
+    device::check(req.device).map_err(Error::device)?;
     identity::check_mix(&args.input, &args.output, args.preview.as_deref())?;
     let npy_dest = atomic::check_output(&args.output, "-o")?;
     let preview_dest = match &args.preview {
@@ -61,7 +58,7 @@ fn run_mix(args: &MixArgs) -> Result<()> {
         }
         atomic::remove_stale(path);
     }
-    let input = input::Input::open(&args.input)?;
+    let input = mixdata::Source::open(&args.input)?;
     let mixed = mixing::mix_input(&input, &req)?;
     if !mixed.damage.is_clean() {
         eprintln!(
@@ -85,9 +82,10 @@ fn run_mix(args: &MixArgs) -> Result<()> {
 }
 
 fn exit_code(e: &Error) -> ExitCode {
-    match e.problem {
-        Problem::Usage(_) | Problem::Collision { .. } => ExitCode::from(EXIT_USAGE),
-        _ => ExitCode::from(EXIT_FAILURE),
+    if e.is_usage() {
+        ExitCode::from(EXIT_USAGE)
+    } else {
+        ExitCode::from(EXIT_FAILURE)
     }
 }
 
@@ -95,7 +93,7 @@ fn exit_code(e: &Error) -> ExitCode {
 /// the process's exit status (0 only when everything succeeded).
 #[must_use]
 pub fn run(cli: &Cli) -> ExitCode {
-    decode::init(cli.verbose);
+    mixdata::init(cli.verbose);
     let result = match &cli.command {
         Command::Mix(args) => run_mix(args),
         Command::Info(args) => info::run(args).map(|text| print!("{text}")),

@@ -14,8 +14,10 @@ use ffmpeg::codec;
 use ffmpeg::util::frame;
 use ffmpeg_next as ffmpeg;
 
-use crate::decode::{self, Converter, Damage, Decoded};
+use super::{FrameDecoder, video};
+use crate::damage::Damage;
 use crate::error::{Error, Problem, Result};
+use crate::template::FrameTemplate;
 
 /// The extensions of frame files, compared without case.
 pub const FRAME_EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
@@ -46,7 +48,7 @@ fn is_hidden(name: &OsStr) -> bool {
 ///
 /// ```
 /// use std::path::Path;
-/// use mixcli::frames_dir::frame_number;
+/// use mixdata::source::folder::frame_number;
 /// assert_eq!(frame_number(Path::new("clip/img_00012.jpg")), Some(12));
 /// assert!(frame_number(Path::new("2.jpg")) < frame_number(Path::new("10.jpg")));
 /// assert_eq!(frame_number(Path::new("cover.jpg")), None);
@@ -214,6 +216,81 @@ impl FrameFolder {
         })
     }
 
+    /// Lists the frames of `dir` named by `template`: the files whose names the template
+    /// writes exactly (see [`FrameTemplate`]), which must be numbered `start`, `start + 1`, ...
+    /// with no gap. Every other entry (flow frames `flow_x_00001.jpg` beside `img_00001.jpg`,
+    /// `Thumbs.db`, hidden files, sub-folders) is ignored.
+    ///
+    /// # Errors
+    /// Not found, unreadable, no file matching ([`Problem::NoMatchingFrames`]), a matching
+    /// entry that is a folder ([`Problem::NotAFrame`]), a frame numbered below the start
+    /// ([`Problem::FrameBeforeStart`]), a gap ([`Problem::MissingFrame`], naming the first
+    /// missing file).
+    pub fn list_template(dir: &Path, template: &FrameTemplate) -> Result<Self> {
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "opening", e))?;
+        let mut numbered: Vec<(u64, PathBuf)> = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(dir, "listing", e))?;
+            let Some(number) = template.number_of_bytes(entry.file_name().as_encoded_bytes())
+            else {
+                continue;
+            };
+            let path = entry.path();
+            if path.is_dir() {
+                return Err(Error::at(
+                    dir,
+                    Problem::NotAFrame {
+                        file: path,
+                        reason: "its name matches the frame template but it is a folder",
+                    },
+                ));
+            }
+            if number < template.start() {
+                return Err(Error::at(
+                    dir,
+                    Problem::FrameBeforeStart {
+                        file: path,
+                        number,
+                        start: template.start(),
+                    },
+                ));
+            }
+            numbered.push((number, path));
+        }
+        if numbered.is_empty() {
+            return Err(Error::at(
+                dir,
+                Problem::NoMatchingFrames {
+                    template: template.to_string(),
+                    start: template.start(),
+                },
+            ));
+        }
+        numbered.sort_unstable_by_key(|(n, _)| *n);
+        if u32::try_from(numbered.len()).is_err() {
+            return Err(Error::at(dir, Problem::TooManyFrames));
+        }
+        // Sorted distinct numbers from `start` are consecutive exactly when the i-th is
+        // start + i; the first that is not names the gap.
+        for (i, (number, _)) in (0u64..).zip(&numbered) {
+            let expected = template.start() + i;
+            if *number != expected {
+                return Err(Error::at(
+                    dir,
+                    Problem::MissingFrame {
+                        file: dir.join(template.name(expected)),
+                        number: expected,
+                        next: *number,
+                    },
+                ));
+            }
+        }
+        Ok(FrameFolder {
+            dir: dir.to_path_buf(),
+            files: numbered.into_iter().map(|(_, p)| p).collect(),
+        })
+    }
+
     /// The number of frames, F.
     #[must_use]
     pub fn len(&self) -> u32 {
@@ -244,183 +321,52 @@ fn sniff(bytes: &[u8]) -> Option<ImageKind> {
     }
 }
 
-/// Decodes a frame folder frame by frame, holding one frame at a time.
-pub struct FolderReader {
+/// Decodes a frame folder's files in order (the folder side of [`super::Reader`]), holding
+/// one file's bytes at a time.
+pub(crate) struct FolderDecoder {
     folder: FrameFolder,
-    next: usize,
     jpeg: Option<ffmpeg::decoder::Video>,
     png: Option<ffmpeg::decoder::Video>,
-    converter: Converter,
-    frame: frame::Video,
     bytes: Vec<u8>,
-    first_size: Option<(u32, u32)>,
-    pending: bool,
     damage: Damage,
 }
 
-impl FolderReader {
-    /// A reader over `folder`, frames converted to RGB24 at `size` (their own when `None`).
-    #[must_use]
-    pub fn new(folder: FrameFolder, size: Option<(u32, u32)>) -> Self {
-        FolderReader {
+impl FolderDecoder {
+    /// A decoder over `folder`'s files.
+    pub(crate) fn new(folder: FrameFolder) -> Self {
+        FolderDecoder {
             folder,
-            next: 0,
             jpeg: None,
             png: None,
-            converter: Converter::new(size),
-            frame: frame::Video::empty(),
             bytes: Vec::new(),
-            first_size: None,
-            pending: false,
             damage: Damage::default(),
         }
     }
 
-    /// The frames that decoded with damage so far: JPEG files cut short (no EOI marker) and
-    /// images the decoder marks damaged (corrupt, concealed, invalid bitstream).
-    #[must_use]
-    pub fn damage(&self) -> Damage {
-        self.damage.clone()
-    }
-
-    /// The output size of the frames: the fixed size, or the first frame's.
-    #[must_use]
-    pub fn output_size(&self) -> Option<(u32, u32)> {
-        self.first_size
-            .map(|(w, h)| self.converter.output_size(w, h))
-    }
-
-    /// Frames decoded so far.
-    #[must_use]
-    pub fn decoded(&self) -> u32 {
-        u32::try_from(self.next).unwrap_or(u32::MAX)
-    }
-
-    fn unreadable(&self, index: usize, reason: String) -> Error {
+    fn unreadable(&self, index: u32, reason: String) -> Error {
         Error::at(
             &self.folder.dir,
             Problem::UnreadableFrame {
-                frame: u32::try_from(index).unwrap_or(u32::MAX),
-                file: self.folder.files.get(index).cloned(),
+                frame: index,
+                file: self.folder.files.get(index as usize).cloned(),
                 reason,
             },
         )
     }
 
-    /// Decodes the first frame, if it has not been decoded yet, and returns the output size of
-    /// the frames. The frame stays pending: the next [`FolderReader::next_frame`] hands it out.
-    ///
-    /// # Errors
-    /// As [`FolderReader::next_frame`].
-    pub fn peek_size(&mut self) -> Result<Option<(u32, u32)>> {
-        if !self.pending && self.next == 0 {
-            if !self.advance()? {
-                return Ok(None);
-            }
-            self.pending = true;
-        }
-        Ok(self.output_size())
-    }
-
-    /// Decodes the next frame file (every file is decoded, so a damaged frame is reported
-    /// even when the plan does not need it); converts it to RGB24 only when `want(index)`.
-    /// Returns `None` after the last frame.
-    ///
-    /// # Errors
-    /// An unreadable file, a file that is not a JPEG or PNG image, a frame whose size differs
-    /// from the first frame's (unless a fixed output size was given).
-    pub fn next_frame(&mut self, want: impl FnOnce(u32) -> bool) -> Result<Option<Decoded<'_>>> {
-        if self.pending {
-            self.pending = false;
-        } else if !self.advance()? {
-            return Ok(None);
-        }
-        let i = self.next - 1;
-        let index =
-            u32::try_from(i).map_err(|_| Error::at(&self.folder.dir, Problem::TooManyFrames))?;
-        let (width, height) = self
-            .converter
-            .output_size(self.frame.width(), self.frame.height());
-        let rgb = if want(index) {
-            match self.converter.convert(&self.frame) {
-                Ok(rgb) => Some(rgb),
-                Err(e) => {
-                    return Err(Error::at(
-                        &self.folder.dir,
-                        Problem::UnreadableFrame {
-                            frame: index,
-                            file: self.folder.files.get(i).cloned(),
-                            reason: format!("conversion to RGB24 failed: {e}"),
-                        },
-                    ));
-                }
-            }
-        } else {
-            None
-        };
-        Ok(Some(Decoded {
-            index,
-            width,
-            height,
-            rgb,
-        }))
-    }
-
-    /// Reads and decodes the next file into `self.frame`; false after the last one.
-    fn advance(&mut self) -> Result<bool> {
-        let i = self.next;
-        let Some(path) = self.folder.files.get(i) else {
-            return Ok(false);
-        };
-        let index =
-            u32::try_from(i).map_err(|_| Error::at(&self.folder.dir, Problem::TooManyFrames))?;
-        self.bytes.clear();
-        if let Err(e) = std::fs::File::open(path)
-            .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut self.bytes))
-        {
-            return Err(self.unreadable(i, format!("cannot read the file: {e}")));
-        }
-        let kind = match sniff(&self.bytes) {
-            Some(kind) => kind,
-            None if self.bytes.is_empty() => {
-                return Err(self.unreadable(i, "the file is empty".into()));
-            }
-            None => return Err(self.unreadable(i, "not a JPEG or PNG image".into())),
-        };
-        let cut_short = kind == ImageKind::Jpeg && decode::jpeg_lacks_eoi(&self.bytes);
-        match self.decode_bytes(kind) {
-            Ok(damaged) => {
-                if damaged || cut_short {
-                    self.damage.frames.push(index);
-                }
-            }
-            Err(reason) => return Err(self.unreadable(i, reason)),
-        }
-        self.next += 1;
-        let size = (self.frame.width(), self.frame.height());
-        let first = *self.first_size.get_or_insert(size);
-        if size != first && self.converter.fixed_size().is_none() {
-            return Err(Error::at(
-                &self.folder.dir,
-                Problem::FrameSizeMismatch {
-                    frame: index,
-                    file: self.folder.files.get(i).cloned(),
-                    found: size,
-                    expected: first,
-                },
-            ));
-        }
-        Ok(true)
-    }
-
-    /// Decodes `self.bytes` (one whole image) into `self.frame`; true when the decoder marks
-    /// the image damaged (it decoded, with errors or concealment).
-    fn decode_bytes(&mut self, kind: ImageKind) -> std::result::Result<bool, String> {
+    /// Decodes `self.bytes` (one whole image) into `frame`; true when the decoder marks the
+    /// image damaged (it decoded, with errors or concealment).
+    fn decode_bytes(
+        &mut self,
+        kind: ImageKind,
+        frame: &mut frame::Video,
+    ) -> std::result::Result<bool, String> {
         let slot = match kind {
             ImageKind::Jpeg => &mut self.jpeg,
             ImageKind::Png => &mut self.png,
         };
         if slot.is_none() {
+            video::ensure_init();
             let id = match kind {
                 ImageKind::Jpeg => codec::Id::MJPEG,
                 ImageKind::Png => codec::Id::PNG,
@@ -433,7 +379,7 @@ impl FolderReader {
                 count: 1,
                 ..Default::default()
             });
-            decode::set_error_recognition(&mut context);
+            video::set_error_recognition(&mut context);
             let decoder = context
                 .decoder()
                 .video()
@@ -451,14 +397,14 @@ impl FolderReader {
             decoder.flush();
             e.to_string()
         })?;
-        let got = match decoder.receive_frame(&mut self.frame) {
+        let got = match decoder.receive_frame(frame) {
             Ok(()) => Ok(()),
             Err(ffmpeg::Error::Other {
                 errno: ffmpeg::util::error::EAGAIN,
             }) => {
                 // A decoder that holds the image back until the end of stream: drain it.
                 let _ = decoder.send_eof();
-                let r = decoder.receive_frame(&mut self.frame);
+                let r = decoder.receive_frame(frame);
                 decoder.flush();
                 r
             }
@@ -468,15 +414,62 @@ impl FolderReader {
             decoder.flush();
             format!("the image does not decode ({e})")
         })?;
-        if self.frame.width() == 0 || self.frame.height() == 0 {
+        if frame.width() == 0 || frame.height() == 0 {
             decoder.flush();
             return Err("the image does not decode (an empty frame)".into());
         }
-        let damaged = decode::frame_is_damaged(&self.frame);
+        let damaged = video::frame_is_damaged(frame);
         if damaged {
             decoder.flush();
         }
         Ok(damaged)
+    }
+}
+
+impl FrameDecoder for FolderDecoder {
+    fn path(&self) -> &Path {
+        &self.folder.dir
+    }
+
+    /// JPEG files cut short (no EOI marker) and images the decoder marks damaged (corrupt,
+    /// concealed, invalid bitstream).
+    fn damage(&self) -> Damage {
+        self.damage.clone()
+    }
+
+    fn frame_file(&self, index: u32) -> Option<PathBuf> {
+        self.folder.files.get(index as usize).cloned()
+    }
+
+    /// Reads and decodes file `index` (every file is decoded, so a damaged frame is reported
+    /// even when the plan does not need it).
+    fn decode_next(&mut self, frame: &mut frame::Video, index: u32) -> Result<bool> {
+        let Some(path) = self.folder.files.get(index as usize) else {
+            return Ok(false);
+        };
+        self.bytes.clear();
+        if let Err(e) = std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut self.bytes))
+        {
+            return Err(self.unreadable(index, format!("cannot read the file: {e}")));
+        }
+        let kind = match sniff(&self.bytes) {
+            Some(kind) => kind,
+            None if self.bytes.is_empty() => {
+                return Err(self.unreadable(index, "the file is empty".into()));
+            }
+            None => return Err(self.unreadable(index, "not a JPEG or PNG image".into())),
+        };
+        let cut_short = kind == ImageKind::Jpeg && video::jpeg_lacks_eoi(&self.bytes);
+        match self.decode_bytes(kind, frame) {
+            Ok(damaged) => {
+                if damaged || cut_short {
+                    self.damage.frames.push(index);
+                }
+            }
+            Err(reason) => return Err(self.unreadable(index, reason)),
+        }
+        Ok(true)
     }
 }
 

@@ -1,0 +1,23 @@
+//! # mixdata — Frame Mix-up data loading
+//!
+//! Videos and frame folders in, exact Frame Mix-up tensors out: one [`Source`]/[`Reader`] API
+//! over FFmpeg for both kinds of input, with every data-safety rule of `mixcli` (damage
+//! detection, rotation, cover art, pipes refused, size limits, the `ffmpeg` program's colour
+//! conversion, the true frame count).
+#![warn(missing_docs)]
+
+pub mod damage;
+pub mod device;
+pub mod error;
+pub mod mixing;
+pub mod source;
+pub mod template;
+
+pub use damage::Damage;
+pub use device::Device;
+pub use error::{Error, Problem, Result};
+pub use ffmpeg_next as ffmpeg;
+pub use mixing::{MixRequest, Mixed, MixedInfo, mix_input, mix_input_into};
+pub use source::video::{init, probe};
+pub use source::{OpenOptions, Reader, ReaderOptions, Source, SourceKind};
+pub use template::{FrameTemplate, TemplateError};

@@ -1,0 +1,321 @@
+//! The pipeline of one clip: count, plan, decode and mix in one streaming pass (re-planned
+//! once if the decoder disagrees with the count).
+//!
+//! ```text
+//! Source::count ─► Plan::new(F) ─► Reader::peek_size ─► resize(source size) ─► Reader::set_size
+//!      ─► decode frame by frame ─► convert the frames the plan needs ─► Mixer (device) ─► out
+//! ```
+//!
+//! The `resize` step is where a per-clip spatial transform decides the size every frame is
+//! converted to, from the clip's own size (see [`crate::transform`]).
+
+use mixcore::{Epilogue, FrameView, Geometry, Layout, MixSpec, Plan, PlanConfig};
+
+use crate::damage::Damage;
+use crate::device::{self, Device, MixFailure};
+use crate::error::{Error, Problem, Result};
+use crate::source::{ReaderOptions, Source};
+
+/// Everything about a mix besides the input.
+#[derive(Clone, Copy, Debug)]
+pub struct MixRequest<'a> {
+    /// The plan options.
+    pub plan: PlanConfig<'a>,
+    /// Output layout.
+    pub layout: Layout,
+    /// Output scale.
+    pub epilogue: Epilogue,
+    /// Resize every frame to (width, height) before mixing; `None`: keep the input's size.
+    pub size: Option<(u32, u32)>,
+    /// Where the mixing runs.
+    pub device: Device,
+    /// Decoder threads per video (0: FFmpeg decides).
+    pub threads: usize,
+    /// Apply the stream's display matrix (rotation by 90/180/270 degrees, flips) as the
+    /// `ffmpeg` program does. Default: true (`--no-autorotate` clears it).
+    pub autorotate: bool,
+    /// Accept damaged input (decoder errors, concealed or lost frames) and report it in
+    /// [`Mixed::damage`] instead of failing. Default: false (`--allow-damaged` sets it).
+    pub allow_damaged: bool,
+}
+
+/// What came out of a mix, besides the values.
+#[derive(Clone, Debug)]
+pub struct MixedInfo {
+    /// F: the frames that decoded (the plan's frame count).
+    pub frames: u32,
+    /// The cheap count the first plan was made from (packets or files).
+    pub counted: u32,
+    /// Size of the mixed frames (RGB, 3 channels).
+    pub geometry: Geometry,
+    /// The output's shape in its layout.
+    pub shape: [usize; 4],
+    /// What was damaged in the input ([`Damage::is_clean`] unless
+    /// [`MixRequest::allow_damaged`] let a damaged input through).
+    pub damage: Damage,
+    /// The rotation applied to the frames, in degrees clockwise (0, 90, 180 or 270; 0 when
+    /// none or with autorotation off).
+    pub rotation: i32,
+    /// The clip's own frame size (displayed, before any resize).
+    pub source_size: (u32, u32),
+}
+
+/// A finished mix.
+#[derive(Clone, Debug)]
+pub struct Mixed {
+    /// F: the frames that decoded (the plan's frame count).
+    pub frames: u32,
+    /// The cheap count the first plan was made from (packets or files).
+    pub counted: u32,
+    /// Size of the mixed frames (RGB, 3 channels).
+    pub geometry: Geometry,
+    /// The output's shape in its layout.
+    pub shape: [usize; 4],
+    /// The output values, C order.
+    pub data: Vec<f32>,
+    /// What was damaged in the input ([`Damage::is_clean`] unless
+    /// [`MixRequest::allow_damaged`] let a damaged input through).
+    pub damage: Damage,
+    /// The rotation applied to the frames, in degrees clockwise (0, 90, 180 or 270; 0 when
+    /// none or with autorotation off).
+    pub rotation: i32,
+}
+
+impl Mixed {
+    fn new(info: MixedInfo, data: Vec<f32>) -> Self {
+        Mixed {
+            frames: info.frames,
+            counted: info.counted,
+            geometry: info.geometry,
+            shape: info.shape,
+            data,
+            damage: info.damage,
+            rotation: info.rotation,
+        }
+    }
+}
+
+/// Where a pass writes its output.
+enum Target<'o> {
+    /// A vector sized to the output after the first frame is decoded.
+    Grow(&'o mut Vec<f32>),
+    /// The caller's buffer, which must hold exactly the output.
+    Slice(&'o mut [f32]),
+}
+
+enum Pass {
+    Done(MixedInfo),
+    /// The decoder produced this many frames, not the plan's count.
+    Recount(u32),
+}
+
+fn mix_failure(path: &std::path::Path, failure: MixFailure<Error>) -> Error {
+    match failure {
+        MixFailure::Device(reason) => Error::at(path, Problem::Device { reason }),
+        MixFailure::Mix(e) => Error::mix(path, e),
+        MixFailure::Feed(e) => e,
+    }
+}
+
+fn one_pass(
+    source: &Source,
+    req: &MixRequest<'_>,
+    resize: &dyn Fn((u32, u32)) -> Option<(u32, u32)>,
+    frames: u32,
+    counted: u32,
+    target: &mut Target<'_>,
+) -> Result<Pass> {
+    let path = source.path();
+    let plan = Plan::new(frames, &req.plan).map_err(|e| Error::mix(path, e))?;
+    let mut reader = source.reader(&ReaderOptions {
+        threads: req.threads,
+        size: None,
+        autorotate: req.autorotate,
+    })?;
+    if reader.peek_size()?.is_none() {
+        return Ok(Pass::Recount(0));
+    }
+    let Some(source_size) = reader.source_size() else {
+        return Ok(Pass::Recount(0));
+    };
+    reader.set_size(resize(source_size));
+    let Some((width, height)) = reader.output_size() else {
+        return Ok(Pass::Recount(0));
+    };
+    let geometry = Geometry::new(width, height, 3).map_err(|e| Error::mix(path, e))?;
+    let len = mixcore::output_len(&plan, geometry).map_err(|e| Error::mix(path, e))?;
+    let shape = req.layout.shape(plan.segments(), geometry);
+    let out: &mut [f32] = match target {
+        Target::Grow(data) => {
+            data.clear();
+            data.try_reserve_exact(len).map_err(|_| {
+                Error::at(
+                    path,
+                    Problem::Usage(format!("the output of {len} values does not fit in memory")),
+                )
+            })?;
+            data.resize(len, 0.0f32);
+            data
+        }
+        Target::Slice(out) if out.len() == len => out,
+        Target::Slice(out) => {
+            return Err(Error::at(
+                path,
+                Problem::BufferLength {
+                    len: out.len(),
+                    shape: shape.to_vec(),
+                },
+            ));
+        }
+    };
+    let mut decoded = 0u32;
+    let spec = MixSpec {
+        layout: req.layout,
+        epilogue: req.epilogue,
+        ..MixSpec::default()
+    };
+    let finished = device::mix_streaming(req.device, &plan, geometry, spec, out, &mut |sink| {
+        while let Some(d) = reader.next_frame(|f| f < frames && sink.is_needed(f))? {
+            decoded = d.index + 1;
+            if let Some(rgb) = d.rgb {
+                let view = FrameView::new(rgb.data, geometry, rgb.stride)
+                    .map_err(|e| Error::mix(path, e))?;
+                sink.push(d.index, &view)
+                    .map_err(|e| Error::at(path, e.into()))?;
+            }
+        }
+        Ok(decoded == frames)
+    })
+    .map_err(|f| mix_failure(path, f))?;
+    // Damage is judged before the count: frames lost to damage change the count too.
+    let damage = reader.damage();
+    if !damage.is_clean() && !req.allow_damaged {
+        return Err(Error::at(path, Problem::Damaged { damage }));
+    }
+    if !finished {
+        return Ok(Pass::Recount(decoded));
+    }
+    Ok(Pass::Done(MixedInfo {
+        frames,
+        counted,
+        geometry,
+        shape,
+        damage,
+        rotation: reader.orientation().degrees,
+        source_size,
+    }))
+}
+
+/// Counts, plans, and mixes in as many passes as the count needs (at most two).
+fn mix_passes(
+    source: &Source,
+    req: &MixRequest<'_>,
+    resize: &dyn Fn((u32, u32)) -> Option<(u32, u32)>,
+    mut target: Target<'_>,
+) -> Result<MixedInfo> {
+    let path = source.path();
+    let counted = source.count()?;
+    let mut frames = counted;
+    for pass in 0..2 {
+        if frames == 0 {
+            return Err(Error::at(path, Problem::ZeroFrames));
+        }
+        match one_pass(source, req, resize, frames, counted, &mut target)? {
+            Pass::Done(info) => return Ok(info),
+            Pass::Recount(decoded) if pass == 0 => frames = decoded,
+            Pass::Recount(decoded) => {
+                return Err(Error::at(
+                    path,
+                    Problem::UnstableFrameCount {
+                        first: frames,
+                        second: decoded,
+                    },
+                ));
+            }
+        }
+    }
+    Err(Error::at(path, Problem::ZeroFrames))
+}
+
+/// Mixes `source`: counts its frames cheaply, plans, and decodes and mixes in one streaming
+/// pass; if the number of frames that decode differs from the count, plans again with the
+/// true count and decodes again. Memory is the output and the mixer's accumulators, flat in F.
+///
+/// # Errors
+/// Every input error (not found, not a video, no video stream, truncated, zero frames,
+/// unreadable frame, mismatched frame sizes), mixcore's refusals of the plan, the device's.
+pub fn mix_input(source: &Source, req: &MixRequest<'_>) -> Result<Mixed> {
+    let mut data = Vec::new();
+    let size = req.size;
+    let info = mix_passes(source, req, &|_| size, Target::Grow(&mut data))?;
+    Ok(Mixed::new(info, data))
+}
+
+/// As [`mix_input`], writing into the caller's `out`, which must hold exactly the output
+/// (`S * 3 * H * W` values, H and W the frames' size after `resize`), and deciding each clip's
+/// frame size from its own: `resize(source size)` is the size every frame is converted to
+/// (`None`: its own). On an error `out` holds unspecified values.
+///
+/// # Errors
+/// As [`mix_input`]; [`Problem::BufferLength`] when `out` does not hold exactly the output
+/// (found before anything but the first frame is decoded).
+pub fn mix_input_into(
+    source: &Source,
+    req: &MixRequest<'_>,
+    resize: &dyn Fn((u32, u32)) -> Option<(u32, u32)>,
+    out: &mut [f32],
+) -> Result<MixedInfo> {
+    mix_passes(source, req, resize, Target::Slice(out))
+}
+
+/// The output shape of `source` under `req` and `resize`, from its first frame alone (no
+/// count, no plan): `[S, 3, H, W]` in the request's layout. What a batch of clips needs to
+/// know before its first clip is mixed.
+///
+/// # Errors
+/// Open and decoding errors of the first frame; [`Problem::ZeroFrames`] when nothing decodes.
+pub fn output_shape(
+    source: &Source,
+    req: &MixRequest<'_>,
+    resize: &dyn Fn((u32, u32)) -> Option<(u32, u32)>,
+) -> Result<[usize; 4]> {
+    let path = source.path();
+    let mut reader = source.reader(&ReaderOptions {
+        threads: req.threads,
+        size: None,
+        autorotate: req.autorotate,
+    })?;
+    reader.peek_size()?;
+    let Some(source_size) = reader.source_size() else {
+        return Err(Error::at(path, Problem::ZeroFrames));
+    };
+    let (width, height) = resize(source_size).unwrap_or(source_size);
+    let geometry = Geometry::new(width, height, 3).map_err(|e| Error::mix(path, e))?;
+    Ok(req.layout.shape(req.plan.segments, geometry))
+}
+
+/// Decodes every frame of `source` without colour conversion and returns the true frame count,
+/// the frames' displayed size (turned by the display matrix when `autorotate`) and the damage
+/// seen (what `mixcli info` reports).
+///
+/// # Errors
+/// Every input error.
+pub fn decode_count(
+    source: &Source,
+    threads: usize,
+    autorotate: bool,
+) -> Result<(u32, (u32, u32), Damage)> {
+    let mut reader = source.reader(&ReaderOptions {
+        threads,
+        size: None,
+        autorotate,
+    })?;
+    let Some(size) = reader.peek_size()? else {
+        return Err(Error::at(source.path(), Problem::ZeroFrames));
+    };
+    let mut frames = 0;
+    while let Some(d) = reader.next_frame(|_| false)? {
+        frames = d.index + 1;
+    }
+    Ok((frames, size, reader.damage()))
+}
