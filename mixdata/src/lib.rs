@@ -9,6 +9,7 @@
 pub mod damage;
 pub mod device;
 pub mod error;
+pub mod list;
 pub mod mixing;
 pub mod source;
 pub mod template;
@@ -17,6 +18,7 @@ pub use damage::Damage;
 pub use device::Device;
 pub use error::{Error, Problem, Result};
 pub use ffmpeg_next as ffmpeg;
+pub use list::{Entry, ListFormat};
 pub use mixing::{MixRequest, Mixed, MixedInfo, mix_input, mix_input_into};
 pub use source::video::{init, probe};
 pub use source::{OpenOptions, Reader, ReaderOptions, Source, SourceKind};
