@@ -7,19 +7,24 @@
 #![warn(missing_docs)]
 
 pub mod damage;
+pub mod dataset;
 pub mod device;
 pub mod error;
 pub mod list;
 pub mod mixing;
+pub mod seed;
 pub mod source;
 pub mod template;
+pub mod transform;
 
 pub use damage::Damage;
+pub use dataset::{Dataset, DatasetConfig, Sample, SampleInfo, ScheduleBuf, SegmentInfo};
 pub use device::Device;
 pub use error::{Error, Problem, Result};
 pub use ffmpeg_next as ffmpeg;
 pub use list::{Entry, ListFormat};
-pub use mixing::{MixRequest, Mixed, MixedInfo, mix_input, mix_input_into};
+pub use mixing::{MixRequest, Mixed, MixedInfo, mix_input, mix_input_into, mix_input_with};
 pub use source::video::{init, probe};
 pub use source::{OpenOptions, Reader, ReaderOptions, Source, SourceKind};
 pub use template::{FrameTemplate, TemplateError};
+pub use transform::Transform;

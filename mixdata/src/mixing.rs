@@ -79,6 +79,8 @@ pub struct Mixed {
     /// The rotation applied to the frames, in degrees clockwise (0, 90, 180 or 270; 0 when
     /// none or with autorotation off).
     pub rotation: i32,
+    /// The clip's own frame size (displayed, before any resize).
+    pub source_size: (u32, u32),
 }
 
 impl Mixed {
@@ -91,7 +93,23 @@ impl Mixed {
             data,
             damage: info.damage,
             rotation: info.rotation,
+            source_size: info.source_size,
         }
+    }
+
+    /// What came out, and the values.
+    #[must_use]
+    pub fn split(self) -> (MixedInfo, Vec<f32>) {
+        let info = MixedInfo {
+            frames: self.frames,
+            counted: self.counted,
+            geometry: self.geometry,
+            shape: self.shape,
+            damage: self.damage,
+            rotation: self.rotation,
+            source_size: self.source_size,
+        };
+        (info, self.data)
     }
 }
 
@@ -99,8 +117,8 @@ impl Mixed {
 enum Target<'o> {
     /// A vector sized to the output after the first frame is decoded.
     Grow(&'o mut Vec<f32>),
-    /// The caller's buffer, which must hold exactly the output.
-    Slice(&'o mut [f32]),
+    /// The caller's buffer, which must hold exactly the output, of this shape when given.
+    Slice(&'o mut [f32], Option<[usize; 4]>),
 }
 
 enum Pass {
@@ -157,8 +175,17 @@ fn one_pass(
             data.resize(len, 0.0f32);
             data
         }
-        Target::Slice(out) if out.len() == len => out,
-        Target::Slice(out) => {
+        Target::Slice(_, Some(expected)) if *expected != shape => {
+            return Err(Error::at(
+                path,
+                Problem::ShapeMismatch {
+                    expected: expected.to_vec(),
+                    found: shape.to_vec(),
+                },
+            ));
+        }
+        Target::Slice(out, _) if out.len() == len => out,
+        Target::Slice(out, _) => {
             return Err(Error::at(
                 path,
                 Problem::BufferLength {
@@ -245,16 +272,29 @@ fn mix_passes(
 /// Every input error (not found, not a video, no video stream, truncated, zero frames,
 /// unreadable frame, mismatched frame sizes), mixcore's refusals of the plan, the device's.
 pub fn mix_input(source: &Source, req: &MixRequest<'_>) -> Result<Mixed> {
-    let mut data = Vec::new();
     let size = req.size;
-    let info = mix_passes(source, req, &|_| size, Target::Grow(&mut data))?;
+    mix_input_with(source, req, &|_| size)
+}
+
+/// As [`mix_input`], deciding each clip's frame size from its own: `resize(source size)` is
+/// the size every frame is converted to (`None`: its own), in place of [`MixRequest::size`].
+/// The slot of a per-clip transform ([`crate::transform`]).
+///
+/// # Errors
+/// As [`mix_input`].
+pub fn mix_input_with(
+    source: &Source,
+    req: &MixRequest<'_>,
+    resize: &dyn Fn((u32, u32)) -> Option<(u32, u32)>,
+) -> Result<Mixed> {
+    let mut data = Vec::new();
+    let info = mix_passes(source, req, resize, Target::Grow(&mut data))?;
     Ok(Mixed::new(info, data))
 }
 
-/// As [`mix_input`], writing into the caller's `out`, which must hold exactly the output
-/// (`S * 3 * H * W` values, H and W the frames' size after `resize`), and deciding each clip's
-/// frame size from its own: `resize(source size)` is the size every frame is converted to
-/// (`None`: its own). On an error `out` holds unspecified values.
+/// As [`mix_input_with`], writing into the caller's `out`, which must hold exactly the output
+/// (`S * 3 * H * W` values, H and W the frames' size after `resize`). On an error `out` holds
+/// unspecified values.
 ///
 /// # Errors
 /// As [`mix_input`]; [`Problem::BufferLength`] when `out` does not hold exactly the output
@@ -265,7 +305,19 @@ pub fn mix_input_into(
     resize: &dyn Fn((u32, u32)) -> Option<(u32, u32)>,
     out: &mut [f32],
 ) -> Result<MixedInfo> {
-    mix_passes(source, req, resize, Target::Slice(out))
+    mix_passes(source, req, resize, Target::Slice(out, None))
+}
+
+/// As [`mix_input_into`], refusing a clip whose output shape is not `expect` with
+/// [`Problem::ShapeMismatch`].
+pub(crate) fn mix_input_checked(
+    source: &Source,
+    req: &MixRequest<'_>,
+    resize: &dyn Fn((u32, u32)) -> Option<(u32, u32)>,
+    out: &mut [f32],
+    expect: Option<[usize; 4]>,
+) -> Result<MixedInfo> {
+    mix_passes(source, req, resize, Target::Slice(out, expect))
 }
 
 /// The output shape of `source` under `req` and `resize`, from its first frame alone (no
