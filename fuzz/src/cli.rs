@@ -251,6 +251,8 @@ pub fn check_shard(data: &[u8]) {
             input: PathBuf::from(format!("in/{j}")),
             relative: PathBuf::from(format!("{j}")),
             output: PathBuf::from(format!("out/{j}.npy")),
+            index: j,
+            entry: None,
         })
         .collect();
     let mine = shard_jobs(jobs.clone(), Some(shard));

@@ -411,6 +411,60 @@ impl OutputArgs {
     }
 }
 
+/// How frame folders are named and which epoch's draw is mixed (`mix` and `batch`).
+#[derive(Clone, Debug, Default, Args)]
+pub struct DataArgs {
+    /// Frame folders hold frames named by TEMPLATE (Python format: img_{:05}.jpg, {:05}.jpg,
+    /// frame{}.png); other files are ignored and the frames must be numbered without a gap.
+    /// Default: every file of a frame folder is a frame, ordered by the number in its name.
+    #[arg(long, value_name = "TEMPLATE", help_heading = "Input")]
+    pub template: Option<mixdata::FrameTemplate>,
+    /// The number of the first frame of --template (default 1, as mmaction2).
+    #[arg(long, value_name = "N", help_heading = "Input")]
+    pub start: Option<u64>,
+    /// With --train: mix epoch E's draw. The clip's seed is derived from --seed, E and its
+    /// index (its position in the list; 0 for `mix`) as mixdata's dataset does. Without it
+    /// --seed is used as it is, for every clip.
+    #[arg(long, value_name = "E", requires = "train", help_heading = "Plan")]
+    pub epoch: Option<u64>,
+}
+
+impl DataArgs {
+    /// The frame template: `--template`, else `default` (a list format's own), with `--start`
+    /// applied.
+    ///
+    /// # Errors
+    /// `--start` without any template.
+    pub fn template(
+        &self,
+        default: Option<mixdata::FrameTemplate>,
+    ) -> Result<Option<mixdata::FrameTemplate>> {
+        let template = self.template.clone().or(default);
+        match (template, self.start) {
+            (Some(t), Some(start)) => Ok(Some(t.with_start(start))),
+            (None, Some(_)) => Err(Error::usage(
+                "--start N numbers the frames of a --template (give --template too)",
+            )),
+            (t, None) => Ok(t),
+        }
+    }
+
+    /// `plan` with the train-mode seed of clip `index` in `--epoch` (mixdata's rule,
+    /// `mixdata::seed::sample_seed`); unchanged without `--epoch` or in test mode.
+    #[must_use]
+    pub fn plan_for<'a>(&self, plan: PlanConfig<'a>, index: u64) -> PlanConfig<'a> {
+        match (plan.mode, self.epoch) {
+            (Mode::Train { seed }, Some(epoch)) => PlanConfig {
+                mode: Mode::Train {
+                    seed: mixdata::seed::sample_seed(seed, epoch, index),
+                },
+                ..plan
+            },
+            _ => plan,
+        }
+    }
+}
+
 /// `mixcli mix`.
 #[derive(Clone, Debug, Args)]
 pub struct MixArgs {
@@ -431,6 +485,9 @@ pub struct MixArgs {
     /// Output options.
     #[command(flatten)]
     pub out: OutputArgs,
+    /// Frame templates and epochs.
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 /// `mixcli info`.
@@ -497,6 +554,27 @@ pub struct BatchArgs {
     /// Output options.
     #[command(flatten)]
     pub out: OutputArgs,
+    /// Frame templates and epochs.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// An annotation list of the clips to mix (instead of paths and --manifest): each line's
+    /// clip, resolved against --root (default: the list's folder), is mixed to the output its
+    /// path names, and index.jsonl lists every output with its labels and plan.
+    #[arg(long, value_name = "FILE", help_heading = "List")]
+    pub list: Option<PathBuf>,
+    /// The format of --list: video (mmaction2: PATH LABEL...), rawframes (mmaction2: DIR
+    /// TOTAL_FRAMES LABEL...), sthv1 (ID;LABEL TEXT), sthv2 (Something-Something V2 JSON).
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        default_value = "video",
+        requires = "list",
+        help_heading = "List"
+    )]
+    pub list_format: mixdata::ListFormat,
+    /// The label file of an sthv1 (one label per line) or sthv2 (labels.json) list.
+    #[arg(long, value_name = "FILE", requires = "list", help_heading = "List")]
+    pub labels: Option<PathBuf>,
 }
 
 /// `mixcli demo`.

@@ -35,6 +35,28 @@
 //! Inputs are sorted by output name; `--shard I/N` keeps every N-th from position I, so N
 //! machines that see the same dataset split it exactly.
 //!
+//! # Annotation lists
+//!
+//! `--list FILE --list-format video|rawframes|sthv1|sthv2` (with `--labels FILE` for the
+//! Something-Something formats) takes the inputs from an annotation list instead
+//! ([`mixdata::list`]): each clip is the list's path resolved against `--root` (default: the
+//! list's folder) and named by that path as the list writes it (the manifest rule: a relative
+//! path inside the root as written, an absolute or climbing one by its absolute path without
+//! the leading `/`). Frame folders of rawframe and V1 lists are read by the format's template
+//! (`img_{:05}.jpg`, `{:05}.jpg`; `--template`/`--start` override it) and a rawframe list's
+//! frame count is checked. A clip's index is its position in the list; with `--train --seed
+//! S --epoch E` it is mixed with mixdata's seed for `(S, E, index)`
+//! ([`mixdata::seed::sample_seed`]). Without a list the index is the position in the input
+//! list sorted by output name.
+//!
+//! With a list, the run writes `OUT/index.jsonl` (`index-shard-I-of-N.jsonl` with `--shard`)
+//! atomically at its end: one JSON object per output, by index, `{"index", "output"
+//! (relative to OUT), "input" (as the list writes it), "labels", "frames" (F), "shape",
+//! "seed" (null in test mode), "segments": [{"frames" (positions), "numerators",
+//! "denominator", "window"}]}`. Outputs skipped as current get their line from their record
+//! (F and shape; the plan is the key's, the labels the list's), so the index is complete
+//! after any resumed run; inputs that failed are in the failure report instead.
+//!
 //! # Safety and resuming
 //!
 //! Before anything is decoded, every input and every file the run may write (each `.npy`, its
@@ -68,7 +90,6 @@ use crate::identity::{self, Claims, Identity, lexical_absolute, normalise};
 use crate::json;
 use crate::mixing::{self, MixRequest};
 use crate::record::{self, Freshness};
-use mixdata::Source;
 pub use mixdata::source::folder::VIDEO_EXTENSIONS;
 use mixdata::source::folder::{self as frames_dir, DirKind};
 
@@ -81,6 +102,11 @@ pub struct Job {
     pub relative: PathBuf,
     /// The `.npy` to write.
     pub output: PathBuf,
+    /// The clip's index, which `--epoch` derives its seed from: its position in the `--list`,
+    /// or else in the input list sorted by output name (before `--shard`).
+    pub index: usize,
+    /// What the `--list` says of the clip (labels, kind, frame count); `None` without a list.
+    pub entry: Option<mixdata::Entry>,
 }
 
 impl Job {
@@ -336,8 +362,8 @@ pub fn gather(
 
 /// The output of an input named `relative`: `.npy` replacing a file's extension, appended to a
 /// folder's name.
-fn output_name(input: &Path, relative: &Path) -> PathBuf {
-    if input.is_dir() {
+fn output_name(folder: bool, relative: &Path) -> PathBuf {
+    if folder {
         let mut name = relative.as_os_str().to_os_string();
         name.push(".npy");
         PathBuf::from(name)
@@ -353,12 +379,22 @@ fn output_name(input: &Path, relative: &Path) -> PathBuf {
 /// One input with two output names, or two inputs with one output name (a
 /// [`Problem::Collision`] naming both).
 pub fn plan_jobs(named: &[Named], out_dir: &Path) -> Result<Vec<Job>> {
+    plan_jobs_by(named, out_dir, |i| named[i].input.is_dir())
+}
+
+/// [`plan_jobs`], `is_folder(i)` telling whether input `i` is a frame folder (its output
+/// name gets `.npy` appended instead of replacing an extension).
+fn plan_jobs_by(
+    named: &[Named],
+    out_dir: &Path,
+    is_folder: impl Fn(usize) -> bool,
+) -> Result<Vec<Job>> {
     let mut by_input: HashMap<PathBuf, usize> = HashMap::new();
     let mut by_output: HashMap<PathBuf, usize> = HashMap::new();
     let mut jobs: Vec<Job> = Vec::new();
-    for n in named {
+    for (i, n) in named.iter().enumerate() {
         let relative = normalise(&n.relative);
-        let output = out_dir.join(output_name(&n.input, &relative));
+        let output = out_dir.join(output_name(is_folder(i), &relative));
         let key = lexical_absolute(&n.input);
         if let Some(&i) = by_input.get(&key) {
             if jobs[i].output == output {
@@ -393,19 +429,75 @@ pub fn plan_jobs(named: &[Named], out_dir: &Path) -> Result<Vec<Job>> {
             input: n.input.clone(),
             relative,
             output,
+            index: 0,
+            entry: None,
         });
     }
     jobs.sort_by(|a, b| a.output.cmp(&b.output));
+    for (index, job) in jobs.iter_mut().enumerate() {
+        job.index = index;
+    }
+    Ok(jobs)
+}
+
+/// The name an annotation list's clip gives its output (the manifest rule, with the list's
+/// root for the manifest's folder): the path as written when it is relative and stays inside
+/// the root, else the clip's absolute path without the leading `/`.
+fn list_name(entry: &mixdata::Entry) -> PathBuf {
+    let written = normalise(&entry.written);
+    if entry.written.is_relative() && !written.starts_with("..") && !written.as_os_str().is_empty()
+    {
+        written
+    } else {
+        without_root(&lexical_absolute(&entry.path))
+    }
+}
+
+/// The jobs of an annotation list's clips (see the module docs): outputs named by the list's
+/// paths under `out_dir`, each job's index its clip's position in the list, sorted by output
+/// name. A clip listed twice with one output is one job (its first line's).
+///
+/// # Errors
+/// Two clips with one output name, one clip with two ([`Problem::Collision`]).
+pub fn list_jobs(entries: &[mixdata::Entry], out_dir: &Path) -> Result<Vec<Job>> {
+    let named: Vec<Named> = entries
+        .iter()
+        .map(|e| Named {
+            input: e.path.clone(),
+            relative: list_name(e),
+        })
+        .collect();
+    let mut jobs = plan_jobs_by(&named, out_dir, |i| {
+        entries[i].kind == mixdata::SourceKind::Frames
+    })?;
+    // plan_jobs numbered the jobs in output order; a list's clips are numbered by their line.
+    let position: HashMap<PathBuf, usize> = entries
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, e)| (lexical_absolute(&e.path), i))
+        .collect();
+    for job in &mut jobs {
+        if let Some(&i) = position.get(&lexical_absolute(&job.input)) {
+            job.index = i;
+            job.entry = Some(entries[i].clone());
+        }
+    }
     Ok(jobs)
 }
 
 /// Refuses a run in which a file it may write is an input or another such file (see
-/// [`crate::identity`]): every job's `.npy`, record and (with `preview`) preview, and the
-/// report.
+/// [`crate::identity`]): every job's `.npy`, record and (with `preview`) preview, the report
+/// and (with `--list`) the index.
 ///
 /// # Errors
 /// A [`Problem::Collision`] naming both paths.
-pub fn check_collisions(jobs: &[Job], preview: bool, report: &Path) -> Result<()> {
+pub fn check_collisions(
+    jobs: &[Job],
+    preview: bool,
+    report: &Path,
+    index: Option<&Path>,
+) -> Result<()> {
     let mut claims = Claims::new();
     for job in jobs {
         claims.input(
@@ -423,6 +515,9 @@ pub fn check_collisions(jobs: &[Job], preview: bool, report: &Path) -> Result<()
         if preview {
             claims.output(&job.preview(), &format!("the preview of {of}"))?;
         }
+    }
+    if let Some(index) = index {
+        claims.output(index, "the index of the outputs")?;
     }
     claims.output(report, "the failure report")
 }
@@ -468,33 +563,93 @@ fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + 
 }
 
 enum Outcome {
-    Done { frames: u32, secs: f64 },
+    Done {
+        frames: u32,
+        shape: [usize; 4],
+        secs: f64,
+    },
     Failed(Error),
 }
 
-fn run_job(job: &Job, req: &MixRequest<'_>, preview: bool) -> Outcome {
+/// How one job is mixed: the run's request with the job's own seed (`--epoch`), and how its
+/// input is opened.
+struct JobSetup<'a> {
+    req: MixRequest<'a>,
+    template: Option<&'a mixdata::FrameTemplate>,
+}
+
+impl JobSetup<'_> {
+    fn open(&self, job: &Job) -> Result<mixdata::Source> {
+        let (kind, frames) = job
+            .entry
+            .as_ref()
+            .map_or((mixdata::SourceKind::Any, None), |e| (e.kind, e.frames));
+        Ok(mixdata::Source::open_with(
+            &job.input,
+            &mixdata::OpenOptions {
+                template: self.template,
+                kind,
+                frames,
+            },
+        )?)
+    }
+}
+
+fn run_job(job: &Job, setup: &JobSetup<'_>, preview: bool) -> Outcome {
     let start = Instant::now();
-    let result = (|| -> Result<u32> {
+    let req = &setup.req;
+    let result = (|| -> Result<(u32, [usize; 4])> {
         if let Some(dir) = job.output.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::io(dir, "creating the output folder", e))?;
         }
         // The key is taken before decoding: an input that changes meanwhile is redone next time.
-        let key = record::key(req, &job.input);
+        let key = record::key(req, &job.input, setup.template);
         let preview_path = preview.then(|| job.preview());
-        let input = Source::open(&job.input)?;
+        let input = setup.open(job)?;
         let mixed = mixing::mix_input(&input, req)?;
         mixing::write_outputs(&mixed, req, &job.output, preview_path.as_deref())?;
-        record::write(&job.output, &key, &job.input, &mixed)?;
-        Ok(mixed.frames)
+        record::write(&job.output, &key, &job.input, &mixed, req)?;
+        Ok((mixed.frames, mixed.shape))
     })();
     match result {
-        Ok(frames) => Outcome::Done {
+        Ok((frames, shape)) => Outcome::Done {
             frames,
+            shape,
             secs: start.elapsed().as_secs_f64(),
         },
         Err(e) => Outcome::Failed(e),
     }
+}
+
+/// One line of `index.jsonl`: the output (relative to the output folder), the clip as the list
+/// writes it, its index and labels, F, the shape, the seed and the plan's segments.
+fn index_line(
+    job: &Job,
+    req: &MixRequest<'_>,
+    out_dir: &Path,
+    frames: u32,
+    shape: &[usize],
+) -> Value {
+    let output = job.output.strip_prefix(out_dir).unwrap_or(&job.output);
+    let (input, labels) = job.entry.as_ref().map_or_else(
+        || (job.input.clone(), Vec::new()),
+        |e| (e.written.clone(), e.labels.clone()),
+    );
+    let seed = match req.plan.mode {
+        mixcore::Mode::Train { seed } => Value::from(seed),
+        mixcore::Mode::Test => Value::Null,
+    };
+    serde_json::json!({
+        "index": job.index,
+        "output": output.to_string_lossy(),
+        "input": input.to_string_lossy(),
+        "labels": labels,
+        "frames": frames,
+        "shape": shape,
+        "seed": seed,
+        "segments": record::segments(&req.plan, frames),
+    })
 }
 
 /// Removes what killed runs left of these jobs' outputs: one scan per output folder, and
@@ -629,22 +784,57 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
     let plan = args.plan.config()?;
     let threads = args.threads;
     let req = args.out.request(plan, threads);
+    let format = args.list.as_ref().map(|_| args.list_format);
+    let template = args
+        .data
+        .template(format.and_then(mixdata::ListFormat::default_template))?;
     crate::device::check(req.device).map_err(Error::device)?;
 
-    let mut lines = Vec::new();
-    for m in &args.manifest {
-        lines.extend(read_manifest(m)?);
-    }
-    if args.inputs.is_empty() && lines.is_empty() {
-        return Err(Error::usage(
-            "batch: no inputs (give paths or --manifest FILE)",
-        ));
-    }
-    let (named, notes) = gather(&args.inputs, &lines, args.root.as_deref(), &args.out_dir)?;
-    for note in &notes {
-        eprintln!("batch: note: {note}");
-    }
-    let all = plan_jobs(&named, &args.out_dir)?;
+    let all = match &args.list {
+        Some(list) => {
+            if !args.inputs.is_empty() || !args.manifest.is_empty() {
+                return Err(Error::usage(
+                    "batch: --list names every input; give no other paths or --manifest with it",
+                ));
+            }
+            if args.list_format.needs_labels() && args.labels.is_none() {
+                return Err(Error::usage(format!(
+                    "batch: a --list-format {} list needs its label file: --labels FILE",
+                    args.list_format
+                )));
+            }
+            let root = args.root.clone().unwrap_or_else(|| {
+                list.parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+            });
+            let entries =
+                mixdata::list::read(args.list_format, list, &root, args.labels.as_deref())?;
+            if entries.is_empty() {
+                return Err(Error::usage(format!(
+                    "batch: the list {} names no clip",
+                    list.display()
+                )));
+            }
+            list_jobs(&entries, &args.out_dir)?
+        }
+        None => {
+            let mut lines = Vec::new();
+            for m in &args.manifest {
+                lines.extend(read_manifest(m)?);
+            }
+            if args.inputs.is_empty() && lines.is_empty() {
+                return Err(Error::usage(
+                    "batch: no inputs (give paths, --manifest FILE or --list FILE)",
+                ));
+            }
+            let (named, notes) = gather(&args.inputs, &lines, args.root.as_deref(), &args.out_dir)?;
+            for note in &notes {
+                eprintln!("batch: note: {note}");
+            }
+            plan_jobs(&named, &args.out_dir)?
+        }
+    };
     if all.is_empty() {
         return Err(Error::usage(
             "batch: no inputs found (no video files or frame folders in the given folders)",
@@ -663,7 +853,18 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
             "--report needs a file (the failure report is appended to as inputs fail); standard output is not supported",
         ));
     }
-    check_collisions(&all, args.preview, &report_path)?;
+    let index_path = args.list.as_ref().map(|_| {
+        args.out_dir.join(match args.shard {
+            Some(s) => format!("index-shard-{}-of-{}.jsonl", s.index, s.count),
+            None => "index.jsonl".into(),
+        })
+    });
+    if let Some(index) = &index_path
+        && atomic::check_output(index, "the index")? == atomic::Destination::Stdout
+    {
+        return Err(Error::usage("the index must be a file"));
+    }
+    check_collisions(&all, args.preview, &report_path, index_path.as_deref())?;
     let total_inputs = all.len();
     let jobs = shard_jobs(all, args.shard);
 
@@ -681,15 +882,30 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
         vec![Freshness::Missing; jobs.len()]
     } else {
         par_map(&jobs, jobs_n, |job| {
-            let key: Value = record::key(&req, &job.input);
+            let req = job_request(&req, args, job);
+            let key: Value = record::key(&req, &job.input, template.as_ref());
             let preview = args.preview.then(|| job.preview());
             record::check(&job.output, &key, preview.as_deref())
         })
     };
     let mut todo = Vec::new();
+    // Lines of index.jsonl by clip index: skipped outputs' from their records.
+    let mut index_lines: BTreeMap<usize, Value> = BTreeMap::new();
     for (job, fresh) in jobs.into_iter().zip(freshness) {
         match fresh {
-            Freshness::Current => summary.skipped += 1,
+            Freshness::Current if index_path.is_none() => summary.skipped += 1,
+            Freshness::Current => {
+                let req = job_request(&req, args, &job);
+                if let Some((frames, shape)) = record::output_of(&job.output) {
+                    summary.skipped += 1;
+                    let line = index_line(&job, &req, &args.out_dir, frames, &shape);
+                    index_lines.insert(job.index, line);
+                } else {
+                    // A record without what came out says too little to keep it.
+                    summary.unrecorded += 1;
+                    todo.push(job);
+                }
+            }
             Freshness::Missing => todo.push(job),
             Freshness::Stale => {
                 summary.stale += 1;
@@ -725,12 +941,16 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
     std::thread::scope(|scope| {
         for _ in 0..jobs_n {
             let tx = tx.clone();
-            let (next, todo, req) = (&next, &todo, &req);
+            let (next, todo, req, template) = (&next, &todo, &req, &template);
             scope.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = todo.get(i) else { break };
-                    let outcome = run_job(job, req, args.preview);
+                    let setup = JobSetup {
+                        req: job_request(req, args, job),
+                        template: template.as_ref(),
+                    };
+                    let outcome = run_job(job, &setup, args.preview);
                     if tx.send((i, outcome)).is_err() {
                         break;
                     }
@@ -741,8 +961,17 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
         for (i, outcome) in rx {
             let job = &todo[i];
             match outcome {
-                Outcome::Done { frames, secs } => {
+                Outcome::Done {
+                    frames,
+                    shape,
+                    secs,
+                } => {
                     summary.mixed += 1;
+                    if index_path.is_some() {
+                        let req = job_request(&req, args, job);
+                        let line = index_line(job, &req, &args.out_dir, frames, &shape);
+                        index_lines.insert(job.index, line);
+                    }
                     progress.line(&format!(
                         "ok      {} -> {} (F = {frames}, {secs:.2} s)",
                         job.input.display(),
@@ -760,6 +989,9 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
         }
     });
     progress.finish();
+    if let Some(path) = &index_path {
+        write_index(path, index_lines.values())?;
+    }
     if summary.failed == 0 && report.path.is_file() {
         // A report left by an earlier run would now be wrong.
         let _ = std::fs::remove_file(&report.path);
@@ -786,6 +1018,27 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
         return Err(e);
     }
     Ok(summary)
+}
+
+/// The request of one job: the run's, with the job's own train seed under `--epoch`.
+fn job_request<'a>(req: &MixRequest<'a>, args: &BatchArgs, job: &Job) -> MixRequest<'a> {
+    MixRequest {
+        plan: args.data.plan_for(req.plan, job.index as u64),
+        ..*req
+    }
+}
+
+/// Writes `index.jsonl` atomically: one JSON object per line, by clip index.
+fn write_index<'v>(path: &Path, lines: impl Iterator<Item = &'v Value>) -> Result<()> {
+    let mut text = String::new();
+    for line in lines {
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "creating", e))?;
+    }
+    atomic::write_all(path, text.as_bytes())
 }
 
 /// "; redone: 2 stale (...), 1 without a record" when any output was redone.

@@ -27,7 +27,9 @@ pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 
 fn run_mix(args: &MixArgs) -> Result<()> {
-    let plan = args.plan.config()?;
+    // `mix` is clip 0 of a one-clip list: with --epoch, its seed is the dataset rule's.
+    let plan = args.data.plan_for(args.plan.config()?, 0);
+    let template = args.data.template(None)?;
     let req = args.out.request(plan, args.threads);
     device::check(req.device).map_err(Error::device)?;
     identity::check_mix(&args.input, &args.output, args.preview.as_deref())?;
@@ -58,7 +60,13 @@ fn run_mix(args: &MixArgs) -> Result<()> {
         }
         atomic::remove_stale(path);
     }
-    let input = mixdata::Source::open(&args.input)?;
+    let input = mixdata::Source::open_with(
+        &args.input,
+        &mixdata::OpenOptions {
+            template: template.as_ref(),
+            ..mixdata::OpenOptions::default()
+        },
+    )?;
     let mixed = mixing::mix_input(&input, &req)?;
     if !mixed.damage.is_clean() {
         eprintln!(

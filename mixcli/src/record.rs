@@ -13,7 +13,9 @@
 //!   },
 //!   "input_as_given": "kinetics/abseiling/x.mp4",
 //!   "output": {"shape": [8, 3, 224, 224], "frames": 300, "counted": 300, "rotation": 0,
-//!              "damage": null}
+//!              "damage": null, "seed": null,
+//!              "segments": [{"frames": [18], "numerators": [1], "denominator": 1,
+//!                            "window": [0, 37]}, ...]}
 //! }
 //! ```
 //!
@@ -27,12 +29,19 @@
 //! An output is current only when its record's key equals the key of this run and its `.npy`
 //! is complete with the recorded shape (and, with `--preview`, its preview exists).
 //!
+//! With `--template`, the key also holds the template and its start index
+//! (`"template": {"template": "img_{:05}.jpg", "start": 1}`): it decides which files are frames.
+//!
 //! The output part records what came out: the shape, F, the cheap count, the rotation applied,
-//! and the damage an `--allow-damaged` run accepted (`null` when the input decoded cleanly).
+//! the damage an `--allow-damaged` run accepted (`null` when the input decoded cleanly), the
+//! train-mode seed the clip was mixed with (`null` in test mode; with `--epoch` the clip's own)
+//! and the plan's segments (positions, numerators, denominator, window).
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use mixcore::{Mode, Plan, PlanConfig};
+use mixdata::FrameTemplate;
 use serde_json::{Value, json};
 
 use crate::atomic;
@@ -128,22 +137,70 @@ pub fn input_state(input: &Path) -> Value {
     })
 }
 
-/// The key of an output made from `input` with `req` (see the module docs).
+/// The key of an output made from `input` with `req`, its frame folders read by `template`
+/// (see the module docs).
 #[must_use]
-pub fn key(req: &MixRequest<'_>, input: &Path) -> Value {
-    json!({
+pub fn key(req: &MixRequest<'_>, input: &Path, template: Option<&FrameTemplate>) -> Value {
+    let mut key = json!({
         "mixcli": env!("CARGO_PKG_VERSION"),
         "options": options(req),
         "input": lexical_absolute(input).to_string_lossy(),
         "input_state": input_state(input),
-    })
+    });
+    // Only when given, so the records of runs without a template stay current.
+    if let Some(t) = template {
+        key["template"] = json!({"template": t.to_string(), "start": t.start()});
+    }
+    key
+}
+
+/// The plan's segments for `frames` frames, as `info --json` writes them: `[{"frames":
+/// [positions], "numerators": [...], "denominator": D, "window": [lo, hi]}, ...]`; `null`
+/// when no plan can be made (never for a mixed output).
+#[must_use]
+pub fn segments(plan: &PlanConfig<'_>, frames: u32) -> Value {
+    let Ok(plan) = Plan::new(frames, plan) else {
+        return Value::Null;
+    };
+    plan.iter()
+        .map(|seg| {
+            let w = seg.window();
+            json!({
+                "frames": seg.positions().collect::<Vec<u32>>(),
+                "numerators": seg.numerators().collect::<Vec<u32>>(),
+                "denominator": seg.denominator(),
+                "window": [w.lo, w.hi],
+            })
+        })
+        .collect()
+}
+
+/// F and the shape of `output` as its record states them; `None` when the record cannot be
+/// read or lacks them.
+#[must_use]
+pub fn output_of(output: &Path) -> Option<(u32, Vec<usize>)> {
+    let bytes = std::fs::read(path_for(output)).ok()?;
+    let record: Value = serde_json::from_slice(&bytes).ok()?;
+    let frames = u32::try_from(record["output"]["frames"].as_u64()?).ok()?;
+    let shape = record["output"]["shape"]
+        .as_array()?
+        .iter()
+        .map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok()))
+        .collect::<Option<Vec<usize>>>()?;
+    Some((frames, shape))
 }
 
 /// Writes the record of `output` atomically.
 ///
 /// # Errors
 /// I/O errors naming the record file.
-pub fn write(output: &Path, key: &Value, input_as_given: &Path, mixed: &Mixed) -> Result<()> {
+pub fn write(
+    output: &Path,
+    key: &Value,
+    input_as_given: &Path,
+    mixed: &Mixed,
+    req: &MixRequest<'_>,
+) -> Result<()> {
     let damage = if mixed.damage.is_clean() {
         Value::Null
     } else {
@@ -163,6 +220,11 @@ pub fn write(output: &Path, key: &Value, input_as_given: &Path, mixed: &Mixed) -
             "counted": mixed.counted,
             "rotation": mixed.rotation,
             "damage": damage,
+            "seed": match req.plan.mode {
+                Mode::Train { seed } => Value::from(seed),
+                Mode::Test => Value::Null,
+            },
+            "segments": segments(&req.plan, mixed.frames),
         },
     });
     let mut text = serde_json::to_string_pretty(&record).map_err(|e| {
