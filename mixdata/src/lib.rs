@@ -1,9 +1,4 @@
-//! # mixdata — Frame Mix-up data loading
-//!
-//! Videos and frame folders in, exact Frame Mix-up tensors out: one [`Source`]/[`Reader`] API
-//! over FFmpeg for both kinds of input, with every data-safety rule of `mixcli` (damage
-//! detection, rotation, cover art, pipes refused, size limits, the `ffmpeg` program's colour
-//! conversion, the true frame count).
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod damage;
@@ -25,6 +20,7 @@ pub use error::{Error, Problem, Result};
 pub use ffmpeg_next as ffmpeg;
 pub use list::{Entry, ListFormat};
 pub use loader::{Batch, Epoch, ErrorPolicy, Loader, LoaderConfig, Skipped};
+pub use mixcore::{Epilogue, FramesPerSegment, Layout, Mode, Selection};
 pub use mixing::{MixRequest, Mixed, MixedInfo, mix_input, mix_input_into, mix_input_with};
 pub use source::video::{init, probe};
 pub use source::{OpenOptions, Reader, ReaderOptions, Source, SourceKind};
