@@ -8,6 +8,7 @@
 //! - [`mixer`]: the streaming mixer under any push sequence, against a model and `mix`.
 //! - `cli` (feature `cli`): mixcli's decoding front end and its `--schedule`/`--shard` parsers.
 //! - `cli_args` (feature `cli`): mixcli's whole command line, any argument vector.
+//! - [`data`] (feature `cli`): mixdata's frame templates and annotation list parsers.
 //!
 //! [`oracle`] is docs/contract.md written again, independently of mixcore.
 
@@ -21,6 +22,8 @@ pub mod plan;
 pub mod cli;
 #[cfg(feature = "cli")]
 pub mod cli_args;
+#[cfg(feature = "cli")]
+pub mod data;
 
 /// Decodes `data` into `T` exactly as `libfuzzer_sys::fuzz_target!` does for a typed target
 /// (`arbitrary_take_rest`), for replaying seeds and crashes outside libFuzzer. `None` when

@@ -118,3 +118,37 @@ fn cli_args_seeds_pass() {
     assert!(parsed.iter().any(|&p| p), "no seed parses");
     assert!(parsed.iter().any(|&p| !p), "no seed is refused");
 }
+
+#[cfg(feature = "cli")]
+#[test]
+fn template_seeds_pass() {
+    let parsed: Vec<bool> = seeds("template")
+        .iter()
+        .map(|(_, bytes)| framemix_fuzz::data::check_template(bytes))
+        .collect();
+    assert!(parsed.iter().any(|&p| p), "no seed parses");
+    assert!(parsed.iter().any(|&p| !p), "no seed is refused");
+}
+
+#[cfg(feature = "cli")]
+#[test]
+fn lists_seeds_pass() {
+    let outcomes: Vec<_> = seeds("lists")
+        .iter()
+        .map(|(path, bytes)| {
+            let o = framemix_fuzz::data::check_lists(bytes);
+            eprintln!("lists: {} {o:?}", path.display());
+            o
+        })
+        .collect();
+    // Every format is reached, each both parsing and refusing.
+    for format in mixdata::ListFormat::ALL {
+        let of = |ok: bool| {
+            outcomes
+                .iter()
+                .any(|o| o.format == Some(format) && o.entries.is_some() == ok)
+        };
+        assert!(of(true), "no {format} seed parses");
+        assert!(of(false), "no {format} seed is refused");
+    }
+}
