@@ -37,8 +37,9 @@ step "mixcuda: committed PTX is fresh and nvcc-clean"
 bash scripts/build-ptx.sh --check
 
 step "mixcuda with the cuda feature (device tests print 'skipped' without a GPU)"
-cargo clippy -p mixcuda -p mixcli --all-targets --features mixcuda/cuda,mixcli/cuda -- -D warnings
+cargo clippy -p mixcuda -p mixdata -p mixcli --all-targets --features mixcuda/cuda,mixcli/cuda -- -D warnings
 cargo test -p mixcuda --features cuda
+cargo test -p mixdata --features cuda
 cargo test -p mixcli --features cuda
 
 step "benches build"
