@@ -411,7 +411,7 @@ impl OutputArgs {
     }
 }
 
-/// How frame folders are named and which epoch's draw is mixed (`mix` and `batch`).
+/// How frame folders are named and which epoch's draw is mixed (`mix`, `batch`, `info`).
 #[derive(Clone, Debug, Default, Args)]
 pub struct DataArgs {
     /// Frame folders hold frames named by TEMPLATE (Python format: img_{:05}.jpg, {:05}.jpg,
@@ -509,6 +509,9 @@ pub struct InfoArgs {
     /// Plan options.
     #[command(flatten)]
     pub plan: PlanArgs,
+    /// Frame templates and epochs.
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 /// `mixcli batch`.

@@ -878,6 +878,10 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
         )
         .clamp(1, crate::args::MAX_JOBS as usize);
     remove_stale_temps(&jobs, args.preview);
+    if let Some(index) = &index_path {
+        // What a killed run left of the index it was writing.
+        atomic::remove_stale(index);
+    }
     let freshness = if args.overwrite {
         vec![Freshness::Missing; jobs.len()]
     } else {

@@ -19,8 +19,16 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
 /// # Errors
 /// Every input error; mixcore's refusal of the plan.
 pub fn run(args: &InfoArgs) -> Result<String> {
-    let config = args.plan.config()?;
-    let input = Source::open(&args.input)?;
+    // As `mix` plans it: clip 0, with --epoch.
+    let config = args.data.plan_for(args.plan.config()?, 0);
+    let template = args.data.template(None)?;
+    let input = Source::open_with(
+        &args.input,
+        &mixdata::OpenOptions {
+            template: template.as_ref(),
+            ..mixdata::OpenOptions::default()
+        },
+    )?;
     let path = input.path().to_path_buf();
     let video = match &input {
         Source::Video(p) => Some(mixdata::probe(p)?),

@@ -577,6 +577,37 @@ fn mix_takes_a_template_and_an_epoch() {
     let dataset = Dataset::new(vec![entry], config(17)).unwrap();
     let sample = dataset.get(0, 6).unwrap();
     assert!(same_bits(&npy(&npy_out), &sample.data));
+    // info plans it the same way.
+    let mut info: Vec<String> = vec!["info".into(), folder.to_string_lossy().into_owned()];
+    info.extend(PLAN.iter().map(ToString::to_string));
+    info.extend(
+        [
+            "--json",
+            "--template",
+            "img_{:05}.png",
+            "--start",
+            "0",
+            "--train",
+            "--seed",
+            "17",
+            "--epoch",
+            "6",
+        ]
+        .iter()
+        .map(ToString::to_string),
+    );
+    let out = mixcli(info);
+    ok(&out);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["frames"], 12);
+    for (seg, s) in json["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&sample.info.segments)
+    {
+        assert_eq!(seg["frames"], serde_json::json!(s.positions));
+    }
     let other = dataset.get(0, 7).unwrap();
     assert!(!same_bits(&npy(&npy_out), &other.data));
     // Without --epoch the seed is used as it is.

@@ -7,7 +7,7 @@
 //! - **Workers.** `workers` threads each fill whole batches ("batch `n`" is positions
 //!   `n * B .. (n + 1) * B` of the order), writing every sample straight into its slot of
 //!   the batch's buffer ([`crate::Dataset::get_into`], no copy); `workers = 0` decodes on the
-//!   calling thread. At most [`LoaderConfig::prefetch`] batches are in flight (being filled
+//!   calling thread. At most [`LoaderConfig::in_flight`] batches are in flight (being filled
 //!   or waiting to be handed out), so memory is bounded by that and the batch size, whatever
 //!   the dataset's size. Batches come out in order whatever order workers finish them in.
 //! - **Determinism.** A sample's bits depend only on `(seed, epoch, index)` (the dataset's
@@ -20,7 +20,7 @@
 //!   since the previous batch, with its error ([`Epoch::skipped`]: those after the last
 //!   batch).
 //! - **Buffers.** [`Loader::recycle`] hands a batch's buffer back; with every batch recycled,
-//!   an epoch allocates no new buffer after the first `prefetch + 1`
+//!   the loader allocates no buffer after its first `in_flight() + 2`
 //!   ([`Loader::buffers_allocated`]).
 //! - **Shapes.** Every sample of a loader has one shape, the dataset's fixed shape (a resize)
 //!   or else the shape of the first clip in list order that opens. A clip of another shape is
@@ -56,7 +56,9 @@ pub struct LoaderConfig {
     /// Worker threads that decode and mix; 0 decodes on the thread that iterates.
     /// Default: 0.
     pub workers: usize,
-    /// Batches in flight at most (being filled or ready), at least 1. Default: 2.
+    /// Batches in flight at most (being filled or waiting to be handed out), at least 1; raised
+    /// to `workers` when smaller, so every worker can fill one ([`LoaderConfig::in_flight`]).
+    /// Default: 2.
     pub prefetch: usize,
     /// Visit the samples in a new seeded order each epoch ([`crate::seed::shuffle_order`]);
     /// false keeps list order. Default: false.
@@ -67,6 +69,15 @@ pub struct LoaderConfig {
     pub drop_last: bool,
     /// What a failed sample does. Default: [`ErrorPolicy::Fail`].
     pub on_error: ErrorPolicy,
+}
+
+impl LoaderConfig {
+    /// The batches in flight at most: `max(prefetch, workers, 1)`. Memory is about this many
+    /// batch buffers, plus the one being taken apart and the one handed out.
+    #[must_use]
+    pub fn in_flight(&self) -> usize {
+        self.prefetch.max(self.workers).max(1)
+    }
 }
 
 impl Default for LoaderConfig {
@@ -163,7 +174,7 @@ impl Shared {
         }
         let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
         // Never more than an epoch can use at once.
-        if pool.len() < self.config.prefetch + 2 {
+        if pool.len() < self.config.in_flight() + 2 {
             pool.push(buf);
         }
     }
@@ -423,7 +434,7 @@ impl Epoch {
         let stop = Arc::new(AtomicBool::new(false));
         let threads = (shared.config.workers > 0 && natural > 0).then(|| {
             let permits = Arc::new(Permits {
-                free: Mutex::new(shared.config.prefetch),
+                free: Mutex::new(shared.config.in_flight()),
                 changed: Condvar::new(),
             });
             let claim = Arc::new(AtomicUsize::new(0));
