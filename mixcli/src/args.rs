@@ -423,8 +423,8 @@ pub struct DataArgs {
     #[arg(long, value_name = "N", help_heading = "Input")]
     pub start: Option<u64>,
     /// With --train: mix epoch E's draw. The clip's seed is derived from --seed, E and its
-    /// index (its position in the list; 0 for `mix`) as mixdata's dataset does. Without it
-    /// --seed is used as it is, for every clip.
+    /// index (its line in --list, else its position in the sorted input list; 0 for `mix` and
+    /// `info`) as mixdata's dataset does. Without it --seed is used as it is, for every clip.
     #[arg(long, value_name = "E", requires = "train", help_heading = "Plan")]
     pub epoch: Option<u64>,
 }
