@@ -1026,11 +1026,24 @@ unsafe fn finish_planar<L: Load, E: Epi, const CH: usize>(
 // ---------------------------------------------------------------------------------------------
 // One pass.
 
+/// Output bytes from which a one-pass call writes past the caches with streaming stores
+/// (`vmovntps`): twice the 2 MiB L2 of the AVX-512 server cores this was measured on, so the
+/// first lines a call writes would have left L2 before it ends anyway. Regular stores first
+/// read every output line (read for ownership) and then write it back; streaming stores only
+/// write, which on the development host made `mixbench` case c (48 x 1280x720, one call of
+/// 11 MB per segment) about twice as fast, and made case a (0.6 MB per call, output hot in L3)
+/// slower, hence the threshold.
+const STREAM_MIN_BYTES: usize = 4 << 20;
+
 /// Exact mix of a whole window in one pass, for windows whose numerators all fit one 16-bit
 /// pair group (`fits_u16_pairs`) and `d < FMA_DIVISOR_LIMIT`: pair sums stay in registers and
 /// are widened (and deinterleaved), divided, finished and stored, with no accumulator in
 /// memory. Handles the first `len - len % (64 ch)` elements (whole blocks of 64 pixels) and
 /// returns how many it did; 0 when the case is not one it handles.
+///
+/// A call writing at least [`STREAM_MIN_BYTES`] uses streaming stores when its destination
+/// runs can all be 64-byte aligned at one pixel: the pixels before that one (at most 15) are
+/// finished one value at a time, the blocks follow them, and it returns where they end.
 pub(crate) fn mix_fused_u16(
     rows: &[&[u8]],
     nums: &[u32],
@@ -1038,36 +1051,131 @@ pub(crate) fn mix_fused_u16(
     fin: &Finish,
     dst: &mut [&mut [f32]],
 ) -> usize {
+    mix_fused_with(rows, nums, d, fin, dst, STREAM_MIN_BYTES)
+}
+
+/// [`mix_fused_u16`] with streaming stores from `stream_min` output bytes.
+fn mix_fused_with(
+    rows: &[&[u8]],
+    nums: &[u32],
+    d: u64,
+    fin: &Finish,
+    dst: &mut [&mut [f32]],
+    stream_min: usize,
+) -> usize {
     let ch = fin.channels;
     if !(1..=4).contains(&ch) {
         return 0;
     }
     let len = rows.first().map_or(0, |r| r.len());
-    let done = len - len % (64 * ch);
+    let block = 64 * ch;
     let ok = d > 0
         && d < FMA_DIVISOR_LIMIT
-        && done > 0
+        && len >= block
         && rows.len() <= MAX_GROUP
         && nums.len() >= rows.len()
         && rows.iter().all(|r| r.len() >= len)
         && fits_u16_pairs(&nums[..rows.len()])
-        && fits(done, fin, dst);
+        && fits(len - len % block, fin, dst);
     if !ok {
         return 0;
     }
+    let nums = &nums[..rows.len()];
+    let head = if len.saturating_mul(4) >= stream_min {
+        aligned_head(fin, dst, len)
+    } else {
+        None
+    };
+    let start = head.map_or(0, |h| h * ch);
+    let done = start + (len - start) / block * block;
+    // The pixels before the aligned blocks (none without streaming).
+    fused_head(rows, nums, d, fin, dst, start);
+    let span = Span {
+        start,
+        done,
+        stream: head.is_some(),
+    };
     // SAFETY: reachable only after AVX-512 and FMA were detected (see `accumulate_u32_with`);
-    // every row holds `len >= done` bytes, `done` is a multiple of 64 ch, `fits` checked the
-    // destination, and the planar instantiations get their own channel count.
+    // every row holds `len >= done` bytes; `start` and `done - start` are whole pixels and
+    // whole blocks; the runs hold the values up to `done` (`fits` above when `start` is 0,
+    // `aligned_head` otherwise), and `start` aligns every run when streaming; the planar
+    // instantiations get their own channel count.
     unsafe {
         match fin.epilogue {
-            Epilogue::Raw => fused_by_layout::<RawEpi>(rows, nums, d, fin, dst, done),
-            Epilogue::Unit => fused_by_layout::<UnitEpi>(rows, nums, d, fin, dst, done),
+            Epilogue::Raw => fused_by_layout::<RawEpi>(rows, nums, d, fin, dst, span),
+            Epilogue::Unit => fused_by_layout::<UnitEpi>(rows, nums, d, fin, dst, span),
             Epilogue::Normalize { .. } => {
-                fused_by_layout::<NormEpi>(rows, nums, d, fin, dst, done);
+                fused_by_layout::<NormEpi>(rows, nums, d, fin, dst, span);
             }
         }
     }
     done
+}
+
+/// The elements a one-pass call finishes with vectors: `start..done`, stored with streaming
+/// stores when `stream`.
+#[derive(Clone, Copy)]
+struct Span {
+    start: usize,
+    done: usize,
+    stream: bool,
+}
+
+/// The pixel (0 to 15) from which every destination run's store address is 64-byte aligned,
+/// when there is one and at least one block of 64 pixels follows it within `len` elements
+/// whose values the runs hold; `None` otherwise (planar runs aligned differently, or an
+/// interleaved run of 2 or 4 channels that no whole pixel aligns).
+fn aligned_head(fin: &Finish, dst: &[&mut [f32]], len: usize) -> Option<usize> {
+    let ch = fin.channels;
+    // Floats to the next 64-byte boundary of each run.
+    let gap = |r: &[f32]| (16 - (r.as_ptr() as usize / 4) % 16) % 16;
+    let head = if fin.planar && ch > 1 {
+        let h = gap(dst.first()?);
+        dst[..ch].iter().all(|r| gap(r) == h).then_some(h)?
+    } else {
+        let g = gap(dst.first()?);
+        (0..16).find(|&h| (h * ch) % 16 == g)?
+    };
+    // Where the whole blocks after the head end; the runs must hold the values up to there.
+    let end = head * ch + (len - (head * ch).min(len)) / (64 * ch) * (64 * ch);
+    let room = if fin.planar && ch > 1 {
+        dst[..ch].iter().all(|r| r.len() >= end / ch)
+    } else {
+        dst[0].len() >= end
+    };
+    (end > head * ch && room).then_some(head)
+}
+
+/// The first `start` elements (whole pixels) of a one-pass call, one value at a time:
+/// `N = sum n v` in `u32`, `V` by the reciprocal route (exact for `d < 2^17`), the epilogue.
+fn fused_head(
+    rows: &[&[u8]],
+    nums: &[u32],
+    d: u64,
+    fin: &Finish,
+    dst: &mut [&mut [f32]],
+    start: usize,
+) {
+    let ch = fin.channels;
+    let recip = 1.0 / d as f64;
+    for e in 0..start {
+        let n: u32 = rows
+            .iter()
+            .zip(nums)
+            .map(|(r, &w)| w * u32::from(r[e]))
+            .sum();
+        let y = fin
+            .epilogue
+            .apply(round_ratio_recip(u64::from(n), recip), e % ch);
+        let slot = if fin.planar && ch > 1 {
+            dst.get_mut(e % ch).and_then(|r| r.get_mut(e / ch))
+        } else {
+            dst.get_mut(0).and_then(|r| r.get_mut(e))
+        };
+        if let Some(slot) = slot {
+            *slot = y;
+        }
+    }
 }
 
 /// # Safety
@@ -1080,26 +1188,45 @@ unsafe fn fused_by_layout<E: Epi>(
     d: u64,
     fin: &Finish,
     dst: &mut [&mut [f32]],
-    done: usize,
+    span: Span,
 ) {
     // SAFETY: forwarded from the caller.
     unsafe {
         match (fin.planar, fin.channels) {
-            (true, 2) => fused::<E, 2, true>(rows, nums, d, fin, dst, done),
-            (true, 3) => fused::<E, 3, true>(rows, nums, d, fin, dst, done),
-            (true, 4) => fused::<E, 4, true>(rows, nums, d, fin, dst, done),
-            _ => fused::<E, 4, false>(rows, nums, d, fin, dst, done),
+            (true, 2) => fused::<E, 2, true>(rows, nums, d, fin, dst, span),
+            (true, 3) => fused::<E, 3, true>(rows, nums, d, fin, dst, span),
+            (true, 4) => fused::<E, 4, true>(rows, nums, d, fin, dst, span),
+            _ => fused::<E, 4, false>(rows, nums, d, fin, dst, span),
         }
     }
 }
 
-/// The one-pass kernel: blocks of 64 pixels (`ch` columns of 64 bytes). `PLANAR` runs have
-/// `CH` channels; interleaved runs (`!PLANAR`) have `fin.channels` (`CH` is then only an
-/// upper bound).
+/// Stores sixteen finished values, streaming or not.
 ///
 /// # Safety
-/// AVX-512 F/BW/VL/DQ and FMA available; rows hold at least `done` bytes, a multiple of
-/// `64 fin.channels`; `fits(done, fin, dst)`; the numerators pass `fits_u16_pairs`;
+/// `dst..dst + 16` is writable; 64-byte aligned when `stream`; AVX-512 F available.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+unsafe fn store16(dst: *mut f32, y: __m512, stream: bool) {
+    // SAFETY: the caller's promise.
+    unsafe {
+        if stream {
+            _mm512_stream_ps(dst, y);
+        } else {
+            _mm512_storeu_ps(dst, y);
+        }
+    }
+}
+
+/// The one-pass kernel: blocks of 64 pixels (`ch` columns of 64 bytes) over elements
+/// `span.start..span.done`. `PLANAR` runs have `CH` channels; interleaved runs (`!PLANAR`)
+/// have `fin.channels` (`CH` is then only an upper bound).
+///
+/// # Safety
+/// AVX-512 F/BW/VL/DQ and FMA available; rows hold at least `span.done` bytes; `span.start`
+/// and `span.done - span.start` are multiples of `fin.channels` and of `64 fin.channels`; the
+/// runs hold the values of elements up to `span.done`; when `span.stream`, every run's value
+/// of the pixel at `span.start` is 64-byte aligned; the numerators pass `fits_u16_pairs`;
 /// `0 < d < FMA_DIVISOR_LIMIT`; `fin.channels == CH` when `PLANAR`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
 unsafe fn fused<E: Epi, const CH: usize, const PLANAR: bool>(
@@ -1108,7 +1235,7 @@ unsafe fn fused<E: Epi, const CH: usize, const PLANAR: bool>(
     d: u64,
     fin: &Finish,
     dst: &mut [&mut [f32]],
-    done: usize,
+    span: Span,
 ) {
     let ch = fin.channels;
     let (ptrs, pairs) = pair_rows(rows);
@@ -1121,8 +1248,13 @@ unsafe fn fused<E: Epi, const CH: usize, const PLANAR: bool>(
         dst.get_mut(c)
             .map_or(core::ptr::null_mut(), |r| r.as_mut_ptr())
     });
+    let Span {
+        start,
+        done,
+        stream,
+    } = span;
     let block = 64 * ch;
-    let mut j = 0;
+    let mut j = start;
     if PLANAR {
         let t = &PLANAR_WIDEN[CH - 2];
         // idx[g][c]: channel c of group g.
@@ -1155,11 +1287,11 @@ unsafe fn fused<E: Epi, const CH: usize, const PLANAR: bool>(
                 };
                 for (c, ix) in by_channel.iter().enumerate() {
                     let n = _mm512_maskz_permutex2var_epi16(EVEN_WORDS, a, *ix, b);
-                    // SAFETY: p0 + 16g + 16 <= done / CH <= dst[c].len() (fits); AVX-512
-                    // available.
+                    // SAFETY: p0 + 16g + 16 <= done / CH, within dst[c]; aligned when
+                    // streaming, as p0 - start / CH is a multiple of 64; AVX-512 available.
                     unsafe {
                         let y = E::apply(divide(n, hv, lv), k.cm[c], k.cs[c]);
-                        _mm512_storeu_ps(outs[c].add(p0 + 16 * g), y);
+                        store16(outs[c].add(p0 + 16 * g), y, stream);
                     }
                 }
             }
@@ -1167,7 +1299,7 @@ unsafe fn fused<E: Epi, const CH: usize, const PLANAR: bool>(
         }
     } else {
         let idx = INTERLEAVED_WIDEN.map(|t| load_words(&t));
-        // Output vector o of a block starts at channel (16 o) % ch.
+        // Output vector o of a block starts at channel (16 o) % ch (blocks start at pixels).
         let pm: [__m512; 16] = core::array::from_fn(|o| k.pm[(16 * o) % ch]);
         let ps: [__m512; 16] = core::array::from_fn(|o| k.ps[(16 * o) % ch]);
         while j < done {
@@ -1177,16 +1309,20 @@ unsafe fn fused<E: Epi, const CH: usize, const PLANAR: bool>(
                 for (r, ix) in idx.iter().enumerate() {
                     let o = 4 * q + r;
                     let n = _mm512_maskz_permutex2var_epi16(EVEN_WORDS, lo, *ix, hi);
-                    // SAFETY: j + 16o + 16 <= done <= dst[0].len() (fits); AVX-512
-                    // available.
+                    // SAFETY: j + 16o + 16 <= done, within dst[0]; aligned when streaming, as
+                    // j - start is a multiple of 64; AVX-512 available.
                     unsafe {
                         let y = E::apply(divide(n, hv, lv), pm[o], ps[o]);
-                        _mm512_storeu_ps(outs[0].add(j + 16 * o), y);
+                        store16(outs[0].add(j + 16 * o), y, stream);
                     }
                 }
             }
             j += block;
         }
+    }
+    if stream {
+        // Streaming stores are weakly ordered: make them visible before anything after.
+        _mm_sfence();
     }
 }
 
@@ -1197,8 +1333,8 @@ mod tests {
     extern crate std;
 
     use super::*;
-    use std::eprintln;
     use std::vec::Vec;
+    use std::{eprintln, vec};
 
     fn has_avx512() -> bool {
         std::is_x86_feature_detected!("avx512f")
@@ -1295,6 +1431,101 @@ mod tests {
                 assert_eq!(got, want);
             }
         }
+    }
+
+    /// The one-pass kernel with streaming stores forced on (and off) for small windows: every
+    /// layout, channel count, epilogue and destination alignment, against the reference; the
+    /// values past what it says it did are untouched.
+    #[test]
+    fn one_pass_streaming_matches_reference() {
+        if !has_avx512() {
+            eprintln!("SKIPPED: this CPU has no AVX-512 BW/VL: the AVX-512 routes were not tested");
+            return;
+        }
+        let mut rng = Rng(0xF00D);
+        let epilogues = [
+            Epilogue::Raw,
+            Epilogue::Unit,
+            Epilogue::IMAGENET,
+            Epilogue::Normalize {
+                mean: [0.1, 0.9, 0.5, 0.25],
+                std: [0.3, 0.01, 2.0, 1.5],
+            },
+        ];
+        let mut streamed = 0;
+        for case in 0..400 {
+            let ch = 1 + case % 4;
+            let planar = ch > 1 && (case / 4) % 2 == 0;
+            let epilogue = epilogues[(case / 8) % 4];
+            let pixels = 64 + (rng.next() % 300) as usize;
+            let len = pixels * ch;
+            let m = 1 + (rng.next() % 16) as usize;
+            // Numerators the pair route takes: at most 16 each, 257 in all.
+            let nums: Vec<u32> = (0..m).map(|_| 1 + (rng.next() % 16) as u32).collect();
+            let d: u64 = nums.iter().map(|&n| u64::from(n)).sum();
+            let rows: Vec<Vec<u8>> = (0..m)
+                .map(|_| (0..len).map(|_| rng.next() as u8).collect())
+                .collect();
+            let rows: Vec<&[u8]> = rows.iter().map(Vec::as_slice).collect();
+            let fin = Finish {
+                epilogue,
+                channels: ch,
+                planar,
+            };
+            let mut acc = vec![0u32; len];
+            reference::accumulate_u32(&mut acc, &rows, &nums, true);
+            let (count, per) = if planar { (ch, pixels) } else { (1, len) };
+            let mut want = vec![vec![f32::NAN; per]; count];
+            {
+                let mut w: Vec<&mut [f32]> = want.iter_mut().map(Vec::as_mut_slice).collect();
+                reference::finish_u32(&acc, d, &fin, &mut w);
+            }
+            // Runs at float offsets 0..16 of 64-byte aligned buffers: the same for every run
+            // (streaming possible) or, now and then, different ones (it is not).
+            let same = case % 5 != 0;
+            let offsets: Vec<usize> = (0..count)
+                .map(|c| {
+                    if same || c == 0 {
+                        (case / 3) % 16
+                    } else {
+                        (case + c) % 16
+                    }
+                })
+                .collect();
+            for stream_min in [0, usize::MAX] {
+                let mut bufs: Vec<Vec<f32>> = vec![vec![f32::NAN; per + 32]; count];
+                let mut dst: Vec<&mut [f32]> = bufs
+                    .iter_mut()
+                    .zip(&offsets)
+                    .map(|(b, &o)| {
+                        let skew = (16 - (b.as_ptr() as usize / 4) % 16) % 16;
+                        &mut b[skew + o..skew + o + per]
+                    })
+                    .collect();
+                let done = mix_fused_with(&rows, &nums, d, &fin, &mut dst, stream_min);
+                assert!(done <= len && done.is_multiple_of(ch) && done >= 64 * ch);
+                let upto = if planar { done / ch } else { done };
+                if stream_min == 0 && !done.is_multiple_of(64 * ch) {
+                    streamed += 1;
+                }
+                for (c, (got, w)) in dst.iter().zip(&want).enumerate() {
+                    for i in 0..per {
+                        if i < upto {
+                            assert_eq!(
+                                got[i].to_bits(),
+                                w[i].to_bits(),
+                                "case {case}: ch={ch} planar={planar} run {c} value {i} \
+                                 (done {done}, stream_min {stream_min}, offsets {offsets:?})"
+                            );
+                        } else {
+                            assert!(got[i].is_nan(), "case {case}: wrote past {done}");
+                        }
+                    }
+                }
+            }
+        }
+        // Streaming with a head before the aligned blocks happened.
+        assert!(streamed > 50, "streamed with a head {streamed} times");
     }
 
     /// The planar tables: every group's 16 pixels come from the two vectors the kernel
