@@ -49,7 +49,7 @@ use crate::round::{
 };
 
 /// How far ahead (bytes) the sum loops prefetch each row: one prefetch per 64-byte line.
-const PREFETCH_AHEAD: usize = 1024;
+const PREFETCH_AHEAD: usize = 512;
 
 /// The even 16-bit lanes of a vector: a zero-masking word permute with this mask leaves each
 /// 32-bit lane holding one 16-bit value, zero-extended.
@@ -234,33 +234,112 @@ fn pair_weights16(nums: &[u32], pairs: usize) -> [__m512i; MAX_GROUP / 2] {
     w
 }
 
-/// The 16-bit pair sums of bytes `off..off + 64` of every pair of rows: `lo` holds, per
-/// 128-bit lane `L`, elements `16L..16L+8`, `hi` elements `16L+8..16L+16` (as `vpunpck*bw`
-/// leave them). Prefetches each row `PREFETCH_AHEAD` bytes ahead. The first pair initialises
-/// the sums; no pairs give zeros.
+/// Which bytes of a 64-byte column a step covers: all of them (`None`, the loops' body), or
+/// those a mask selects (a row's last partial column: masked bytes are neither read nor
+/// written, so a partial column never touches memory past the row).
+type Part = Option<__mmask64>;
+
+/// The mask of the first `n` bytes of a column (`n < 64`).
+fn first_bytes(n: usize) -> __mmask64 {
+    (1u64 << n.min(63)) - 1
+}
+
+/// The mask of 16 elements `16r..16r + 16` of a column within `part` (all when `None`).
+fn quarter(part: Part, r: usize) -> Option<__mmask16> {
+    part.map(|k| (k >> (16 * r)) as __mmask16)
+}
+
+/// 64 bytes of a row at `p`, or the bytes `part` selects (zeros elsewhere).
+///
+/// # Safety
+/// The selected bytes at `p` are readable; AVX-512 BW available.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+unsafe fn load_col(p: *const u8, part: Part) -> __m512i {
+    // SAFETY: the caller's promise; a masked load does not touch unselected bytes.
+    unsafe {
+        match part {
+            None => _mm512_loadu_si512(p.cast()),
+            Some(k) => _mm512_maskz_loadu_epi8(k, p.cast()),
+        }
+    }
+}
+
+/// 16 bytes of a row at `p`, or the first of them `k` selects (zeros elsewhere).
+///
+/// # Safety
+/// The selected bytes at `p` are readable; AVX-512 BW/VL available.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+unsafe fn load16b(p: *const u8, k: Option<__mmask16>) -> __m128i {
+    // SAFETY: the caller's promise.
+    unsafe {
+        match k {
+            None => _mm_loadu_si128(p.cast()),
+            Some(k) => _mm_maskz_loadu_epi8(k, p.cast()),
+        }
+    }
+}
+
+/// `acc[0..16] = (init ? 0 : acc) + part` at `dst`, for the elements `k` selects (all when
+/// `None`).
+///
+/// # Safety
+/// The selected elements at `dst` are writable; AVX-512 F available.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+unsafe fn add_store16(dst: *mut u32, part: __m512i, init: bool, k: Option<__mmask16>) {
+    // SAFETY: the caller's promise; masked loads and stores touch the selected lanes only.
+    unsafe {
+        match k {
+            None => {
+                let v = if init {
+                    part
+                } else {
+                    _mm512_add_epi32(_mm512_loadu_si512(dst.cast()), part)
+                };
+                _mm512_storeu_si512(dst.cast(), v);
+            }
+            Some(k) => {
+                let v = if init {
+                    part
+                } else {
+                    _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, dst.cast()), part)
+                };
+                _mm512_mask_storeu_epi32(dst.cast(), k, v);
+            }
+        }
+    }
+}
+
+/// The 16-bit pair sums of bytes `off..off + 64` (or those `part` selects, zeros elsewhere)
+/// of every pair of rows: `lo` holds, per 128-bit lane `L`, elements `16L..16L+8`, `hi`
+/// elements `16L+8..16L+16` (as `vpunpck*bw` leave them). Whole columns prefetch each row
+/// `PREFETCH_AHEAD` bytes ahead. The first pair initialises the sums; no pairs give zeros.
 ///
 /// # Safety
 /// AVX-512 BW is available; `ptrs` come from [`pair_rows`] over rows holding at least
-/// `off + 64` bytes, `weights` from [`pair_weights16`].
+/// `off + 64` bytes (or the bytes `part` selects past `off`), `weights` from
+/// [`pair_weights16`].
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
 unsafe fn pair_sums(
     weights: &[__m512i],
     ptrs: &[(*const u8, *const u8)],
     off: usize,
+    part: Part,
 ) -> (__m512i, __m512i) {
     let mut lo = _mm512_setzero_si512();
     let mut hi = _mm512_setzero_si512();
     for (p, (w, &(pa, pb))) in weights.iter().zip(ptrs).enumerate() {
-        // SAFETY: off + 64 <= every row's length (the caller's promise). Prefetches never
-        // fault; their addresses are only formed with wrapping arithmetic.
+        // SAFETY: the selected bytes at `off` are within every row (the caller's promise).
+        // Prefetches never fault; their addresses are only formed with wrapping arithmetic.
         let (a, b) = unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(pa.wrapping_add(off + PREFETCH_AHEAD).cast());
-            _mm_prefetch::<_MM_HINT_T0>(pb.wrapping_add(off + PREFETCH_AHEAD).cast());
-            (
-                _mm512_loadu_si512(pa.add(off).cast()),
-                _mm512_loadu_si512(pb.add(off).cast()),
-            )
+            if part.is_none() {
+                _mm_prefetch::<_MM_HINT_T0>(pa.wrapping_add(off + PREFETCH_AHEAD).cast());
+                _mm_prefetch::<_MM_HINT_T0>(pb.wrapping_add(off + PREFETCH_AHEAD).cast());
+            }
+            (load_col(pa.add(off), part), load_col(pb.add(off), part))
         };
         let l = _mm512_maddubs_epi16(_mm512_unpacklo_epi8(a, b), *w);
         let h = _mm512_maddubs_epi16(_mm512_unpackhi_epi8(a, b), *w);
@@ -318,37 +397,47 @@ fn accumulate_u32_with(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], init: bool
     }
 }
 
+/// Calls `column(j, part)` for every 64-byte column of `len` bytes: whole ones, then the last
+/// partial one with its mask. (With the kernels' target features, so that the column inlines.)
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+fn columns(len: usize, mut column: impl FnMut(usize, Part)) {
+    let full = len - len % 64;
+    let mut j = 0;
+    while j < full {
+        column(j, None);
+        j += 64;
+    }
+    if full < len {
+        column(full, Some(first_bytes(len - full)));
+    }
+}
+
 /// # Safety
 /// AVX-512 F/BW/VL/DQ available; rows hold at least `acc.len()` bytes; the numerators pass
 /// `fits_u16_pairs`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
 unsafe fn accumulate_u32_pairs(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], init: bool) {
-    let len = acc.len();
-    let full = len - len % 64;
     let (ptrs, pairs) = pair_rows(rows);
     let weights = pair_weights16(nums, pairs);
     let (weights, ptrs) = (&weights[..pairs], &ptrs[..pairs]);
     let idx = INTERLEAVED_WIDEN.map(|t| load_words(&t));
-    let mut j = 0;
-    while j < full {
-        // SAFETY: j + 64 <= full <= every row's length (checked by the caller).
-        let (lo, hi) = unsafe { pair_sums(weights, ptrs, j) };
-        for (r, ix) in idx.iter().enumerate() {
-            let part = _mm512_maskz_permutex2var_epi16(EVEN_WORDS, lo, *ix, hi);
-            // SAFETY: j + 16r + 16 <= full <= acc.len().
-            unsafe {
-                let dst = acc.as_mut_ptr().add(j + 16 * r);
-                let v = if init {
-                    part
-                } else {
-                    _mm512_add_epi32(_mm512_loadu_si512(dst.cast()), part)
-                };
-                _mm512_storeu_si512(dst.cast(), v);
+    let a = acc.as_mut_ptr();
+    columns(acc.len(), |j, part| {
+        // SAFETY: the column's selected bytes lie within acc.len() <= every row's length
+        // (checked by the caller), and so do its selected sums in `acc`.
+        unsafe {
+            let (lo, hi) = pair_sums(weights, ptrs, j, part);
+            for (r, ix) in idx.iter().enumerate() {
+                let k = quarter(part, r);
+                if k == Some(0) {
+                    break;
+                }
+                let sums = _mm512_maskz_permutex2var_epi16(EVEN_WORDS, lo, *ix, hi);
+                add_store16(a.add(j + 16 * r), sums, init, k);
             }
         }
-        j += 64;
-    }
-    tail_u32(acc, rows, nums, init, full);
+    });
 }
 
 /// The VNNI route (see the module docs): `BIASED` when a numerator exceeds 127.
@@ -363,8 +452,6 @@ unsafe fn accumulate_u32_dot<const BIASED: bool>(
     nums: &[u32],
     init: bool,
 ) {
-    let len = acc.len();
-    let full = len - len % 64;
     let (ptrs, pairs) = pair_rows(rows);
     let ptrs = &ptrs[..pairs];
     // Pair p's numerators in bytes 0-1 (even elements) or 2-3 (odd elements) of each lane.
@@ -383,23 +470,23 @@ unsafe fn accumulate_u32_dot<const BIASED: bool>(
     };
     let start = _mm512_set1_epi32(bias as i32);
     let flip = _mm512_set1_epi8(-128);
-    let mut j = 0;
-    while j < full {
+    let a = acc.as_mut_ptr();
+    columns(acc.len(), |j, part| {
         // Sums of elements 16L + 2t (e0), 16L + 2t + 1 (o0), 16L + 8 + 2t (e1) and
         // 16L + 9 + 2t (o1) in 32-bit lane t of 128-bit lane L.
         let (mut e0, mut o0, mut e1, mut o1) = (start, start, start, start);
         for (p, &(pa, pb)) in ptrs.iter().enumerate() {
-            // SAFETY: j + 64 <= full <= every row's length; prefetches never fault.
-            let (a, b) = unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(pa.wrapping_add(j + PREFETCH_AHEAD).cast());
-                _mm_prefetch::<_MM_HINT_T0>(pb.wrapping_add(j + PREFETCH_AHEAD).cast());
-                (
-                    _mm512_loadu_si512(pa.add(j).cast()),
-                    _mm512_loadu_si512(pb.add(j).cast()),
-                )
+            // SAFETY: the column's selected bytes lie within every row; prefetches never
+            // fault.
+            let (x, y) = unsafe {
+                if part.is_none() {
+                    _mm_prefetch::<_MM_HINT_T0>(pa.wrapping_add(j + PREFETCH_AHEAD).cast());
+                    _mm_prefetch::<_MM_HINT_T0>(pb.wrapping_add(j + PREFETCH_AHEAD).cast());
+                }
+                (load_col(pa.add(j), part), load_col(pb.add(j), part))
             };
-            let u0 = _mm512_unpacklo_epi8(a, b);
-            let u1 = _mm512_unpackhi_epi8(a, b);
+            let u0 = _mm512_unpacklo_epi8(x, y);
+            let u1 = _mm512_unpackhi_epi8(x, y);
             if BIASED {
                 let (u0, u1) = (_mm512_xor_si512(u0, flip), _mm512_xor_si512(u1, flip));
                 e0 = _mm512_dpbusd_epi32(e0, even[p], u0);
@@ -415,6 +502,8 @@ unsafe fn accumulate_u32_dot<const BIASED: bool>(
         }
         // Element order: 128-bit lane L of p0..p3 holds elements 16L + 4k .. 16L + 4k + 4
         // (k = 0..3); a 4x4 transpose of 128-bit lanes puts elements 16r..16r+16 in n[r].
+        // (Unselected bytes loaded as zeros; in a biased group their sums are garbage, but
+        // they are not stored.)
         let p0 = _mm512_unpacklo_epi32(e0, o0);
         let p1 = _mm512_unpackhi_epi32(e0, o0);
         let p2 = _mm512_unpacklo_epi32(e1, o1);
@@ -429,21 +518,15 @@ unsafe fn accumulate_u32_dot<const BIASED: bool>(
             _mm512_shuffle_i32x4::<0xDD>(q0, q2),
             _mm512_shuffle_i32x4::<0xDD>(q1, q3),
         ];
-        for (r, part) in n.into_iter().enumerate() {
-            // SAFETY: j + 16r + 16 <= full <= acc.len().
-            unsafe {
-                let dst = acc.as_mut_ptr().add(j + 16 * r);
-                let v = if init {
-                    part
-                } else {
-                    _mm512_add_epi32(_mm512_loadu_si512(dst.cast()), part)
-                };
-                _mm512_storeu_si512(dst.cast(), v);
+        for (r, sums) in n.into_iter().enumerate() {
+            let k = quarter(part, r);
+            if k == Some(0) {
+                break;
             }
+            // SAFETY: the selected sums lie within acc.len().
+            unsafe { add_store16(a.add(j + 16 * r), sums, init, k) };
         }
-        j += 64;
-    }
-    tail_u32(acc, rows, nums, init, full);
+    });
 }
 
 /// Bytes widened to 32 bits and multiplied there, for any numerators.
@@ -452,41 +535,26 @@ unsafe fn accumulate_u32_dot<const BIASED: bool>(
 /// AVX-512 F/BW/VL/DQ available; rows hold at least `acc.len()` bytes.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
 unsafe fn accumulate_u32_wide(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], init: bool) {
-    let len = acc.len();
-    let full = len - len % 64;
-    let mut j = 0;
-    while j < full {
+    let a = acc.as_mut_ptr();
+    columns(acc.len(), |j, part| {
         let mut s = [_mm512_setzero_si512(); 4];
-        if !init {
-            for (q, sv) in s.iter_mut().enumerate() {
-                // SAFETY: j + 16q + 16 <= full <= acc.len().
-                *sv = unsafe { _mm512_loadu_si512(acc.as_ptr().add(j + 16 * q).cast()) };
-            }
-        }
         for (row, &n) in rows.iter().zip(nums) {
             let nv = _mm512_set1_epi32(n as i32);
             for (q, sv) in s.iter_mut().enumerate() {
-                // SAFETY: j + 16q + 16 <= full <= row.len().
-                let b = unsafe { _mm_loadu_si128(row.as_ptr().add(j + 16 * q).cast()) };
+                // SAFETY: the selected bytes lie within acc.len() <= row.len().
+                let b = unsafe { load16b(row.as_ptr().add(j + 16 * q), quarter(part, q)) };
                 *sv = _mm512_add_epi32(*sv, _mm512_mullo_epi32(_mm512_cvtepu8_epi32(b), nv));
             }
         }
-        for (q, sv) in s.iter().enumerate() {
-            // SAFETY: as above.
-            unsafe { _mm512_storeu_si512(acc.as_mut_ptr().add(j + 16 * q).cast(), *sv) };
+        for (q, sv) in s.into_iter().enumerate() {
+            let k = quarter(part, q);
+            if k == Some(0) {
+                break;
+            }
+            // SAFETY: the selected sums lie within acc.len().
+            unsafe { add_store16(a.add(j + 16 * q), sv, init, k) };
         }
-        j += 64;
-    }
-    tail_u32(acc, rows, nums, init, full);
-}
-
-/// The reference on elements `from..` of a group.
-fn tail_u32(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], init: bool, from: usize) {
-    let tails: [&[u8]; MAX_GROUP] = core::array::from_fn(|g| {
-        rows.get(g)
-            .map_or(&[][..], |r| r.get(from..).unwrap_or(&[]))
     });
-    reference::accumulate_u32(&mut acc[from..], &tails[..rows.len()], nums, init);
 }
 
 /// Exact group accumulation in `u64`: bytes widened to 64 bits, `vpmuludq` by the numerator
@@ -503,36 +571,51 @@ pub(crate) fn accumulate_u64(acc: &mut [u64], rows: &[&[u8]], nums: &[u32], init
 
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
 unsafe fn accumulate_u64_avx512(acc: &mut [u64], rows: &[&[u8]], nums: &[u32], init: bool) {
+    let a = acc.as_mut_ptr();
+    // Columns of 32 elements, as four vectors of 8 `u64` sums (masks: 8 elements each).
     let len = acc.len();
-    let full = len - len % 32;
     let mut j = 0;
-    while j < full {
+    while j < len {
+        let left = len - j;
+        let k: [Option<__mmask8>; 4] = core::array::from_fn(|q| {
+            (left < 32).then(|| (((1u32 << left.min(31)) - 1) >> (8 * q)) as __mmask8)
+        });
         let mut s = [_mm512_setzero_si512(); 4];
+        // SAFETY (every block below): the selected elements lie within acc.len() <=
+        // every row's length (checked by the caller).
         if !init {
             for (q, sv) in s.iter_mut().enumerate() {
-                // SAFETY: j + 8q + 8 <= full <= acc.len().
-                *sv = unsafe { _mm512_loadu_si512(acc.as_ptr().add(j + 8 * q).cast()) };
+                *sv = unsafe {
+                    match k[q] {
+                        None => _mm512_loadu_si512(a.add(j + 8 * q).cast()),
+                        Some(m) => _mm512_maskz_loadu_epi64(m, a.add(j + 8 * q).cast()),
+                    }
+                };
             }
         }
         for (row, &n) in rows.iter().zip(nums) {
             let nv = _mm512_set1_epi64(i64::from(n));
             for (q, sv) in s.iter_mut().enumerate() {
-                // SAFETY: j + 8q + 8 <= full <= row.len().
-                let b = unsafe { _mm_loadl_epi64(row.as_ptr().add(j + 8 * q).cast()) };
+                let p = unsafe { row.as_ptr().add(j + 8 * q) };
+                let b = unsafe {
+                    match k[q] {
+                        None => _mm_loadl_epi64(p.cast()),
+                        Some(m) => _mm_maskz_loadu_epi8(__mmask16::from(m), p.cast()),
+                    }
+                };
                 *sv = _mm512_add_epi64(*sv, _mm512_mul_epu32(_mm512_cvtepu8_epi64(b), nv));
             }
         }
-        for (q, sv) in s.iter().enumerate() {
-            // SAFETY: as above.
-            unsafe { _mm512_storeu_si512(acc.as_mut_ptr().add(j + 8 * q).cast(), *sv) };
+        for (q, sv) in s.into_iter().enumerate() {
+            unsafe {
+                match k[q] {
+                    None => _mm512_storeu_si512(a.add(j + 8 * q).cast(), sv),
+                    Some(m) => _mm512_mask_storeu_epi64(a.add(j + 8 * q).cast(), m, sv),
+                }
+            }
         }
         j += 32;
     }
-    let tails: [&[u8]; MAX_GROUP] = core::array::from_fn(|g| {
-        rows.get(g)
-            .map_or(&[][..], |r| r.get(full..).unwrap_or(&[]))
-    });
-    reference::accumulate_u64(&mut acc[full..], &tails[..rows.len()], nums, init);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -552,37 +635,38 @@ pub(crate) fn accumulate_f32(acc: &mut [f32], rows: &[&[u8]], weights: &[f32], i
 
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
 unsafe fn accumulate_f32_avx512(acc: &mut [f32], rows: &[&[u8]], weights: &[f32], init: bool) {
-    let len = acc.len();
-    let full = len - len % 64;
-    let mut j = 0;
-    while j < full {
+    let a = acc.as_mut_ptr();
+    columns(acc.len(), |j, part| {
+        // SAFETY (every block below): the selected elements lie within acc.len() <= every
+        // row's length (checked by the caller).
         let mut s = [_mm512_setzero_ps(); 4];
         if !init {
             for (q, sv) in s.iter_mut().enumerate() {
-                // SAFETY: j + 16q + 16 <= full <= acc.len().
-                *sv = unsafe { _mm512_loadu_ps(acc.as_ptr().add(j + 16 * q)) };
+                *sv = unsafe {
+                    match quarter(part, q) {
+                        None => _mm512_loadu_ps(a.add(j + 16 * q)),
+                        Some(k) => _mm512_maskz_loadu_ps(k, a.add(j + 16 * q)),
+                    }
+                };
             }
         }
         for (row, &w) in rows.iter().zip(weights) {
             let wv = _mm512_set1_ps(w);
             for (q, sv) in s.iter_mut().enumerate() {
-                // SAFETY: j + 16q + 16 <= full <= row.len().
-                let b = unsafe { _mm_loadu_si128(row.as_ptr().add(j + 16 * q).cast()) };
+                let b = unsafe { load16b(row.as_ptr().add(j + 16 * q), quarter(part, q)) };
                 let v = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b));
                 *sv = _mm512_add_ps(*sv, _mm512_mul_ps(wv, v));
             }
         }
-        for (q, sv) in s.iter().enumerate() {
-            // SAFETY: as above.
-            unsafe { _mm512_storeu_ps(acc.as_mut_ptr().add(j + 16 * q), *sv) };
+        for (q, sv) in s.into_iter().enumerate() {
+            unsafe {
+                match quarter(part, q) {
+                    None => _mm512_storeu_ps(a.add(j + 16 * q), sv),
+                    Some(k) => _mm512_mask_storeu_ps(a.add(j + 16 * q), k, sv),
+                }
+            }
         }
-        j += 64;
-    }
-    let tails: [&[u8]; MAX_GROUP] = core::array::from_fn(|g| {
-        rows.get(g)
-            .map_or(&[][..], |r| r.get(full..).unwrap_or(&[]))
     });
-    reference::accumulate_f32(&mut acc[full..], &tails[..rows.len()], weights, init);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1265,7 +1349,7 @@ unsafe fn fused<E: Epi, const CH: usize, const PLANAR: bool>(
             let mut hi = [_mm512_setzero_si512(); CH];
             for q in 0..CH {
                 // SAFETY: j + 64q + 64 <= j + block <= done <= every row's length.
-                (lo[q], hi[q]) = unsafe { pair_sums(weights, ptrs, j + 64 * q) };
+                (lo[q], hi[q]) = unsafe { pair_sums(weights, ptrs, j + 64 * q, None) };
             }
             let p0 = j / CH;
             for (g, by_channel) in idx.iter().enumerate() {
@@ -1305,7 +1389,7 @@ unsafe fn fused<E: Epi, const CH: usize, const PLANAR: bool>(
         while j < done {
             for q in 0..ch {
                 // SAFETY: j + 64q + 64 <= j + block <= done <= every row's length.
-                let (lo, hi) = unsafe { pair_sums(weights, ptrs, j + 64 * q) };
+                let (lo, hi) = unsafe { pair_sums(weights, ptrs, j + 64 * q, None) };
                 for (r, ix) in idx.iter().enumerate() {
                     let o = 4 * q + r;
                     let n = _mm512_maskz_permutex2var_epi16(EVEN_WORDS, lo, *ix, hi);
@@ -1404,6 +1488,36 @@ mod tests {
         }
         // Every route ran.
         assert!(routes.iter().all(|&r| r > 0), "routes taken: {routes:?}");
+    }
+
+    /// Float-path sums against the reference, bit for bit.
+    #[test]
+    fn accumulate_f32_matches_reference() {
+        if !has_avx512() {
+            eprintln!("SKIPPED: this CPU has no AVX-512 BW/VL: the AVX-512 routes were not tested");
+            return;
+        }
+        let mut rng = Rng(11);
+        for case in 0..200 {
+            let len = [1, 15, 16, 17, 63, 64, 65, 100, 257][case % 9];
+            let m = 1 + (rng.next() % 16) as usize;
+            let weights: Vec<f32> = (0..m)
+                .map(|_| (rng.next() % 100_000) as f32 / 7919.0)
+                .collect();
+            let rows: Vec<Vec<u8>> = (0..m)
+                .map(|_| (0..len).map(|_| rng.next() as u8).collect())
+                .collect();
+            let rows: Vec<&[u8]> = rows.iter().map(Vec::as_slice).collect();
+            let prior: Vec<f32> = (0..len).map(|_| (rng.next() % 5000) as f32 / 3.0).collect();
+            for init in [true, false] {
+                let mut want = prior.clone();
+                reference::accumulate_f32(&mut want, &rows, &weights, init);
+                let mut got = prior.clone();
+                accumulate_f32(&mut got, &rows, &weights, init);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "len={len} m={m} init={init}");
+            }
+        }
     }
 
     /// `u64` sums against the reference.
