@@ -4,6 +4,11 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+mod huge;
+pub use huge::HugeBuf;
+#[cfg(feature = "peer")]
+pub mod peer;
+
 use mixcore::{
     Backend, FloatWeights, FrameView, Geometry, MixPath, MixSpec, Mixer, Plan, PlanConfig,
 };
@@ -50,8 +55,8 @@ pub struct Workload {
     pub case: Case,
     /// Frame geometry.
     pub geometry: Geometry,
-    /// All frames' bytes.
-    pub bytes: Vec<u8>,
+    /// All frames' bytes (2 MiB-aligned, huge pages requested: see [`HugeBuf`]).
+    pub bytes: HugeBuf<u8>,
 }
 
 impl Workload {
@@ -60,7 +65,7 @@ impl Workload {
         let geometry = Geometry::new(case.width, case.height, 3).expect("valid geometry");
         let len = geometry.elements().expect("fits") * case.frames as usize;
         let mut rng = mixcore::SplitMix64::new(0xF00D);
-        let mut bytes = vec![0u8; len];
+        let mut bytes = HugeBuf::new(len, 0u8);
         for chunk in bytes.chunks_mut(8) {
             let x = rng.next_u64().to_le_bytes();
             chunk.copy_from_slice(&x[..chunk.len()]);
