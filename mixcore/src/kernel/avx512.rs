@@ -397,20 +397,15 @@ fn accumulate_u32_with(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], init: bool
     }
 }
 
-/// Calls `column(j, part)` for every 64-byte column of `len` bytes: whole ones, then the last
-/// partial one with its mask. (With the kernels' target features, so that the column inlines.)
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-fn columns(len: usize, mut column: impl FnMut(usize, Part)) {
+/// The 64-byte columns of `len` bytes: whole ones, then the last partial one with its mask.
+/// (Loops over it keep their bodies in the kernels' own functions, where closures passed to
+/// a helper would not inline under the kernels' target features.)
+fn columns(len: usize) -> impl Iterator<Item = (usize, Part)> {
     let full = len - len % 64;
-    let mut j = 0;
-    while j < full {
-        column(j, None);
-        j += 64;
-    }
-    if full < len {
-        column(full, Some(first_bytes(len - full)));
-    }
+    (0..full)
+        .step_by(64)
+        .map(|j| (j, None))
+        .chain((full < len).then(|| (full, Some(first_bytes(len - full)))))
 }
 
 /// # Safety
@@ -423,7 +418,7 @@ unsafe fn accumulate_u32_pairs(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], in
     let (weights, ptrs) = (&weights[..pairs], &ptrs[..pairs]);
     let idx = INTERLEAVED_WIDEN.map(|t| load_words(&t));
     let a = acc.as_mut_ptr();
-    columns(acc.len(), |j, part| {
+    for (j, part) in columns(acc.len()) {
         // SAFETY: the column's selected bytes lie within acc.len() <= every row's length
         // (checked by the caller), and so do its selected sums in `acc`.
         unsafe {
@@ -437,7 +432,7 @@ unsafe fn accumulate_u32_pairs(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], in
                 add_store16(a.add(j + 16 * r), sums, init, k);
             }
         }
-    });
+    }
 }
 
 /// The VNNI route (see the module docs): `BIASED` when a numerator exceeds 127.
@@ -471,7 +466,7 @@ unsafe fn accumulate_u32_dot<const BIASED: bool>(
     let start = _mm512_set1_epi32(bias as i32);
     let flip = _mm512_set1_epi8(-128);
     let a = acc.as_mut_ptr();
-    columns(acc.len(), |j, part| {
+    for (j, part) in columns(acc.len()) {
         // Sums of elements 16L + 2t (e0), 16L + 2t + 1 (o0), 16L + 8 + 2t (e1) and
         // 16L + 9 + 2t (o1) in 32-bit lane t of 128-bit lane L.
         let (mut e0, mut o0, mut e1, mut o1) = (start, start, start, start);
@@ -526,7 +521,7 @@ unsafe fn accumulate_u32_dot<const BIASED: bool>(
             // SAFETY: the selected sums lie within acc.len().
             unsafe { add_store16(a.add(j + 16 * r), sums, init, k) };
         }
-    });
+    }
 }
 
 /// Bytes widened to 32 bits and multiplied there, for any numerators.
@@ -536,7 +531,7 @@ unsafe fn accumulate_u32_dot<const BIASED: bool>(
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
 unsafe fn accumulate_u32_wide(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], init: bool) {
     let a = acc.as_mut_ptr();
-    columns(acc.len(), |j, part| {
+    for (j, part) in columns(acc.len()) {
         let mut s = [_mm512_setzero_si512(); 4];
         for (row, &n) in rows.iter().zip(nums) {
             let nv = _mm512_set1_epi32(n as i32);
@@ -554,7 +549,7 @@ unsafe fn accumulate_u32_wide(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], ini
             // SAFETY: the selected sums lie within acc.len().
             unsafe { add_store16(a.add(j + 16 * q), sv, init, k) };
         }
-    });
+    }
 }
 
 /// Exact group accumulation in `u64`: bytes widened to 64 bits, `vpmuludq` by the numerator
@@ -636,7 +631,7 @@ pub(crate) fn accumulate_f32(acc: &mut [f32], rows: &[&[u8]], weights: &[f32], i
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
 unsafe fn accumulate_f32_avx512(acc: &mut [f32], rows: &[&[u8]], weights: &[f32], init: bool) {
     let a = acc.as_mut_ptr();
-    columns(acc.len(), |j, part| {
+    for (j, part) in columns(acc.len()) {
         // SAFETY (every block below): the selected elements lie within acc.len() <= every
         // row's length (checked by the caller).
         let mut s = [_mm512_setzero_ps(); 4];
@@ -666,7 +661,7 @@ unsafe fn accumulate_f32_avx512(acc: &mut [f32], rows: &[&[u8]], weights: &[f32]
                 }
             }
         }
-    });
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -740,12 +735,13 @@ struct LineWriter {
     /// Values the run starts past a line boundary, 0 to 15.
     lag: usize,
     /// `vpermt2ps` indices `16 - lag + i`: lanes below `lag` from the previous vector, the
-    /// rest from the current one.
+    /// rest from the current one (all from the current one when `lag` is 0).
     idx: __m512i,
     /// The previous vector pushed.
     prev: __m512,
-    /// No vector pushed yet.
-    first: bool,
+    /// The lanes of the next line that are the run's: those from `lag` on for the first
+    /// line, all after it.
+    own: __mmask16,
 }
 
 impl LineWriter {
@@ -761,36 +757,35 @@ impl LineWriter {
                 _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
             ),
             prev: _mm512_setzero_ps(),
-            first: true,
+            own: !((1u16 << lag) - 1),
         }
     }
 
-    /// Writes the run's next sixteen values.
+    /// Writes the run's next sixteen values; whole lines by streaming stores when `STREAM`.
     ///
     /// # Safety
     /// The run holds them (its next 16 values are writable); AVX-512 F available.
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-    unsafe fn push(&mut self, y: __m512, stream: bool) {
-        // SAFETY: `line` is 64-byte aligned. With `lag` 0 it is the run's next value, so the
-        // line holds the run's next 16 values. Otherwise the line holds the last `lag` values
-        // pushed (none before the first push, hence the mask) and the first `16 - lag` of `y`,
-        // all the run's.
+    unsafe fn push<const STREAM: bool>(&mut self, y: __m512) {
+        // An aligned run (`lag` 0, as `y` itself) needs no permute.
+        let v = if self.lag == 0 {
+            y
+        } else {
+            _mm512_permutex2var_ps(self.prev, self.idx, y)
+        };
+        // SAFETY: `line` is 64-byte aligned and holds the last `lag` values pushed (none
+        // before the first push: `own` leaves those lanes out) and the first `16 - lag` of
+        // `y`, all the run's.
         unsafe {
-            if self.lag == 0 {
-                store16(self.line, y, stream);
+            if STREAM && self.own == !0 {
+                _mm512_stream_ps(self.line, v);
             } else {
-                let v = _mm512_permutex2var_ps(self.prev, self.idx, y);
-                if self.first {
-                    let own = !((1u16 << self.lag) - 1);
-                    _mm512_mask_storeu_ps(self.line, own, v);
-                } else {
-                    store16(self.line, v, stream);
-                }
-                self.prev = y;
+                _mm512_mask_storeu_ps(self.line, self.own, v);
             }
         }
-        self.first = false;
+        self.own = !0;
+        self.prev = y;
         self.line = self.line.wrapping_add(16);
     }
 
@@ -802,7 +797,7 @@ impl LineWriter {
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
     unsafe fn flush(&mut self) {
-        if self.lag != 0 && !self.first {
+        if self.lag != 0 && self.own == !0 {
             let v = _mm512_permutex2var_ps(self.prev, self.idx, self.prev);
             // SAFETY: the line's first `lag` values are the last `lag` pushed, the run's.
             unsafe { _mm512_mask_storeu_ps(self.line, (1u16 << self.lag) - 1, v) };
@@ -1123,7 +1118,7 @@ unsafe fn finish_interleaved<L: Load, E: Epi>(src: &L, fin: &Finish, dst: &mut [
         for (q, (m, s)) in pm.iter().zip(&ps).enumerate().take(ch) {
             // SAFETY: j + 16q + 16 <= full <= n <= out.len() (fits), so the run holds the
             // values pushed; AVX-512 available.
-            unsafe { w.push(E::apply(src.load16(j + 16 * q), *m, *s), false) };
+            unsafe { w.push::<false>(E::apply(src.load16(j + 16 * q), *m, *s)) };
         }
         j += block;
     }
@@ -1170,7 +1165,12 @@ unsafe fn finish_planar<L: Load, E: Epi, const CH: usize>(
         // <= dst[c].len() for c < CH (fits), so run c holds the values pushed; AVX-512
         // available.
         unsafe {
-            let v: [__m512; CH] = core::array::from_fn(|q| src.load16(CH * p + 16 * q));
+            // (A loop, not `array::from_fn`: a closure there would not inline into this
+            // function's target features.)
+            let mut v = [_mm512_setzero_ps(); CH];
+            for (q, vq) in v.iter_mut().enumerate() {
+                *vq = src.load16(CH * p + 16 * q);
+            }
             for c in 0..CH {
                 let x = _mm512_permutex2var_ps(v[0], first[c], v[1]);
                 // (The indices `2 % CH` and `3 % CH` are 2 and 3 wherever they are used.)
@@ -1182,7 +1182,7 @@ unsafe fn finish_planar<L: Load, E: Epi, const CH: usize>(
                     let z = _mm512_permutex2var_ps(v[2 % CH], second[c], v[3 % CH]);
                     _mm512_mask_blend_ps(t[c].mask, x, z)
                 };
-                w[c].push(E::apply(x, k.cm[c], k.cs[c]), false);
+                w[c].push::<false>(E::apply(x, k.cm[c], k.cs[c]));
             }
         }
         p += 16;
@@ -1283,130 +1283,208 @@ unsafe fn fused_by_layout<E: Epi>(
 ) {
     // SAFETY: forwarded from the caller.
     unsafe {
-        match (fin.planar, fin.channels) {
-            (true, 2) => fused::<E, 2, true>(rows, nums, d, fin, dst, done, stream),
-            (true, 3) => fused::<E, 3, true>(rows, nums, d, fin, dst, done, stream),
-            (true, 4) => fused::<E, 4, true>(rows, nums, d, fin, dst, done, stream),
-            _ => fused::<E, 4, false>(rows, nums, d, fin, dst, done, stream),
+        match (stream, fin.planar, fin.channels) {
+            (false, true, 2) => fused_planar::<E, 2, false>(rows, nums, d, fin, dst, done),
+            (false, true, 3) => fused_planar::<E, 3, false>(rows, nums, d, fin, dst, done),
+            (false, true, 4) => fused_planar::<E, 4, false>(rows, nums, d, fin, dst, done),
+            (false, ..) => fused_interleaved::<E, false>(rows, nums, d, fin, dst, done),
+            (true, true, 2) => fused_planar::<E, 2, true>(rows, nums, d, fin, dst, done),
+            (true, true, 3) => fused_planar::<E, 3, true>(rows, nums, d, fin, dst, done),
+            (true, true, 4) => fused_planar::<E, 4, true>(rows, nums, d, fin, dst, done),
+            (true, ..) => fused_interleaved::<E, true>(rows, nums, d, fin, dst, done),
         }
     }
 }
 
-/// Stores sixteen finished values, streaming or not.
-///
-/// # Safety
-/// `dst..dst + 16` is writable; 64-byte aligned when `stream`; AVX-512 F available.
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn store16(dst: *mut f32, y: __m512, stream: bool) {
-    // SAFETY: the caller's promise.
-    unsafe {
-        if stream {
-            _mm512_stream_ps(dst, y);
-        } else {
-            _mm512_storeu_ps(dst, y);
+/// What every one-pass kernel sets up: the pairs' weights and rows, and the split reciprocal.
+struct OnePass<'r> {
+    weights: [__m512i; MAX_GROUP / 2],
+    ptrs: [(*const u8, *const u8); MAX_GROUP / 2],
+    pairs: usize,
+    hv: __m512,
+    lv: __m512,
+    _rows: core::marker::PhantomData<&'r [u8]>,
+}
+
+impl OnePass<'_> {
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+    fn new<'r>(rows: &'r [&'r [u8]], nums: &[u32], d: u64) -> OnePass<'r> {
+        let (ptrs, pairs) = pair_rows(rows);
+        let (y_hi, y_lo) = split_reciprocal(d as u32);
+        OnePass {
+            weights: pair_weights16(nums, pairs),
+            ptrs,
+            pairs,
+            hv: _mm512_set1_ps(y_hi),
+            lv: _mm512_set1_ps(y_lo),
+            _rows: core::marker::PhantomData,
         }
+    }
+
+    /// The pair sums of the 64-byte column at `off` (see [`pair_sums`]).
+    ///
+    /// # Safety
+    /// Every row holds at least `off + 64` bytes; AVX-512 BW available.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+    unsafe fn column(&self, off: usize) -> (__m512i, __m512i) {
+        let n = self.pairs;
+        // SAFETY: the caller's promise.
+        unsafe { pair_sums(&self.weights[..n], &self.ptrs[..n], off, None) }
+    }
+
+    /// `N / d` of sixteen 32-bit sums (see [`divide`]).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+    fn divide(&self, n: __m512i) -> __m512 {
+        divide(n, self.hv, self.lv)
     }
 }
 
-/// The one-pass kernel: blocks of 64 pixels (`ch` columns of 64 bytes) over elements
-/// `0..done`. `PLANAR` runs have `CH` channels; interleaved runs (`!PLANAR`) have
-/// `fin.channels` (`CH` is then only an upper bound).
+/// One-pass kernel, `CH` (2 to 4) planar runs: blocks of 64 pixels (`CH` columns of 64
+/// bytes) over elements `0..done`, four groups of 16 pixels per block.
 ///
 /// # Safety
 /// AVX-512 F/BW/VL/DQ and FMA available; rows hold at least `done` bytes, a multiple of
-/// `64 fin.channels`; `fits(done, fin, dst)`; the numerators pass `fits_u16_pairs`;
-/// `0 < d < FMA_DIVISOR_LIMIT`; `fin.channels == CH` when `PLANAR`.
+/// `64 CH`; `fits(done, fin, dst)` with `fin.channels == CH` and `fin.planar`; the numerators
+/// pass `fits_u16_pairs`; `0 < d < FMA_DIVISOR_LIMIT`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn fused<E: Epi, const CH: usize, const PLANAR: bool>(
+unsafe fn fused_planar<E: Epi, const CH: usize, const STREAM: bool>(
     rows: &[&[u8]],
     nums: &[u32],
     d: u64,
     fin: &Finish,
     dst: &mut [&mut [f32]],
     done: usize,
-    stream: bool,
 ) {
-    let ch = fin.channels;
-    let (ptrs, pairs) = pair_rows(rows);
-    let weights = pair_weights16(nums, pairs);
-    let (weights, ptrs) = (&weights[..pairs], &ptrs[..pairs]);
-    let (y_hi, y_lo) = split_reciprocal(d as u32);
-    let (hv, lv) = (_mm512_set1_ps(y_hi), _mm512_set1_ps(y_lo));
-    let k = EpiConsts::new(&fin.epilogue, ch);
-    let runs = if PLANAR { CH } else { 1 };
+    let one = OnePass::new(rows, nums, d);
+    let k = EpiConsts::new(&fin.epilogue, CH);
     let mut w: [LineWriter; CH] = core::array::from_fn(|c| {
         LineWriter::new(
-            dst.get_mut(c.min(runs - 1))
+            dst.get_mut(c)
                 .map_or(core::ptr::null_mut(), |r| r.as_mut_ptr()),
         )
     });
-    let block = 64 * ch;
+    let t = &PLANAR_WIDEN[CH - 2];
+    // idx[g][c]: channel c of group g.
+    let idx: [[__m512i; CH]; 4] =
+        core::array::from_fn(|g| core::array::from_fn(|c| load_words(&t[c][g])));
     let mut j = 0;
-    if PLANAR {
-        let t = &PLANAR_WIDEN[CH - 2];
-        // idx[g][c]: channel c of group g.
-        let idx: [[__m512i; CH]; 4] =
-            core::array::from_fn(|g| core::array::from_fn(|c| load_words(&t[c][g])));
-        while j < done {
-            let mut lo = [_mm512_setzero_si512(); CH];
-            let mut hi = [_mm512_setzero_si512(); CH];
-            for q in 0..CH {
-                // SAFETY: j + 64q + 64 <= j + block <= done <= every row's length.
-                (lo[q], hi[q]) = unsafe { pair_sums(weights, ptrs, j + 64 * q, None) };
-            }
-            for (g, by_channel) in idx.iter().enumerate() {
-                let (col, shift) = planar_source(CH, g);
-                let (a, b) = match shift {
-                    0 => (lo[col], hi[col]),
-                    2 => (
-                        _mm512_alignr_epi64::<2>(lo[(col + 1) % CH], lo[col]),
-                        _mm512_alignr_epi64::<2>(hi[(col + 1) % CH], hi[col]),
-                    ),
-                    4 => (
-                        _mm512_alignr_epi64::<4>(lo[(col + 1) % CH], lo[col]),
-                        _mm512_alignr_epi64::<4>(hi[(col + 1) % CH], hi[col]),
-                    ),
-                    _ => (
-                        _mm512_alignr_epi64::<6>(lo[(col + 1) % CH], lo[col]),
-                        _mm512_alignr_epi64::<6>(hi[(col + 1) % CH], hi[col]),
-                    ),
-                };
-                for (c, ix) in by_channel.iter().enumerate() {
-                    let n = _mm512_maskz_permutex2var_epi16(EVEN_WORDS, a, *ix, b);
-                    // SAFETY: pixels j / CH + 16g .. + 16 lie below done / CH, within run c
-                    // (fits), and are its next values; AVX-512 available.
-                    unsafe { w[c].push(E::apply(divide(n, hv, lv), k.cm[c], k.cs[c]), stream) };
-                }
-            }
-            j += block;
+    while j < done {
+        // (A loop, not `array::from_fn`: a closure there would not inline into this
+        // function's target features.)
+        let mut sums = [(_mm512_setzero_si512(), _mm512_setzero_si512()); CH];
+        for (q, s) in sums.iter_mut().enumerate() {
+            // SAFETY: j + 64q + 64 <= j + 64 CH <= done <= every row's length.
+            *s = unsafe { one.column(j + 64 * q) };
         }
-    } else {
-        let idx = INTERLEAVED_WIDEN.map(|t| load_words(&t));
-        // Output vector o of a block starts at channel (16 o) % ch (blocks start at pixels).
-        let pm: [__m512; 16] = core::array::from_fn(|o| k.pm[(16 * o) % ch]);
-        let ps: [__m512; 16] = core::array::from_fn(|o| k.ps[(16 * o) % ch]);
-        let out = &mut w[0];
-        while j < done {
-            for q in 0..ch {
-                // SAFETY: j + 64q + 64 <= j + block <= done <= every row's length.
-                let (lo, hi) = unsafe { pair_sums(weights, ptrs, j + 64 * q, None) };
-                for (r, ix) in idx.iter().enumerate() {
-                    let o = 4 * q + r;
-                    let n = _mm512_maskz_permutex2var_epi16(EVEN_WORDS, lo, *ix, hi);
-                    // SAFETY: elements j + 16o .. + 16 lie below done, within the run (fits),
-                    // and are its next values; AVX-512 available.
-                    unsafe { out.push(E::apply(divide(n, hv, lv), pm[o], ps[o]), stream) };
-                }
-            }
-            j += block;
+        // SAFETY: the block's 64 pixels lie below done / CH, within every run (fits), and
+        // are each run's next values; AVX-512 available.
+        unsafe {
+            planar_group::<E, CH, 0, STREAM>(&one, &sums, &idx[0], &k, &mut w);
+            planar_group::<E, CH, 1, STREAM>(&one, &sums, &idx[1], &k, &mut w);
+            planar_group::<E, CH, 2, STREAM>(&one, &sums, &idx[2], &k, &mut w);
+            planar_group::<E, CH, 3, STREAM>(&one, &sums, &idx[3], &k, &mut w);
         }
+        j += 64 * CH;
     }
-    for run in w.iter_mut().take(runs) {
+    for run in &mut w {
         // SAFETY: as above.
         unsafe { run.flush() };
     }
-    if stream {
+    if STREAM {
+        // Streaming stores are weakly ordered: make them visible before anything after.
+        _mm_sfence();
+    }
+}
+
+/// Group `G` (pixels `16G..16G + 16` of a block) of every channel: widened and deinterleaved
+/// from the block's pair sums (see [`planar_source`]), divided, finished, pushed.
+///
+/// # Safety
+/// Every run holds the group's 16 values as its next ones; AVX-512 F/BW available.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+unsafe fn planar_group<E: Epi, const CH: usize, const G: usize, const STREAM: bool>(
+    one: &OnePass<'_>,
+    sums: &[(__m512i, __m512i); CH],
+    idx: &[__m512i; CH],
+    k: &EpiConsts,
+    w: &mut [LineWriter; CH],
+) {
+    let (col, shift) = const { planar_source(CH, G) };
+    let next = (col + 1) % CH;
+    let ((lo, hi), (lo1, hi1)) = (sums[col], sums[next]);
+    let (a, b) = match shift {
+        0 => (lo, hi),
+        2 => (
+            _mm512_alignr_epi64::<2>(lo1, lo),
+            _mm512_alignr_epi64::<2>(hi1, hi),
+        ),
+        4 => (
+            _mm512_alignr_epi64::<4>(lo1, lo),
+            _mm512_alignr_epi64::<4>(hi1, hi),
+        ),
+        _ => (
+            _mm512_alignr_epi64::<6>(lo1, lo),
+            _mm512_alignr_epi64::<6>(hi1, hi),
+        ),
+    };
+    for (c, (ix, run)) in idx.iter().zip(w.iter_mut()).enumerate() {
+        let n = _mm512_maskz_permutex2var_epi16(EVEN_WORDS, a, *ix, b);
+        // SAFETY: the caller's promise; AVX-512 available.
+        unsafe { run.push::<STREAM>(E::apply(one.divide(n), k.cm[c], k.cs[c])) };
+    }
+}
+
+/// One-pass kernel, one interleaved run of `fin.channels` (1 to 4) channels (or one channel):
+/// blocks of 64 pixels over elements `0..done`, each 64-byte column widened in order.
+///
+/// # Safety
+/// AVX-512 F/BW/VL/DQ and FMA available; rows hold at least `done` bytes, a multiple of
+/// `64 fin.channels`; `fits(done, fin, dst)`; the numerators pass `fits_u16_pairs`;
+/// `0 < d < FMA_DIVISOR_LIMIT`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+unsafe fn fused_interleaved<E: Epi, const STREAM: bool>(
+    rows: &[&[u8]],
+    nums: &[u32],
+    d: u64,
+    fin: &Finish,
+    dst: &mut [&mut [f32]],
+    done: usize,
+) {
+    let ch = fin.channels;
+    let one = OnePass::new(rows, nums, d);
+    let k = EpiConsts::new(&fin.epilogue, ch);
+    let mut w = LineWriter::new(
+        dst.get_mut(0)
+            .map_or(core::ptr::null_mut(), |r| r.as_mut_ptr()),
+    );
+    let idx = INTERLEAVED_WIDEN.map(|t| load_words(&t));
+    // A block is `ch` columns; output vector o of a block starts at channel (16 o) % ch.
+    let pm: [__m512; 16] = core::array::from_fn(|o| k.pm[(16 * o) % ch]);
+    let ps: [__m512; 16] = core::array::from_fn(|o| k.ps[(16 * o) % ch]);
+    let mut j = 0;
+    let mut o = 0;
+    while j < done {
+        // SAFETY: j + 64 <= done <= every row's length.
+        let (lo, hi) = unsafe { one.column(j) };
+        for ix in &idx {
+            let n = _mm512_maskz_permutex2var_epi16(EVEN_WORDS, lo, *ix, hi);
+            // SAFETY: elements j .. j + 64 lie below done, within the run (fits), and are its
+            // next values; AVX-512 available.
+            unsafe { w.push::<STREAM>(E::apply(one.divide(n), pm[o], ps[o])) };
+            o += 1;
+            if o == 4 * ch {
+                o = 0;
+            }
+        }
+        j += 64;
+    }
+    // SAFETY: as above.
+    unsafe { w.flush() };
+    if STREAM {
         // Streaming stores are weakly ordered: make them visible before anything after.
         _mm_sfence();
     }
