@@ -33,6 +33,14 @@ step "mixcore and the property tests again with AVX2 compiled in (wide's AVX pat
 RUSTFLAGS="-C target-cpu=x86-64-v3" cargo test --target-dir target/v3 -p mixcore -p framemix-tests \
   --test mix_props --test kernel_props --test errors --test paper_examples --lib
 
+step "the same again with AVX-512 compiled in (x86-64-v4), where the CPU has AVX-512 BW and VL"
+if grep -qw avx512bw /proc/cpuinfo && grep -qw avx512vl /proc/cpuinfo; then
+  RUSTFLAGS="-C target-cpu=x86-64-v4" cargo test --target-dir target/v4 -p mixcore -p framemix-tests \
+    --test mix_props --test kernel_props --test errors --test paper_examples --lib
+else
+  echo "SKIPPED: this CPU has no AVX-512 BW/VL: the x86-64-v4 pass did NOT run (Avx512 untested)" >&2
+fi
+
 step "mixcuda: committed PTX is fresh and nvcc-clean"
 bash scripts/build-ptx.sh --check
 

@@ -4,6 +4,11 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+mod huge;
+pub use huge::HugeBuf;
+#[cfg(feature = "peer")]
+pub mod peer;
+
 use mixcore::{
     Backend, FloatWeights, FrameView, Geometry, MixPath, MixSpec, Mixer, Plan, PlanConfig,
 };
@@ -50,8 +55,8 @@ pub struct Workload {
     pub case: Case,
     /// Frame geometry.
     pub geometry: Geometry,
-    /// All frames' bytes.
-    pub bytes: Vec<u8>,
+    /// All frames' bytes (2 MiB-aligned, huge pages requested: see [`HugeBuf`]).
+    pub bytes: HugeBuf<u8>,
 }
 
 impl Workload {
@@ -60,7 +65,7 @@ impl Workload {
         let geometry = Geometry::new(case.width, case.height, 3).expect("valid geometry");
         let len = geometry.elements().expect("fits") * case.frames as usize;
         let mut rng = mixcore::SplitMix64::new(0xF00D);
-        let mut bytes = vec![0u8; len];
+        let mut bytes = HugeBuf::new(len, 0u8);
         for chunk in bytes.chunks_mut(8) {
             let x = rng.next_u64().to_le_bytes();
             chunk.copy_from_slice(&x[..chunk.len()]);
@@ -106,6 +111,10 @@ pub enum Variant {
     Wide,
     /// Exact path, fastest backend, one thread.
     Exact,
+    /// Exact path, the AVX2 backend, one thread (where the CPU has AVX2).
+    ExactAvx2,
+    /// Exact path, the AVX-512 backend, one thread (where the CPU has AVX-512 BW/VL).
+    ExactAvx512,
     /// Exact path, fastest backend, every rayon thread (`mix_par`).
     ExactParallel,
     /// Float path (schedule weights), fastest backend, one thread.
@@ -134,10 +143,12 @@ pub struct Scratch {
 
 impl Variant {
     /// Every variant.
-    pub const ALL: [Variant; 8] = [
+    pub const ALL: [Variant; 10] = [
         Variant::Reference,
         Variant::Wide,
         Variant::Exact,
+        Variant::ExactAvx2,
+        Variant::ExactAvx512,
         Variant::ExactParallel,
         Variant::Float,
         Variant::Stream,
@@ -151,12 +162,31 @@ impl Variant {
             Variant::Reference => "reference",
             Variant::Wide => "wide",
             Variant::Exact => "exact_1t",
+            Variant::ExactAvx2 => "exact_avx2_1t",
+            Variant::ExactAvx512 => "exact_avx512_1t",
             Variant::ExactParallel => "exact_mt",
             Variant::Float => "float_1t",
             Variant::Stream => "stream_1t",
             Variant::DecodeToMemory => "pipe_memory_1t",
             Variant::DecodeToMixer => "pipe_stream_1t",
         }
+    }
+
+    /// The backend a variant pins, if any.
+    pub fn backend(self) -> Option<Backend> {
+        match self {
+            Variant::Reference => Some(Backend::Reference),
+            Variant::Wide => Some(Backend::Wide),
+            Variant::ExactAvx2 => Some(Backend::Avx2),
+            Variant::ExactAvx512 => Some(Backend::Avx512),
+            _ => None,
+        }
+    }
+
+    /// True when this CPU runs the variant's backend (a variant whose backend is missing
+    /// would measure the fallback under its name, so `mixbench` leaves it out).
+    pub fn is_available(self) -> bool {
+        self.backend().is_none_or(Backend::is_available)
     }
 }
 
@@ -177,6 +207,8 @@ pub fn run(
         Variant::Reference => mixcore::mix(&plan, frames, &spec(Backend::Reference), out),
         Variant::Wide => mixcore::mix(&plan, frames, &spec(Backend::Wide), out),
         Variant::Exact => mixcore::mix(&plan, frames, &spec(Backend::Auto), out),
+        Variant::ExactAvx2 => mixcore::mix(&plan, frames, &spec(Backend::Avx2), out),
+        Variant::ExactAvx512 => mixcore::mix(&plan, frames, &spec(Backend::Avx512), out),
         Variant::ExactParallel => mixcore::mix_par(&plan, frames, &spec(Backend::Auto), out),
         Variant::Float => {
             let s = MixSpec {

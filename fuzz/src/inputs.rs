@@ -401,6 +401,8 @@ pub enum BackendGen {
     Wide,
     /// Avx2 (Wide where the CPU lacks it).
     Avx2,
+    /// Avx512 (Wide where the CPU lacks it).
+    Avx512,
 }
 
 impl From<BackendGen> for Backend {
@@ -410,14 +412,22 @@ impl From<BackendGen> for Backend {
             BackendGen::Reference => Backend::Reference,
             BackendGen::Wide => Backend::Wide,
             BackendGen::Avx2 => Backend::Avx2,
+            BackendGen::Avx512 => Backend::Avx512,
         }
     }
 }
 
 /// Every backend this CPU runs besides the reference (`Auto` included: it is what users get).
+/// Says once, loudly, when AVX-512 cannot be run here.
 #[must_use]
 pub fn fast_backends() -> Vec<Backend> {
-    [Backend::Wide, Backend::Avx2, Backend::Auto]
+    if !Backend::Avx512.is_available() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            eprintln!("SKIPPED: this CPU has no AVX-512 BW/VL: backend Avx512 was NOT tested");
+        });
+    }
+    [Backend::Wide, Backend::Avx2, Backend::Avx512, Backend::Auto]
         .into_iter()
         .filter(|b| b.is_available())
         .collect()

@@ -345,13 +345,32 @@ fn exact_custom_huge_numerators() {
 #[test]
 fn fast_backend_runs_on_this_machine() {
     // Make sure the fast path is really the one tested (and the default), not a silent
-    // fallback: AVX2 where the CPU has it (the development and CI machines do), else `wide`.
+    // fallback: AVX-512 where the CPU has BW and VL, else AVX2 where it has that (the
+    // development and CI machines do), else `wide`.
     let auto = mixcore::Kernels::for_backend(mixcore::Backend::Auto).backend;
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        assert_eq!(auto, mixcore::Backend::Avx2);
-    } else {
-        eprintln!("skipped: this CPU has no AVX2");
+    {
+        let avx512 = ["avx512f", "avx512bw", "avx512vl", "avx512dq"];
+        let has = |f: &str| match f {
+            "avx512f" => std::is_x86_feature_detected!("avx512f"),
+            "avx512bw" => std::is_x86_feature_detected!("avx512bw"),
+            "avx512vl" => std::is_x86_feature_detected!("avx512vl"),
+            _ => std::is_x86_feature_detected!("avx512dq"),
+        };
+        let has_avx2 =
+            std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+        if has_avx2 && avx512.iter().all(|f| has(f)) {
+            assert_eq!(auto, mixcore::Backend::Avx512);
+            assert_eq!(
+                mixcore::Kernels::for_backend(mixcore::Backend::Avx512).backend,
+                mixcore::Backend::Avx512
+            );
+        } else if has_avx2 {
+            eprintln!("SKIPPED: this CPU has no AVX-512 BW/VL: backend Avx512 was NOT tested");
+            assert_eq!(auto, mixcore::Backend::Avx2);
+        } else {
+            eprintln!("skipped: this CPU has no AVX2");
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {

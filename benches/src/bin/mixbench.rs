@@ -2,7 +2,9 @@
 //!
 //! For each case it measures (median GB/s of u8 input, single thread unless noted) a streaming
 //! read of the same bytes, the scalar reference, the portable SIMD backend, the fastest exact
-//! kernel on one thread and on every thread, the float path and the streaming mixer, and each
+//! kernel on one thread and on every thread, the AVX2 and AVX-512 backends' exact kernels on
+//! one thread (`exact_avx2_1t`, `exact_avx512_1t`; a backend this CPU lacks is left out, with
+//! a line on stderr), the float path and the streaming mixer, and each
 //! one's ratio to the read: every kernel call alternates with a read of the same bytes, and
 //! the ratio is the median over those back-to-back pairs (on a shared host the machine's speed
 //! drifts between seconds, so two medians taken apart compare different machines). Every
@@ -12,12 +14,21 @@
 //!
 //! `--case` (repeatable) runs only the named cases. `read_mt` is the same read on every
 //! thread (each its own chunks), with its ratio to the one-thread read: the ceiling for what
-//! `exact_mt` can gain over `exact_1t` on this machine.
+//! `exact_mt` can gain over `exact_1t` on this machine. Inputs and outputs are 2 MiB-aligned
+//! with huge pages requested, as NumPy's large arrays and the C peer's buffers are.
+//!
+//! With `--features peer` (gcc with OpenMP, and the shared bench's `limits.c`: see
+//! `benches/build.rs`) it also runs the C peer kernel in the same process: its best
+//! configuration of `limits.c`'s one-thread grid for the case, its GB/s and ratio to the read
+//! (`peer_gbps`, `peer_ratio`), and for each exact one-thread variant its speed relative to
+//! the peer, the median over back-to-back pairs of calls (`exact_avx512_1t_vs_peer` etc.).
+//!
+//!     cargo run --release -p framemix-benches --features peer --bin mixbench -- --json
 
 use std::process::ExitCode;
 
 use framemix_benches::{
-    CASES, Scratch, Variant, Workload, gbps, keep, median, median_ratio, paired_times,
+    CASES, HugeBuf, Scratch, Variant, Workload, gbps, keep, median, median_ratio, paired_times,
     read_baseline, read_baseline_par, run,
 };
 use mixcore::{FloatWeights, MixPath, MixSpec};
@@ -30,6 +41,8 @@ struct Row {
     /// Per variant: median GB/s, and the median over back-to-back pairs of its speed
     /// relative to the read.
     results: Vec<(Variant, f64, f64)>,
+    /// The C peer (feature `peer`): its configuration, then JSON fields.
+    peer: Option<(String, Vec<(String, f64)>)>,
 }
 
 fn main() -> ExitCode {
@@ -56,6 +69,21 @@ fn main() -> ExitCode {
             }
         }
     }
+    // A backend this CPU lacks is not measured (its variant would time the fallback).
+    let variants: Vec<Variant> = Variant::ALL
+        .into_iter()
+        .filter(|v| {
+            let ok = v.is_available();
+            if !ok {
+                eprintln!(
+                    "mixbench: SKIPPED {}: this CPU lacks its backend ({:?})",
+                    v.name(),
+                    v.backend()
+                );
+            }
+            ok
+        })
+        .collect();
     let mut rows = Vec::new();
     for case in CASES
         .into_iter()
@@ -66,7 +94,7 @@ fn main() -> ExitCode {
         let plan = w.plan();
         let mut scratch = Scratch::default();
         // The contract first: every variant equals the reference, bit for bit.
-        let mut reference = vec![0f32; w.output_len()];
+        let mut reference = HugeBuf::new(w.output_len(), 0f32);
         run(
             &w,
             &frames,
@@ -74,15 +102,15 @@ fn main() -> ExitCode {
             &mut reference,
             &mut scratch,
         );
-        let mut float_ref = vec![0f32; w.output_len()];
+        let mut float_ref = HugeBuf::new(w.output_len(), 0f32);
         let fspec = MixSpec {
             path: MixPath::Float(FloatWeights::Schedule),
             backend: mixcore::Backend::Reference,
             ..MixSpec::default()
         };
         mixcore::mix(&plan, &frames, &fspec, &mut float_ref).expect("float reference");
-        let mut out = vec![0f32; w.output_len()];
-        for v in Variant::ALL {
+        let mut out = HugeBuf::new(w.output_len(), 0f32);
+        for &v in &variants {
             out.fill(f32::NAN);
             run(&w, &frames, v, &mut out, &mut scratch);
             let expect = if v == Variant::Float {
@@ -121,7 +149,7 @@ fn main() -> ExitCode {
         );
         let baseline_mt = (gbps(bytes, median(&tp)), median_ratio(&tb, &tp));
         let mut results = Vec::new();
-        for v in Variant::ALL {
+        for &v in &variants {
             let r = if v == Variant::Reference {
                 reps.min(5)
             } else {
@@ -137,11 +165,22 @@ fn main() -> ExitCode {
             results.push((v, gbps(bytes, median(&tv)), median_ratio(&tb, &tv)));
             base_times.extend(tb);
         }
+        #[cfg(feature = "peer")]
+        let peer = match peer::measure(&w, &frames, &variants, reps, &mut out, &mut scratch) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("mixbench: case {}: {e}", case.name);
+                return ExitCode::FAILURE;
+            }
+        };
+        #[cfg(not(feature = "peer"))]
+        let peer = None;
         rows.push(Row {
             name: case.name,
             baseline: gbps(bytes, median(&base_times)),
             baseline_mt,
             results,
+            peer,
         });
     }
     if json {
@@ -160,6 +199,12 @@ fn main() -> ExitCode {
                 for (v, _, ratio) in &r.results {
                     fields.push(format!("\"{}_ratio\": {ratio:.3}", v.name()));
                 }
+                if let Some((config, peer)) = &r.peer {
+                    fields.push(format!("\"peer_config\": \"{config}\""));
+                    for (k, x) in peer {
+                        fields.push(format!("\"{k}\": {x:.3}"));
+                    }
+                }
                 format!("{{{}}}", fields.join(", "))
             })
             .collect();
@@ -174,7 +219,7 @@ fn main() -> ExitCode {
             rayon::current_num_threads()
         );
         print!("{:<5} {:>9} {:>16}", "case", "read", "read_mt");
-        for v in Variant::ALL {
+        for &v in &variants {
             print!(" {:>16}", v.name());
         }
         println!();
@@ -188,6 +233,86 @@ fn main() -> ExitCode {
             }
             println!();
         }
+        for r in &rows {
+            if let Some((config, peer)) = &r.peer {
+                let fields: Vec<String> = peer.iter().map(|(k, x)| format!("{k} {x:.2}")).collect();
+                println!("{}: C peer [{config}]: {}", r.name, fields.join(", "));
+            }
+        }
     }
     ExitCode::SUCCESS
+}
+
+/// The C peer (`--features peer`), measured like the variants and against them.
+#[cfg(feature = "peer")]
+mod peer {
+    use framemix_benches::peer::{PeerConfig, peer_mix};
+    use framemix_benches::{
+        HugeBuf, Scratch, Variant, Workload, gbps, keep, median, median_ratio, median_time,
+        paired_times, read_baseline, run,
+    };
+    use mixcore::FrameView;
+
+    /// The peer's best configuration for `w` (fewest median seconds over a few calls each),
+    /// then, over `reps` back-to-back pairs: its GB/s and speed relative to the read
+    /// (`peer_gbps`, `peer_ratio`), and the speed of each exact single-thread variant relative
+    /// to it (`<variant>_vs_peer`: the median over pairs of the peer's time over ours).
+    pub fn measure(
+        w: &Workload,
+        frames: &[FrameView<'_>],
+        variants: &[Variant],
+        reps: usize,
+        out: &mut [f32],
+        scratch: &mut Scratch,
+    ) -> Result<(String, Vec<(String, f64)>), String> {
+        let n = w.geometry.elements().unwrap_or(0);
+        let mut pout = HugeBuf::new(8 * n, f32::NAN);
+        let tries = if w.case.name == "a" { 9 } else { 3 };
+        let mut best: Option<(std::time::Duration, PeerConfig)> = None;
+        for cfg in PeerConfig::grid(n) {
+            if !peer_mix(w, &mut pout, cfg) {
+                return Err(format!("the C peer refused {}", cfg.name()));
+            }
+            let t = median_time(tries, || {
+                peer_mix(w, &mut pout, cfg);
+            });
+            if best.is_none_or(|(b, _)| t < b) {
+                best = Some((t, cfg));
+            }
+        }
+        let Some((_, cfg)) = best else {
+            return Err("the C peer has no configuration".into());
+        };
+        if pout.iter().any(|v| v.is_nan()) {
+            return Err("the C peer left output unwritten".into());
+        }
+        let bytes = w.input_bytes();
+        let call = |pout: &mut HugeBuf<f32>| {
+            peer_mix(w, pout, cfg);
+        };
+        let (tb, tp) = paired_times(
+            reps,
+            || {
+                keep(read_baseline(keep(&w.bytes)));
+            },
+            || call(&mut pout),
+        );
+        let mut fields = vec![
+            ("peer_gbps".to_string(), gbps(bytes, median(&tp))),
+            ("peer_ratio".to_string(), median_ratio(&tb, &tp)),
+        ];
+        for &v in variants {
+            if !matches!(
+                v,
+                Variant::Exact | Variant::ExactAvx2 | Variant::ExactAvx512
+            ) {
+                continue;
+            }
+            // The peer first in each pair, ours second; the ratio is the peer's time over ours.
+            let (tp, tv) =
+                paired_times(reps, || call(&mut pout), || run(w, frames, v, out, scratch));
+            fields.push((format!("{}_vs_peer", v.name()), median_ratio(&tp, &tv)));
+        }
+        Ok((cfg.name(), fields))
+    }
 }

@@ -32,7 +32,7 @@ use crate::round::{FMA_DIVISOR_LIMIT, RECIP_DIVISOR_LIMIT, split_reciprocal};
 /// True when the numerators of a group can use 16-bit pair sums: each fits an `i8`, every
 /// adjacent pair (as the kernel pairs them: 0+1, 2+3, ...) sums to at most 128, so `255 * pair <= 32_640` fits `i16`
 /// without saturation, and the whole group at most 257, so `255 * sum <= 65_535` fits `u16`.
-fn fits_u16_pairs(nums: &[u32]) -> bool {
+pub(crate) fn fits_u16_pairs(nums: &[u32]) -> bool {
     let total: u64 = nums.iter().map(|&n| u64::from(n)).sum();
     total <= 257
         && nums.iter().all(|&n| n <= 127)

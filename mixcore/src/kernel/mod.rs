@@ -1,7 +1,7 @@
 //! Kernels: the per-tile primitives every mix is built from, one table per backend.
 //!
-//! `reference.rs` is the contract in code; `wide.rs` (portable SIMD) and `avx2.rs` (x86-64,
-//! chosen at run time) give the same bits. [`Kernels::for_backend`] is the one dispatch point.
+//! `reference.rs` is the contract in code; `wide.rs` (portable SIMD), `avx2.rs` and
+//! `avx512.rs` (x86-64, chosen at run time) give the same bits. [`Kernels::for_backend`] is the one dispatch point.
 //!
 //! A mix works on tiles: a run of at most [`crate::TILE_ELEMENTS`] bytes of one row. The
 //! window's frames are added into the tile's accumulators in groups of at most
@@ -12,6 +12,8 @@ use crate::epilogue::Epilogue;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 pub mod reference;
 pub mod wide;
 
@@ -31,6 +33,9 @@ pub enum Backend {
     Wide,
     /// x86-64 AVX2 with FMA, detected at run time (with `std`) or compiled in (`target-cpu`).
     Avx2,
+    /// x86-64 AVX-512 F, BW, VL and DQ with FMA (VNNI used where present), detected at run
+    /// time (with `std`) or compiled in (`target-cpu`).
+    Avx512,
 }
 
 /// How a tile's values are finished: epilogue, channel count and layout of the destination.
@@ -114,6 +119,25 @@ const AVX2: Kernels = Kernels {
     mix_fused: Some(avx2::mix_fused_u16),
 };
 
+#[cfg(target_arch = "x86_64")]
+const AVX512: Kernels = Kernels {
+    backend: Backend::Avx512,
+    accumulate_u32: avx512::accumulate_u32,
+    accumulate_u64: avx512::accumulate_u64,
+    accumulate_f32: avx512::accumulate_f32,
+    finish_u32: avx512::finish_u32,
+    finish_u64: avx512::finish_u64,
+    finish_f32: avx512::finish_f32,
+    mix_fused: Some(avx512::mix_fused_u16),
+};
+
+/// [`AVX512`] with the VNNI route for groups the 16-bit pair route cannot take.
+#[cfg(target_arch = "x86_64")]
+const AVX512_VNNI: Kernels = Kernels {
+    accumulate_u32: avx512::accumulate_u32_vnni,
+    ..AVX512
+};
+
 impl Backend {
     /// True when this CPU (and build) can run the backend.
     #[must_use]
@@ -121,6 +145,7 @@ impl Backend {
         match self {
             Backend::Auto | Backend::Reference | Backend::Wide => true,
             Backend::Avx2 => has_avx2(),
+            Backend::Avx512 => has_avx512(),
         }
     }
 }
@@ -140,15 +165,65 @@ fn has_avx2() -> bool {
     false
 }
 
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+fn has_avx512() -> bool {
+    has_avx2()
+        && std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512bw")
+        && std::is_x86_feature_detected!("avx512vl")
+        && std::is_x86_feature_detected!("avx512dq")
+}
+
+#[cfg(all(target_arch = "x86_64", not(feature = "std")))]
+fn has_avx512() -> bool {
+    has_avx2()
+        && cfg!(all(
+            target_feature = "avx512f",
+            target_feature = "avx512bw",
+            target_feature = "avx512vl",
+            target_feature = "avx512dq"
+        ))
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn has_avx512() -> bool {
+    false
+}
+
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+fn has_avx512_vnni() -> bool {
+    has_avx512() && std::is_x86_feature_detected!("avx512vnni")
+}
+
+#[cfg(all(target_arch = "x86_64", not(feature = "std")))]
+fn has_avx512_vnni() -> bool {
+    has_avx512() && cfg!(target_feature = "avx512vnni")
+}
+
 impl Kernels {
-    /// The table for `backend`. `Auto` picks AVX2 when the CPU has it, else `Wide`; asking
-    /// for a backend the CPU lacks gives `Wide` (check [`Kernels::backend`] or
+    /// The table for `backend`. `Auto` picks AVX-512 when the CPU has it, else AVX2, else
+    /// `Wide`; asking for a backend the CPU lacks gives `Wide` (check [`Kernels::backend`] or
     /// [`Backend::is_available`]).
     #[must_use]
     pub fn for_backend(backend: Backend) -> Kernels {
         match backend {
             Backend::Reference => REFERENCE,
             Backend::Wide => WIDE,
+            Backend::Avx512 => {
+                #[cfg(target_arch = "x86_64")]
+                if has_avx512() {
+                    // The AVX-512 tables may only be handed out here, after detection: their
+                    // functions run AVX-512 instructions, and VNNI ones in the VNNI table (see
+                    // `avx512.rs`).
+                    return if has_avx512_vnni() {
+                        AVX512_VNNI
+                    } else {
+                        AVX512
+                    };
+                }
+                WIDE
+            }
+            Backend::Auto if has_avx512() => Kernels::for_backend(Backend::Avx512),
             Backend::Auto | Backend::Avx2 => {
                 #[cfg(target_arch = "x86_64")]
                 if has_avx2() {
