@@ -39,6 +39,8 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod accumulator;
+pub mod admit;
 pub mod epilogue;
 pub mod error;
 pub mod frame;
@@ -52,8 +54,11 @@ pub mod plan;
 pub mod round;
 pub mod schedule;
 pub mod select;
+pub mod sink;
 pub mod window;
 
+pub use accumulator::Accumulator;
+pub use admit::{Admission, Admitted};
 pub use epilogue::Epilogue;
 pub use error::{Error, Result};
 pub use frame::{FrameView, Geometry};
@@ -70,6 +75,7 @@ pub use par::mix_par;
 pub use plan::{Feed, Feeds, FramesPerSegment, MAX_MIXED_FRAMES, Plan, PlanConfig, Segment};
 pub use schedule::Schedule;
 pub use select::{Mode, Selection, SplitMix64};
+pub use sink::FrameSink;
 pub use window::Window;
 
 /// The workspace README's Rust examples, compiled and run as doctests.

@@ -78,6 +78,16 @@ pub struct Kernels {
     /// leading elements (of `rows[0].len()`) it finished into `dst`, possibly 0; the engine
     /// does the rest with the kernels above.
     pub mix_fused: Option<FusedFn>,
+    /// How many leading frames of a run (given by their numerators, at most [`MAX_GROUP`])
+    /// `accumulate_u32` and `mix_fused` take as one group: a backend whose fast path has
+    /// limits (AVX2's 16-bit pair sums) ends a group where they would be crossed. Every backend
+    /// is exact for any grouping, so this only sets speed. At least 1 for a non-empty run.
+    pub exact_group: fn(nums: &[u32]) -> usize,
+}
+
+/// `Kernels::exact_group` for backends without group limits: the whole run.
+fn whole_group(nums: &[u32]) -> usize {
+    nums.len()
 }
 
 const REFERENCE: Kernels = Kernels {
@@ -89,6 +99,7 @@ const REFERENCE: Kernels = Kernels {
     finish_u64: reference::finish_u64,
     finish_f32: reference::finish_f32,
     mix_fused: None,
+    exact_group: whole_group,
 };
 
 const WIDE: Kernels = Kernels {
@@ -100,6 +111,7 @@ const WIDE: Kernels = Kernels {
     finish_u64: wide::finish_u64,
     finish_f32: reference::finish_f32,
     mix_fused: None,
+    exact_group: whole_group,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -112,6 +124,7 @@ const AVX2: Kernels = Kernels {
     finish_u64: wide::finish_u64,
     finish_f32: avx2::finish_f32,
     mix_fused: Some(avx2::mix_fused_u16),
+    exact_group: avx2::exact_group,
 };
 
 impl Backend {
