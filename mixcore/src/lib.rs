@@ -55,6 +55,7 @@ pub mod round;
 pub mod schedule;
 pub mod select;
 pub mod sink;
+pub mod text;
 pub mod window;
 
 pub use accumulator::Accumulator;
@@ -74,8 +75,11 @@ pub use mixer::scratch_vec;
 pub use par::mix_par;
 pub use plan::{Feed, Feeds, FramesPerSegment, MAX_MIXED_FRAMES, Plan, PlanConfig, Segment};
 pub use schedule::Schedule;
+#[cfg(feature = "alloc")]
+pub use schedule::ScheduleBuf;
 pub use select::{Mode, Selection, SplitMix64};
 pub use sink::FrameSink;
+pub use text::ParseError;
 pub use window::Window;
 
 /// The workspace README's Rust examples, compiled and run as doctests.
