@@ -1,4 +1,6 @@
-//! Kernels: the per-tile primitives every mix is built from, one table per backend.
+//! Kernels: the per-tile primitives every mix is built from, one table per backend. Public
+//! (apart from [`Backend`]) only with the `unstable-internals` feature, without a promise of
+//! stability.
 //!
 //! `reference.rs` is the contract in code; `wide.rs` (portable SIMD) and `avx2.rs` (x86-64,
 //! chosen at run time) give the same bits. [`Kernels::for_backend`] is the one dispatch point.
@@ -60,7 +62,11 @@ pub type FusedFn =
 /// [`MAX_GROUP`] rows; tiles at most [`crate::TILE_ELEMENTS`] elements.
 #[derive(Clone, Copy, Debug)]
 pub struct Kernels {
-    /// Which backend this table is.
+    /// Which backend this table is (read by `check-ref` and the tests).
+    #[cfg_attr(
+        not(any(feature = "unstable-internals", feature = "check-ref")),
+        allow(dead_code)
+    )]
     pub backend: Backend,
     /// Exact sums in `u32` (the plan guarantees `255 * D` fits).
     pub accumulate_u32: AccumulateFn<u32, u32>,
