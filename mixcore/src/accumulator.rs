@@ -1,7 +1,7 @@
 //! Accumulators: the width a mix sums in ([`Accumulator`]), and the one place that dispatches
 //! on it. The in-memory tile engine (`mix`, `mix_par`) and the streaming [`crate::Mixer`] both
-//! add groups of frames into accumulators and finish them through [`Accumulators`], and both
-//! cut a window into groups with [`Group::at`], so the three widths are matched once.
+//! add groups of frames into accumulators and finish them through `Accumulators`, and both
+//! cut a window into groups with `Group::at`, so the three widths are matched once.
 
 use core::ops::Range;
 

@@ -4,9 +4,9 @@
 //! [`crate::Mixer`] and mixcuda's `StreamMixer` both admit frames through [`Admission`], so
 //! every [`crate::FrameSink`] accepts and refuses the same pushes with the same errors.
 
+use crate::accumulator::Accumulator;
 use crate::error::{Error, Result};
 use crate::frame::{FrameView, Geometry};
-use crate::mix::{MixPath, MixSpec};
 use crate::plan::Plan;
 
 /// What an admitted frame is to the mix.
@@ -49,13 +49,13 @@ unsafe impl bytemuck::Pod for Progress {}
 /// owned `Vec<u64>`.
 ///
 /// ```
-/// use mixcore::{Admission, Admitted, Error, FrameView, Geometry, MixSpec, Plan, PlanConfig};
+/// use mixcore::{Accumulator, Admission, Admitted, Error, FrameView, Geometry, Plan, PlanConfig};
 /// use mixcore::FramesPerSegment::Fixed;
 /// let g = Geometry::new(2, 2, 1)?;
 /// // TSN: the centre frame of each of 2 windows of 4 frames, frames 2 and 6.
 /// let plan = Plan::new(8, &PlanConfig { segments: 2, k: Fixed(1), ..PlanConfig::default() })?;
 /// let mut words = vec![0u64; Admission::words(&plan)?];
-/// let mut admission = Admission::new(plan, g, &MixSpec::default(), &mut words[..])?;
+/// let mut admission = Admission::new(plan, g, Accumulator::U32, &mut words[..])?;
 /// let frame = [0u8; 4];
 /// let view = FrameView::packed(&frame, g)?;
 /// assert_eq!(admission.admit(0, Some(&view))?, Admitted::NotNeeded);
@@ -68,7 +68,7 @@ unsafe impl bytemuck::Pod for Progress {}
 pub struct Admission<'a, W> {
     plan: Plan<'a>,
     geometry: Geometry,
-    /// The float path: each segment's frames in increasing `t`.
+    /// Float sums: each segment's frames in increasing `t`.
     in_order: bool,
     /// Words of the frame bits; the segments' progress follows them.
     seen_words: usize,
@@ -95,15 +95,17 @@ impl Admission<'_, ()> {
 }
 
 impl<'a, W: AsRef<[u64]> + AsMut<[u64]>> Admission<'a, W> {
-    /// A record of no pushes yet for `plan`, frames of `geometry` and `spec`'s path, kept in
-    /// `words` (at least [`Admission::words`] of them; zeroed here).
+    /// A record of no pushes yet for `plan` and frames of `geometry`, summed in
+    /// `accumulator` ([`crate::MixSpec::accumulator`]: `F32` sums, the float path's, depend
+    /// on the order of the frames, so they must arrive in it), kept in `words` (at least
+    /// [`Admission::words`] of them; zeroed here).
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`] for too few words, [`Error::SizeOverflow`].
     pub fn new(
         plan: Plan<'a>,
         geometry: Geometry,
-        spec: &MixSpec<'_>,
+        accumulator: Accumulator,
         mut words: W,
     ) -> Result<Self> {
         let needed = Admission::words(&plan)?;
@@ -116,7 +118,7 @@ impl<'a, W: AsRef<[u64]> + AsMut<[u64]>> Admission<'a, W> {
         Ok(Admission {
             plan,
             geometry,
-            in_order: matches!(spec.path, MixPath::Float(_)),
+            in_order: accumulator == Accumulator::F32,
             seen_words: Admission::sizes(&plan).0,
             words,
         })

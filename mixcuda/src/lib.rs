@@ -73,7 +73,6 @@ mod pack;
 mod params;
 pub mod ptx;
 mod stream;
-mod tracker;
 
 #[cfg(all(test, feature = "cuda"))]
 mod device_tests;

@@ -97,7 +97,7 @@ impl<'m, 'a> Mixer<'m, 'a> {
     }
 
     /// `u64` words of scratch a mixer with a buffer of `buffered` frames needs (at most
-    /// [`MAX_GROUP`] frames are buffered; larger values count as that).
+    /// 16 frames are buffered; larger values count as that).
     ///
     /// # Errors
     /// The spec's errors and [`Error::SizeOverflow`].
@@ -159,7 +159,7 @@ impl<'m, 'a> Mixer<'m, 'a> {
         };
         Ok(Mixer {
             plan,
-            admission: Admission::new(*plan, geometry, &spec, admission)?,
+            admission: Admission::new(*plan, geometry, prepared.accumulator, admission)?,
             prepared,
             acc,
             stages,

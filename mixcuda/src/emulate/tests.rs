@@ -3,8 +3,8 @@
 //! streaming accumulate/finish kernels; plus the rounding probes and the struct layout.
 
 use mixcore::{
-    Backend, Epilogue, FloatWeights, FrameView, FramesPerSegment, Geometry, Layout, MixPath,
-    MixSpec, Mode, Plan, PlanConfig, Schedule, Selection, SplitMix64,
+    Admission, Admitted, Backend, Epilogue, FloatWeights, FrameView, FramesPerSegment, Geometry,
+    Layout, MixPath, MixSpec, Mode, Plan, PlanConfig, Schedule, Selection, SplitMix64,
 };
 
 use super::Emu;
@@ -14,7 +14,6 @@ use crate::launch::{
 };
 use crate::pack::{Packed, pack};
 use crate::params::{encode_jobs, words_to_bytes};
-use crate::tracker::{Admit, Tracker};
 
 pub(super) struct Rng(SplitMix64);
 
@@ -285,9 +284,17 @@ fn queue_host_mix(emu: &mut Emu, case: &Case, target_bytes: usize) -> u64 {
 /// `group` frames into rings, accumulated, then finished.
 fn queue_stream_mix(emu: &mut Emu, case: &Case, order: &[u32], group: usize) -> u64 {
     let p = case.packed();
-    let mut tracker = Tracker::new(&p);
+    // mixcore's admission, one per video, as `StreamMixer` keeps them.
+    let mut admissions: Vec<_> = case
+        .plans
+        .iter()
+        .map(|&plan| {
+            let words = vec![0; Admission::words(&plan).unwrap()];
+            Admission::new(plan, case.g, p.arith, words).unwrap()
+        })
+        .collect();
     let hwc = case.g.elements().unwrap();
-    let acc = emu.buffer(vec![0; p.jobs.len() * hwc * p.arith.acc_bytes()]);
+    let acc = emu.buffer(vec![0; p.jobs.len() * hwc * p.arith.bytes()]);
     let mut pending: Vec<u32> = Vec::new();
     let row = (case.g.width * case.g.channels) as usize;
     let ring = PoolLayout {
@@ -320,18 +327,17 @@ fn queue_stream_mix(emu: &mut Emu, case: &Case, order: &[u32], group: usize) -> 
     };
     for &global in order {
         let (video, f) = locate(&p, global);
-        match tracker.admit(&p, video, f).unwrap() {
-            Admit::NotNeeded => {}
-            Admit::Needed { global } => {
-                pending.push(global);
-                if pending.len() == group {
-                    flush(emu, &mut pending);
-                }
+        if admissions[video].admit(f, None).unwrap() == Admitted::Needed {
+            pending.push(global);
+            if pending.len() == group {
+                flush(emu, &mut pending);
             }
         }
     }
     flush(emu, &mut pending);
-    assert_eq!(tracker.missing(&p), None);
+    for a in &admissions {
+        a.check_complete().unwrap();
+    }
     let addr = Addresses {
         jobs: emu.buffer(encode_jobs(&p.jobs)),
         acc,
