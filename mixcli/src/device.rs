@@ -1,11 +1,12 @@
 //! Where the mixing runs: the one function, [`mix_streaming`], that picks the backend for
 //! `--device`. The CPU path is mixcore's buffered streaming [`mixcore::Mixer`]; the CUDA path
 //! is mixcuda's [`StreamMixer`](https://docs.rs/mixcuda) when mixcli is built with its `cuda`
-//! feature (without it `--device cuda` answers "built without CUDA support"). Everything
-//! before (decoding) and after (writing) is the same for every device, and so are the bits:
-//! both backends implement `docs/contract.md` exactly.
+//! feature (without it `--device cuda` answers "built without CUDA support"). Both are
+//! [`mixcore::FrameSink`]s, which admit frames by one rule. Everything before (decoding) and
+//! after (writing) is the same for every device, and so are the bits: both backends implement
+//! `docs/contract.md` exactly.
 
-use mixcore::{FrameView, Geometry, MixSpec, Mixer, Plan};
+use mixcore::{FrameSink, FrameView, Geometry, MixSpec, Mixer, Plan};
 
 use crate::error::Problem;
 
@@ -40,6 +41,12 @@ pub enum PushError {
     Device(String),
 }
 
+impl From<mixcore::Error> for PushError {
+    fn from(e: mixcore::Error) -> Self {
+        PushError::Mix(e)
+    }
+}
+
 impl From<PushError> for Problem {
     fn from(e: PushError) -> Self {
         match e {
@@ -49,25 +56,29 @@ impl From<PushError> for Problem {
     }
 }
 
-/// Where decoded frames go: a streaming mixer on some device.
-pub trait FrameSink {
-    /// True when frame `f` is mixed into some segment (others need no colour conversion).
-    fn is_needed(&self, f: u32) -> bool;
-    /// Adds frame `f`. The frame is consumed (mixed or copied) before this returns.
-    ///
-    /// # Errors
-    /// [`PushError::Mix`] for mixcore's refusals (out of range, pushed twice, wrong
-    /// geometry), [`PushError::Device`] when the device fails.
-    fn push(&mut self, f: u32, frame: &FrameView<'_>) -> Result<(), PushError>;
-}
+/// Where decoded frames go: a device's streaming mixer, its push errors as the CLI's.
+pub type Sink<'s> = dyn FrameSink<Error = PushError> + 's;
 
-impl FrameSink for Mixer<'_, '_> {
+/// A device's [`FrameSink`] with [`PushError`]s, so one feeder serves every device.
+struct CliSink<S>(S);
+
+impl<S: FrameSink> FrameSink for CliSink<S>
+where
+    PushError: From<S::Error>,
+{
+    type Error = PushError;
+    type Output = S::Output;
+
     fn is_needed(&self, f: u32) -> bool {
-        Mixer::is_needed(self, f)
+        self.0.is_needed(f)
     }
 
     fn push(&mut self, f: u32, frame: &FrameView<'_>) -> Result<(), PushError> {
-        Mixer::push(self, f, frame).map_err(PushError::Mix)
+        Ok(self.0.push(f, frame)?)
+    }
+
+    fn finish(self, out: &mut S::Output) -> Result<(), PushError> {
+        Ok(self.0.finish(out)?)
     }
 }
 
@@ -121,7 +132,7 @@ pub fn mix_streaming<E>(
     geometry: Geometry,
     spec: MixSpec<'_>,
     out: &mut [f32],
-    feed: &mut dyn FnMut(&mut dyn FrameSink) -> Result<bool, E>,
+    feed: &mut dyn FnMut(&mut Sink<'_>) -> Result<bool, E>,
 ) -> Result<bool, MixFailure<E>> {
     match device {
         Device::Cpu => {
@@ -130,12 +141,13 @@ pub fn mix_streaming<E>(
                 .map_err(MixFailure::Mix)?;
             // Zeroed lazily by the allocator; the mixer initialises what it uses.
             let mut scratch = vec![0u64; len];
-            let mut mixer = Mixer::with_output(plan, geometry, spec, buffered, &mut scratch, out)
+            let mixer = Mixer::with_output(plan, geometry, spec, buffered, &mut scratch, out)
                 .map_err(MixFailure::Mix)?;
-            if !feed(&mut mixer).map_err(MixFailure::Feed)? {
+            let mut sink = CliSink(mixer);
+            if !feed(&mut sink).map_err(MixFailure::Feed)? {
                 return Ok(false);
             }
-            mixer.finish_output().map_err(MixFailure::Mix)?;
+            sink.0.finish_output().map_err(MixFailure::Mix)?;
             Ok(true)
         }
         #[cfg(feature = "cuda")]
@@ -150,10 +162,10 @@ pub fn mix_streaming<E>(
 mod cuda {
     use std::sync::OnceLock;
 
-    use mixcore::{FrameView, Geometry, MixSpec, Plan};
-    use mixcuda::{Gpu, StreamMixer};
+    use mixcore::{Geometry, MixSpec, Plan};
+    use mixcuda::Gpu;
 
-    use super::{FrameSink, MixFailure, PushError};
+    use super::{CliSink, MixFailure, PushError, Sink};
 
     /// The ordinal `--device cuda` opens: the first device the driver shows (select another
     /// with `CUDA_VISIBLE_DEVICES`).
@@ -188,23 +200,15 @@ mod cuda {
             .map_err(Clone::clone)
     }
 
-    /// Frames from the decoder to the device: each needed frame is copied once, row by row
-    /// (dropping the decoder's row padding), into pinned memory and uploaded in groups while
-    /// earlier groups are accumulated on the GPU.
-    struct Sink<'g>(StreamMixer<'g>);
-
-    impl FrameSink for Sink<'_> {
-        fn is_needed(&self, f: u32) -> bool {
-            self.0.is_needed(0, f)
-        }
-
-        fn push(&mut self, f: u32, frame: &FrameView<'_>) -> Result<(), PushError> {
-            self.0.push(f, frame).map_err(|e| match e {
+    /// mixcore's refusals of a push stay mixcore errors; the rest are the device's.
+    impl From<mixcuda::Error> for PushError {
+        fn from(e: mixcuda::Error) -> Self {
+            match e {
                 mixcuda::Error::Mix(m) | mixcuda::Error::Video { error: m, .. } => {
                     PushError::Mix(m)
                 }
                 other => PushError::Device(describe(&other)),
-            })
+            }
         }
     }
 
@@ -213,7 +217,7 @@ mod cuda {
         geometry: Geometry,
         spec: MixSpec<'_>,
         out: &mut [f32],
-        feed: &mut dyn FnMut(&mut dyn FrameSink) -> Result<bool, E>,
+        feed: &mut dyn FnMut(&mut Sink<'_>) -> Result<bool, E>,
     ) -> Result<bool, MixFailure<E>> {
         let gpu = gpu().map_err(MixFailure::Device)?;
         let len = mixcore::output_len(plan, geometry).map_err(MixFailure::Mix)?;
@@ -225,7 +229,9 @@ mod cuda {
         }
         let on_gpu = gpu.upload_plan(plan, &spec).map_err(failure)?;
         let mut mixed = gpu.alloc_output_for(&on_gpu, geometry).map_err(failure)?;
-        let mut sink = Sink(gpu.stream_mixer(&on_gpu, geometry).map_err(failure)?);
+        // Each needed frame is copied once, row by row (dropping the decoder's row padding),
+        // into pinned memory and uploaded in groups while earlier groups are accumulated.
+        let mut sink = CliSink(gpu.stream_mixer(&on_gpu, geometry).map_err(failure)?);
         if !feed(&mut sink).map_err(MixFailure::Feed)? {
             return Ok(false);
         }
