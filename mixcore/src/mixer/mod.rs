@@ -1,6 +1,6 @@
 //! The streaming [`Mixer`]: frames pushed one at a time, in any order, into caller-provided
-//! scratch; memory is the accumulators (the size of the output), one bit per frame, and
-//! optionally a buffer of a few frames.
+//! scratch; memory is the accumulators (the size of the output), one bit per frame, nine
+//! bytes per segment, and optionally a buffer of a few frames.
 //!
 //! Without a buffer every needed frame is added to its segment's accumulators as it arrives.
 //! With a buffer of `B` frames ([`Mixer::with_buffer`]), frames that arrive in order (as a
@@ -16,7 +16,6 @@
 //! a run, which is mixed from the caller's memory during the push); [`Mixer::push_with`]
 //! instead lets a decoder write the frame straight into the buffer, so a frame that goes from
 //! a decoder to the mixer is written once and read once, as in the in-memory mix.
-
 //!
 //! The files: this one holds the mixer's API; `state.rs` the scratch layout and where each
 //! segment's values are; `run.rs` the buffer of in-order frames and the whole windows mixed
