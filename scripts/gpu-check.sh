@@ -42,7 +42,7 @@ build() {
   local json
   json="$(mktemp)"
   (cd "$root" && "$cargo" test -p mixcuda --features cuda --release --no-run --message-format=json) > "$json"
-  (cd "$root" && "$cargo" build -p mixcuda --features cuda --release --bin mixcuda-bench)
+  (cd "$root" && "$cargo" build -p framemix-benches --features cuda --release --bin mixcuda-bench)
 
   # Test executables: compiler-artifact messages built with the test profile
   # ("profile":{...,"test":true}) carry "executable":"PATH".

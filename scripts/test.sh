@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean clone on Debian bookworm (as root): installs what it
-# needs, then checks formatting and lints, runs every test, proves the no_std claim, checks
-# the committed PTX, builds the benches, and runs a short pass of every fuzz target
-# (45 s each, two at a time; `scripts/fuzz.sh SECONDS` or fuzz/README.md for longer runs).
+# needs, then checks formatting and lints, runs every test, proves the no_std claim (also on
+# two bare-metal targets), runs mixcore's and the property tests on aarch64 under qemu (the
+# NEON path), checks that mixcore publishes and mixcuda packages its PTX, checks the
+# committed PTX, builds the benches, and runs a short pass of every fuzz target (45 s each,
+# two at a time; `scripts/fuzz.sh SECONDS` or fuzz/README.md for longer runs).
 # `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +18,11 @@ export CUDA_LIBRARY_PATH=/opt/framemix-cuda
 # mixcuda's kernels run on a CPU emulator when there is no GPU; fail rather than skip it.
 export FRAMEMIX_REQUIRE_EMULATOR=1
 
+step "Rust targets: aarch64 Linux (run under qemu) and two bare-metal ones (the no_std proof)"
+for t in aarch64-unknown-linux-gnu aarch64-unknown-none thumbv7em-none-eabihf; do
+  rustup target list --installed | grep -qx "$t" || rustup target add "$t"
+done
+
 step "cargo fmt --check"
 cargo fmt --all --check
 cargo fmt --manifest-path fuzz/Cargo.toml --check
@@ -26,8 +33,39 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test --workspace (the example trainer's one-epoch smoke run included)"
 cargo test --workspace
 
-step "no_std proof: mixcore in a #![no_std] staticlib with its own panic handler"
-cargo build --release --manifest-path ci/nostd-check/Cargo.toml --target-dir target/nostd
+step "no_std proof: mixcore in a #![no_std] staticlib with its own panic handler (host, and bare-metal aarch64 and 32-bit Cortex-M4F)"
+for t in "" aarch64-unknown-none thumbv7em-none-eabihf; do
+  cargo build --release --manifest-path ci/nostd-check/Cargo.toml --target-dir target/nostd ${t:+--target "$t"}
+done
+
+step "aarch64 under qemu: mixcore and the property tests on the NEON path (wide); tests/ and benches/ compile"
+(
+  export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+  export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu"
+  a64=(--target aarch64-unknown-linux-gnu --target-dir target/aarch64)
+  cargo check "${a64[@]}" -p framemix-tests -p framemix-benches --tests --benches
+  # One package and target set for both runs, so they share one build.
+  props=(-p mixcore -p framemix-tests --lib --test mix_props --test kernel_props --test errors
+         --test paper_examples --test contract_readings --test plan_props)
+  # Full case counts, but for the one property whose cases take seconds each under qemu
+  # (about 2 s a case here): 32 of its 64 cases.
+  heavy=backends_agree_on_wide_frames_and_long_windows
+  cargo test "${a64[@]}" "${props[@]}" -- --skip "$heavy"
+  PROPTEST_CASES=32 cargo test "${a64[@]}" "${props[@]}" -- --exact "$heavy"
+)
+
+step "packaging: mixcore publishes (dry run); mixcuda packages its CUDA sources and PTX"
+# --allow-dirty: what is checked is the package's content, also before a commit.
+cargo publish --dry-run --allow-dirty -p mixcore
+# Builds mixcuda from its own package (the embedded PTX included) against the packaged mixcore.
+cargo package --allow-dirty -p mixcore -p mixcuda
+listed=$(cargo package --allow-dirty --no-verify --list -p mixcuda)
+for f in kernels/mix.ptx kernels/mix.cu kernels/contract.cuh LICENSE-MIT LICENSE-APACHE; do
+  grep -qx "$f" <<<"$listed" || { echo "test.sh: mixcuda's package lacks $f" >&2; exit 1; }
+done
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+tar -xOzf "target/package/mixcuda-$version.crate" "mixcuda-$version/kernels/mix.ptx" |
+  cmp - mixcuda/kernels/mix.ptx
 
 step "mixcore and the property tests again with AVX2 compiled in (wide's AVX paths)"
 RUSTFLAGS="-C target-cpu=x86-64-v3" cargo test --target-dir target/v3 -p mixcore -p framemix-tests \
@@ -45,7 +83,8 @@ step "mixcuda: committed PTX is fresh and nvcc-clean"
 bash scripts/build-ptx.sh --check
 
 step "mixcuda with the cuda feature (device tests print 'skipped' without a GPU)"
-cargo clippy -p mixcuda -p mixdata -p mixcli --all-targets --features mixcuda/cuda,mixcli/cuda -- -D warnings
+cargo clippy -p mixcuda -p mixdata -p mixcli -p framemix-benches --all-targets \
+  --features mixcuda/cuda,mixcli/cuda,framemix-benches/cuda -- -D warnings
 cargo test -p mixcuda --features cuda
 cargo test -p mixdata --features cuda
 cargo test -p mixcli --features cuda

@@ -6,10 +6,16 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::OnceLock;
 
-use mixcli::args::{FramesArg, MAX_CUSTOM, PlanArgs, ScheduleArg, SelectArg, Shard};
+use mixcli::args::{FramesArg, PlanArgs, Shard};
 use mixcli::batch::{Job, shard_jobs};
-use mixcore::{Epilogue, FramesPerSegment, Layout, Plan, PlanConfig, Schedule};
+use mixcore::{
+    Epilogue, FramesPerSegment, Layout, MAX_MIXED_FRAMES, Plan, PlanConfig, Schedule, ScheduleBuf,
+    Selection,
+};
 use mixdata::{Device, MixRequest, Problem, ReaderOptions, Source, mix_input};
+
+/// The most numerators `custom:` takes: a window mixes at most [`MAX_MIXED_FRAMES`] frames.
+const MAX_CUSTOM: usize = MAX_MIXED_FRAMES as usize;
 
 /// Frames larger than this many pixels are mixed at a fixed small size instead of their own
 /// (a few bytes of header can state 16384 x 16384; the fuzzer's memory limit is not the
@@ -128,19 +134,20 @@ pub fn check_decode(data: &[u8]) -> DecodeOutcome {
     DecodeOutcome { video, folder }
 }
 
-/// What `--schedule` must accept, written from its documentation: `average`, `linear`,
-/// `linear0` (any case) or `custom:` / `CUSTOM:` then comma-separated unsigned 32-bit
-/// numerators (surrounding whitespace allowed), at most [`MAX_CUSTOM`], not all zero.
-fn schedule_oracle(s: &str) -> Option<ScheduleArg> {
+/// What `--schedule` must accept, written from its documentation (mixcore's `text` module):
+/// `average`, `linear`, `linear0` or `custom:` (any ASCII case) then comma-separated unsigned
+/// 32-bit numerators (surrounding whitespace allowed), at most [`MAX_CUSTOM`], not all zero.
+fn schedule_oracle(s: &str) -> Option<ScheduleBuf> {
     match s.to_ascii_lowercase().as_str() {
-        "average" => return Some(ScheduleArg::Average),
-        "linear" => return Some(ScheduleArg::Linear),
-        "linear0" => return Some(ScheduleArg::Linear0),
+        "average" => return Some(ScheduleBuf::Average),
+        "linear" => return Some(ScheduleBuf::Linear),
+        "linear0" => return Some(ScheduleBuf::Linear0),
         _ => {}
     }
     let list = s
-        .strip_prefix("custom:")
-        .or_else(|| s.strip_prefix("CUSTOM:"))?;
+        .get(..7)
+        .filter(|p| p.eq_ignore_ascii_case("custom:"))
+        .map(|_| &s[7..])?;
     let items: Vec<&str> = list.split(',').collect();
     if items.len() > MAX_CUSTOM {
         return None;
@@ -149,15 +156,15 @@ fn schedule_oracle(s: &str) -> Option<ScheduleArg> {
         .iter()
         .map(|i| i.trim().parse::<u32>().ok())
         .collect::<Option<_>>()?;
-    n.iter().any(|&x| x > 0).then_some(ScheduleArg::Custom(n))
+    n.iter().any(|&x| x > 0).then_some(ScheduleBuf::Custom(n))
 }
 
-fn plan_args(schedule: ScheduleArg, frames: Option<FramesArg>) -> PlanArgs {
+fn plan_args(schedule: ScheduleBuf, frames: Option<FramesArg>) -> PlanArgs {
     PlanArgs {
         segments: 8,
         frames,
         schedule,
-        select: SelectArg::Spread,
+        select: Selection::Spread,
         train: false,
         seed: None,
     }
@@ -169,22 +176,26 @@ fn plan_args(schedule: ScheduleArg, frames: Option<FramesArg>) -> PlanArgs {
 /// which mixcore accepts exactly when every window holds k frames.
 pub fn check_schedule(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let parsed = ScheduleArg::from_str(&text);
+    let parsed = ScheduleBuf::from_str(&text);
     let expected = schedule_oracle(&text);
     match (&parsed, &expected) {
         (Ok(p), Some(e)) => assert_eq!(p, e, "--schedule {text:?}"),
-        (Err(msg), None) => assert!(!msg.is_empty(), "empty message for --schedule {text:?}"),
+        (Err(e), None) => assert!(
+            !e.to_string().is_empty(),
+            "empty message for --schedule {text:?}"
+        ),
         _ => panic!("--schedule {text:?}: parser {parsed:?}, documentation {expected:?}"),
     }
     let Ok(schedule) = parsed else { return };
-    if let ScheduleArg::Custom(n) = &schedule {
+    if let ScheduleBuf::Custom(n) = &schedule {
         assert!(!n.is_empty() && n.len() <= MAX_CUSTOM && n.iter().any(|&x| x > 0));
         // Round trip through the canonical spelling.
         let spelled = format!(
             "custom:{}",
             n.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
         );
-        assert_eq!(ScheduleArg::from_str(&spelled).as_ref(), Ok(&schedule));
+        assert_eq!(ScheduleBuf::from_str(&spelled).as_ref(), Ok(&schedule));
+        assert_eq!(schedule.to_string(), spelled);
         let k = n.len() as u32;
         // --frames all, or a different N, is a usage error.
         for frames in [Some(FramesArg::All), Some(FramesArg::Fixed(k + 1))] {

@@ -1,11 +1,14 @@
 //! The command line: subcommands, their flags, and the parsers of the values clap cannot
-//! parse by itself (`--frames`, `--schedule`, `--shard`, `--size`). Defaults follow docs/contract.md.
+//! parse by itself (`--frames`, `--shard`, `--size`). `--schedule`, `--select`, `--layout` and
+//! `--scale` are spelled as mixcore spells them (`mixcore::text`). Defaults follow
+//! docs/contract.md.
 
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use mixcore::{Epilogue, FramesPerSegment, Layout, Mode, PlanConfig, Schedule, Selection};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
+use mixcore::{Epilogue, FramesPerSegment, Layout, Mode, PlanConfig, ScheduleBuf, Selection};
 
 use crate::device::Device;
 use crate::error::{Error, Result};
@@ -60,115 +63,13 @@ impl FromStr for FramesArg {
     }
 }
 
-/// `--schedule`: the weights of the mixed frames.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ScheduleArg {
-    /// `n_t = 1`.
-    Average,
-    /// `n_t = t + 1`.
-    Linear,
-    /// `n_t = t`.
-    Linear0,
-    /// The given numerators, one per mixed frame.
-    Custom(Vec<u32>),
-}
-
-/// The most numerators `custom:` accepts (a window mixes at most 65,536 frames).
-pub const MAX_CUSTOM: usize = mixcore::MAX_MIXED_FRAMES as usize;
-
-impl FromStr for ScheduleArg {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "average" => return Ok(ScheduleArg::Average),
-            "linear" => return Ok(ScheduleArg::Linear),
-            "linear0" => return Ok(ScheduleArg::Linear0),
-            _ => {}
-        }
-        let Some(list) = s
-            .strip_prefix("custom:")
-            .or_else(|| s.strip_prefix("CUSTOM:"))
-        else {
-            return Err(format!(
-                "'{s}' is not a schedule: use average, linear, linear0 or custom:N,N,..."
-            ));
-        };
-        let mut numerators = Vec::new();
-        for (i, item) in list.split(',').enumerate() {
-            if i >= MAX_CUSTOM {
-                return Err(format!("custom: more than {MAX_CUSTOM} numerators"));
-            }
-            let item = item.trim();
-            match item.parse::<u32>() {
-                Ok(n) => numerators.push(n),
-                Err(_) => {
-                    return Err(format!(
-                        "custom: numerator {} ('{item}') is not a non-negative integer below 2^32",
-                        i + 1
-                    ));
-                }
-            }
-        }
-        if numerators.iter().all(|&n| n == 0) {
-            return Err("custom: at least one numerator must be positive".into());
-        }
-        Ok(ScheduleArg::Custom(numerators))
-    }
-}
-
-/// `--select`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum SelectArg {
-    /// The centres of m equal sub-bins of the window (k = 1: TSN's centre frame).
-    #[default]
-    Spread,
-    /// m consecutive frames in the middle of the window.
-    Consecutive,
-}
-
-/// `--layout`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum LayoutArg {
-    /// Shape (S, C, H, W): TSN / TSM in PyTorch.
-    #[default]
-    Tchw,
-    /// Shape (C, S, H, W): I3D and other 3D CNNs.
-    Cthw,
-    /// Shape (S, H, W, C): viewing, TF/JAX.
-    Thwc,
-}
-
-impl From<LayoutArg> for Layout {
-    fn from(l: LayoutArg) -> Layout {
-        match l {
-            LayoutArg::Tchw => Layout::Tchw,
-            LayoutArg::Cthw => Layout::Cthw,
-            LayoutArg::Thwc => Layout::Thwc,
-        }
-    }
-}
-
-/// `--scale`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum ScaleArg {
-    /// Pixel values, 0 to 255.
-    #[default]
-    Raw,
-    /// Values / 255, 0 to 1.
-    Unit,
-    /// (value / 255 - mean) / std with ImageNet's mean and std per channel.
-    Imagenet,
-}
-
-impl From<ScaleArg> for Epilogue {
-    fn from(s: ScaleArg) -> Epilogue {
-        match s {
-            ScaleArg::Raw => Epilogue::Raw,
-            ScaleArg::Unit => Epilogue::Unit,
-            ScaleArg::Imagenet => Epilogue::IMAGENET,
-        }
-    }
+/// A value parser for a mixcore option with a fixed set of names: clap lists them in `--help`
+/// and its errors (any ASCII case), mixcore's `FromStr` makes the value.
+fn named<T>(names: impl IntoIterator<Item = &'static str>) -> impl TypedValueParser<Value = T>
+where
+    T: std::str::FromStr<Err = mixcore::ParseError> + Clone + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(names).try_map(|s| s.parse::<T>())
 }
 
 /// `--size WxH`.
@@ -301,17 +202,25 @@ pub struct PlanArgs {
     #[arg(long, value_name = "all|N", help_heading = "Plan")]
     pub frames: Option<FramesArg>,
     /// The weights: average (order ignored), linear (grow with order), linear0 (the paper's
-    /// equation as printed), or custom:N,N,... (one numerator per mixed frame).
+    /// equation as printed), or custom:N,N,... (one numerator per mixed frame, at most
+    /// 65,536, not all zero).
     #[arg(
         long,
-        default_value = "linear",
+        default_value_t = ScheduleBuf::Linear,
         value_name = "average|linear|linear0|custom:N,N,...",
         help_heading = "Plan"
     )]
-    pub schedule: ScheduleArg,
-    /// Which frames of a window are mixed.
-    #[arg(long, value_enum, default_value_t = SelectArg::Spread, help_heading = "Plan")]
-    pub select: SelectArg,
+    pub schedule: ScheduleBuf,
+    /// Which frames of a window are mixed: spread (the centres of m equal sub-bins; k = 1 is
+    /// TSN's centre frame) or consecutive (m consecutive frames in the middle).
+    #[arg(
+        long,
+        default_value_t = Selection::Spread,
+        value_parser = named::<Selection>(Selection::ALL.map(Selection::name)),
+        ignore_case = true,
+        help_heading = "Plan"
+    )]
+    pub select: Selection,
     /// Train mode: random positions within each window, drawn from --seed (reproducible).
     #[arg(long, requires = "seed", help_heading = "Plan")]
     pub train: bool,
@@ -328,15 +237,15 @@ impl PlanArgs {
     /// number of numerators.
     pub fn config(&self) -> Result<PlanConfig<'_>> {
         let k = match (&self.schedule, self.frames) {
-            (ScheduleArg::Custom(n), None) => {
+            (ScheduleBuf::Custom(n), None) => {
                 FramesPerSegment::Fixed(u32::try_from(n.len()).unwrap_or(u32::MAX))
             }
-            (ScheduleArg::Custom(_), Some(FramesArg::All)) => {
+            (ScheduleBuf::Custom(_), Some(FramesArg::All)) => {
                 return Err(Error::usage(
                     "--schedule custom:... gives one numerator per mixed frame, so it needs --frames N, not all",
                 ));
             }
-            (ScheduleArg::Custom(n), Some(FramesArg::Fixed(k))) if n.len() != k as usize => {
+            (ScheduleBuf::Custom(n), Some(FramesArg::Fixed(k))) if n.len() != k as usize => {
                 return Err(Error::usage(format!(
                     "--schedule custom has {} numerators but --frames is {k}: give one numerator per mixed frame",
                     n.len()
@@ -344,12 +253,6 @@ impl PlanArgs {
             }
             (_, None | Some(FramesArg::All)) => FramesPerSegment::All,
             (_, Some(FramesArg::Fixed(k))) => FramesPerSegment::Fixed(k),
-        };
-        let schedule = match &self.schedule {
-            ScheduleArg::Average => Schedule::Average,
-            ScheduleArg::Linear => Schedule::Linear,
-            ScheduleArg::Linear0 => Schedule::Linear0,
-            ScheduleArg::Custom(n) => Schedule::Custom(n),
         };
         let mode = match (self.train, self.seed) {
             (true, Some(seed)) => Mode::Train { seed },
@@ -359,12 +262,9 @@ impl PlanArgs {
         Ok(PlanConfig {
             segments: self.segments,
             k,
-            selection: match self.select {
-                SelectArg::Spread => Selection::Spread,
-                SelectArg::Consecutive => Selection::Consecutive,
-            },
+            selection: self.select,
             mode,
-            schedule,
+            schedule: self.schedule.as_schedule(),
         })
     }
 }
@@ -372,12 +272,26 @@ impl PlanArgs {
 /// The output options shared by `mix` and `batch`.
 #[derive(Clone, Debug, Args)]
 pub struct OutputArgs {
-    /// Axis order of the tensor.
-    #[arg(long, value_enum, default_value_t = LayoutArg::Tchw, help_heading = "Output")]
-    pub layout: LayoutArg,
-    /// Value scale of the tensor.
-    #[arg(long, value_enum, default_value_t = ScaleArg::Raw, help_heading = "Output")]
-    pub scale: ScaleArg,
+    /// Axis order of the tensor: tchw (S, C, H, W: TSN / TSM in PyTorch), cthw (C, S, H, W: I3D
+    /// and other 3D CNNs) or thwc (S, H, W, C: viewing, TF/JAX).
+    #[arg(
+        long,
+        default_value_t = Layout::Tchw,
+        value_parser = named::<Layout>(Layout::ALL.map(Layout::name)),
+        ignore_case = true,
+        help_heading = "Output"
+    )]
+    pub layout: Layout,
+    /// Value scale of the tensor: raw (0 to 255), unit (value / 255) or imagenet
+    /// ((value / 255 - mean) / std with ImageNet's mean and std per channel).
+    #[arg(
+        long,
+        default_value_t = Epilogue::Raw,
+        value_parser = named::<Epilogue>(Epilogue::NAMED.iter().filter_map(Epilogue::name)),
+        ignore_case = true,
+        help_heading = "Output"
+    )]
+    pub scale: Epilogue,
     /// Resize every frame to WIDTHxHEIGHT (bilinear) before mixing; default: the input's size.
     #[arg(long, value_name = "WxH", help_heading = "Output")]
     pub size: Option<Size>,
@@ -400,8 +314,8 @@ impl OutputArgs {
     pub fn request<'a>(&self, plan: PlanConfig<'a>, threads: usize) -> MixRequest<'a> {
         MixRequest {
             plan,
-            layout: self.layout.into(),
-            epilogue: self.scale.into(),
+            layout: self.layout,
+            epilogue: self.scale,
             size: self.size.map(|s| (s.width, s.height)),
             device: self.device,
             threads,
@@ -593,18 +507,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn schedule_parses_names_and_custom() {
-        assert_eq!("linear".parse::<ScheduleArg>(), Ok(ScheduleArg::Linear));
-        assert_eq!("Average".parse::<ScheduleArg>(), Ok(ScheduleArg::Average));
+    fn options_take_mixcores_spellings() {
+        let cli = Cli::try_parse_from([
+            "mixcli",
+            "mix",
+            "in.mp4",
+            "-o",
+            "out.npy",
+            "--schedule",
+            "Custom:1, 2,0",
+            "--select",
+            "CONSECUTIVE",
+            "--layout",
+            "thwc",
+            "--scale",
+            "ImageNet",
+        ])
+        .unwrap();
+        let Command::Mix(mix) = cli.command else {
+            panic!()
+        };
+        assert_eq!(mix.plan.schedule, ScheduleBuf::Custom(vec![1, 2, 0]));
+        assert_eq!(mix.plan.select, Selection::Consecutive);
+        assert_eq!(mix.out.layout, Layout::Thwc);
+        assert_eq!(mix.out.scale, Epilogue::IMAGENET);
+        let defaults = Cli::try_parse_from(["mixcli", "mix", "in.mp4", "-o", "out.npy"]).unwrap();
+        let Command::Mix(mix) = defaults.command else {
+            panic!()
+        };
+        assert_eq!(mix.plan.schedule, ScheduleBuf::Linear);
+        assert_eq!(mix.plan.select, Selection::Spread);
         assert_eq!(
-            "custom:1, 2,0".parse::<ScheduleArg>(),
-            Ok(ScheduleArg::Custom(vec![1, 2, 0]))
+            (mix.out.layout, mix.out.scale),
+            (Layout::Tchw, Epilogue::Raw)
         );
-        assert!("custom:".parse::<ScheduleArg>().is_err());
-        assert!("custom:0,0".parse::<ScheduleArg>().is_err());
-        assert!("custom:1,-2".parse::<ScheduleArg>().is_err());
-        assert!("custom:99999999999".parse::<ScheduleArg>().is_err());
-        assert!("cubic".parse::<ScheduleArg>().is_err());
+        for (flag, bad) in [
+            ("--schedule", "custom:0,0"),
+            ("--schedule", "cubic"),
+            ("--layout", "hwc"),
+            ("--scale", "normalize:0/1"),
+            ("--select", "random"),
+        ] {
+            let r = Cli::try_parse_from(["mixcli", "mix", "in.mp4", "-o", "x.npy", flag, bad]);
+            assert!(r.is_err(), "{flag} {bad}");
+        }
     }
 
     #[test]

@@ -40,7 +40,9 @@ pub enum Problem {
 
 /// An error of the CLI: the file it concerns (where there is one) and the [`Problem`].
 ///
-/// `Display` writes `FILE: problem`, one line (`LIST:LINE: problem` for a line of a list).
+/// `Display` writes `FILE: problem`, one line, causes included (an I/O error's, mixcore's), so
+/// [`std::error::Error::source`] is `None` and a printed chain names each cause once; the
+/// cause itself is in [`Error::problem`].
 #[derive(Debug)]
 pub struct Error {
     /// The file or folder the error concerns.
@@ -157,13 +159,32 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.problem {
-            Problem::Io { source, .. } => Some(source),
-            Problem::Data(mixdata::Problem::Io { source, .. }) => Some(source),
-            Problem::Data(mixdata::Problem::Mix(e)) => Some(e),
-            _ => None,
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A printed chain (the message, then each source's) names every cause once.
+    fn chain(e: &dyn std::error::Error) -> String {
+        let mut s = e.to_string();
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            s += &format!(": {c}");
+            cause = c.source();
         }
+        s
+    }
+
+    #[test]
+    fn error_chains_name_each_cause_once() {
+        let path = Path::new("clip.mp4");
+        let io = Error::io(path, "reading", io::Error::other("disk on fire"));
+        assert_eq!(chain(&io), "clip.mp4: reading failed: disk on fire");
+        let mix = Error::mix(path, mixcore::Error::ZeroFrames);
+        assert_eq!(
+            chain(&mix),
+            format!("clip.mp4: {}", mixcore::Error::ZeroFrames)
+        );
     }
 }

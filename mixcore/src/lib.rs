@@ -11,9 +11,12 @@
 //! layouts ([`Layout`]); the in-memory [`mix()`], the streaming [`Mixer`] and, with `rayon`,
 //! `mix_par`. Every backend ([`Backend`]) gives the same bits.
 //!
-//! Features: `std` (std's `Error` impl, runtime CPU detection), `alloc` (allocating
-//! conveniences), `rayon` (parallel mixing), `check-ref` (re-run the scalar reference after
+//! Features: `std` (runtime CPU detection), `alloc` (allocating conveniences: `mix_to_vec`,
+//! `ScheduleBuf`), `rayon` (parallel mixing), `check-ref` (re-run the scalar reference after
 //! every fast kernel and panic on a difference). None is on by default: the crate is `no_std`.
+//! `unstable-internals` makes the kernel tables (`kernel`) and the rounding routes
+//! (`round::round_ratio_*`) public for the workspace's tests, fuzzers and benches; they may
+//! change in any release.
 //!
 //! Memory: nothing is allocated; [`mix()`] and [`Mixer`]'s finish keep one tile of
 //! accumulators ([`TILE_ELEMENTS`] `u32`s, 32 KiB) on the stack, the portable kernels 4 KiB
@@ -39,10 +42,15 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod accumulator;
+pub mod admit;
 pub mod epilogue;
 pub mod error;
 pub mod frame;
+#[cfg(feature = "unstable-internals")]
 pub mod kernel;
+#[cfg(not(feature = "unstable-internals"))]
+mod kernel;
 pub mod layout;
 pub mod mix;
 pub mod mixer;
@@ -52,12 +60,18 @@ pub mod plan;
 pub mod round;
 pub mod schedule;
 pub mod select;
+pub mod sink;
+pub mod text;
 pub mod window;
 
+pub use accumulator::Accumulator;
+pub use admit::{Admission, Admitted};
 pub use epilogue::Epilogue;
 pub use error::{Error, Result};
 pub use frame::{FrameView, Geometry};
-pub use kernel::{Backend, Kernels};
+pub use kernel::Backend;
+#[cfg(feature = "unstable-internals")]
+pub use kernel::Kernels;
 pub use layout::Layout;
 #[cfg(feature = "alloc")]
 pub use mix::mix_to_vec;
@@ -69,10 +83,19 @@ pub use mixer::scratch_vec;
 pub use par::mix_par;
 pub use plan::{Feed, Feeds, FramesPerSegment, MAX_MIXED_FRAMES, Plan, PlanConfig, Segment};
 pub use schedule::Schedule;
+#[cfg(feature = "alloc")]
+pub use schedule::ScheduleBuf;
 pub use select::{Mode, Selection, SplitMix64};
+pub use sink::FrameSink;
+pub use text::ParseError;
 pub use window::Window;
 
 /// The workspace README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// This crate's README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;

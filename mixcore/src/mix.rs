@@ -5,6 +5,7 @@
 //! accumulators live on the stack, every selected frame's row is added into them in order
 //! `t = 0..m`, and the finished values go through the epilogue into the layout.
 
+use crate::accumulator::{Accumulator, Accumulators, Group};
 use crate::epilogue::Epilogue;
 use crate::error::{Error, Result};
 use crate::frame::{FrameView, Geometry};
@@ -67,17 +68,31 @@ impl MixSpec<'_> {
     pub fn validate(&self, plan: &Plan<'_>, geometry: Geometry) -> Result<()> {
         Prepared::new(plan, geometry, self).map(|_| ())
     }
-}
 
-/// Accumulator arithmetic chosen for a plan.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Arith {
-    /// `u32` sums (`255 * D <= u32::MAX`).
-    Narrow,
-    /// `u64` sums.
-    Wide,
-    /// `f32` sums, the float path.
-    Float,
+    /// Checks what of this spec depends on the plan alone, for frames whose geometry is not
+    /// known yet (a device plan uploaded before any frame): float weights against the plan's
+    /// `k` and windows. [`MixSpec::validate`] adds the geometry and the normalisation.
+    ///
+    /// # Errors
+    /// [`Error::CustomNeedsFixedK`], [`Error::WeightsLength`], [`Error::WeightInvalid`],
+    /// [`Error::WindowShorterThanK`].
+    pub fn validate_plan(&self, plan: &Plan<'_>) -> Result<()> {
+        match self.path {
+            MixPath::Float(FloatWeights::Given(given)) => check_given_weights(plan, given),
+            MixPath::Float(FloatWeights::Schedule) | MixPath::Exact => Ok(()),
+        }
+    }
+
+    /// The accumulators this spec sums `plan`'s windows in: `u32` on the exact path while
+    /// `255 * D_i` fits for every segment, else `u64`; `f32` on the float path.
+    #[must_use]
+    pub fn accumulator(&self, plan: &Plan<'_>) -> Accumulator {
+        match self.path {
+            MixPath::Exact if plan.needs_wide_accumulator() => Accumulator::U64,
+            MixPath::Exact => Accumulator::U32,
+            MixPath::Float(_) => Accumulator::F32,
+        }
+    }
 }
 
 /// A spec checked against a plan and a geometry.
@@ -86,7 +101,7 @@ pub(crate) struct Prepared<'w> {
     pub kernels: Kernels,
     pub layout: Layout,
     pub epilogue: Epilogue,
-    pub arith: Arith,
+    pub accumulator: Accumulator,
     pub weights: FloatWeights<'w>,
     pub geometry: Geometry,
     pub segments: u32,
@@ -98,23 +113,16 @@ impl<'w> Prepared<'w> {
     pub(crate) fn new(plan: &Plan<'_>, geometry: Geometry, spec: &MixSpec<'w>) -> Result<Self> {
         geometry.validate()?;
         spec.epilogue.validate(geometry.channels)?;
-        let (arith, weights) = match spec.path {
-            MixPath::Exact if plan.needs_wide_accumulator() => {
-                (Arith::Wide, FloatWeights::Schedule)
-            }
-            MixPath::Exact => (Arith::Narrow, FloatWeights::Schedule),
-            MixPath::Float(w) => {
-                if let FloatWeights::Given(given) = w {
-                    check_given_weights(plan, given)?;
-                }
-                (Arith::Float, w)
-            }
+        spec.validate_plan(plan)?;
+        let weights = match spec.path {
+            MixPath::Exact => FloatWeights::Schedule,
+            MixPath::Float(w) => w,
         };
         Ok(Prepared {
             kernels: Kernels::for_backend(spec.backend),
             layout: spec.layout,
             epilogue: spec.epilogue,
-            arith,
+            accumulator: spec.accumulator(plan),
             weights,
             geometry,
             segments: plan.segments(),
@@ -146,9 +154,9 @@ impl<'w> Prepared<'w> {
     /// vectors) whose accumulators fit [`TileScratch`]: at most [`TILE_ELEMENTS`] bytes, half
     /// that for `u64` sums.
     pub(crate) fn tile_pixels(&self) -> usize {
-        let elements = match self.arith {
-            Arith::Wide => TILE_ELEMENTS / 2,
-            Arith::Narrow | Arith::Float => TILE_ELEMENTS,
+        let elements = match self.accumulator {
+            Accumulator::U64 => TILE_ELEMENTS / 2,
+            Accumulator::U32 | Accumulator::F32 => TILE_ELEMENTS,
         };
         (elements / self.geometry.channels as usize) / 32 * 32
     }
@@ -194,36 +202,6 @@ fn check_given_weights(plan: &Plan<'_>, given: &[f32]) -> Result<()> {
         });
     }
     Ok(())
-}
-
-/// Rows gathered for one accumulate call.
-struct Group<'f, W> {
-    rows: [&'f [u8]; MAX_GROUP],
-    weights: [W; MAX_GROUP],
-    len: usize,
-}
-
-/// Where the group starting at mixed frame `t` ends (exclusive), for exact sums: groups whose
-/// numerators keep 16-bit pair sums exact (see `kernel/avx2.rs`) while they can, else
-/// [`MAX_GROUP`] frames. Every backend is exact for any grouping; this only sets speed.
-pub(crate) fn exact_group_end(seg: &Segment<'_, '_>, t: u32) -> u32 {
-    let m = seg.mixed();
-    let end = m.min(t + MAX_GROUP as u32);
-    if seg.numerator(t) > 127 {
-        return end;
-    }
-    let mut sum = 0;
-    let mut u = t;
-    while u < end {
-        let n = seg.numerator(u);
-        let pair_ok = (u - t).is_multiple_of(2) || seg.numerator(u - 1) + n <= 128;
-        if n > 127 || sum + n > 257 || !pair_ok {
-            break;
-        }
-        sum += n;
-        u += 1;
-    }
-    u
 }
 
 /// Per-tile accumulators, reused from tile to tile (never needs zeroing: the first group of
@@ -352,67 +330,22 @@ fn tile_with<'f>(
     scratch: &mut TileScratch,
     dst: &mut [&mut [f32]],
 ) {
-    let fin = p.finish();
-    let m = seg.mixed();
-    let src = |t: u32| row(seg.position(t)).get(j0..j0 + len).unwrap_or(&[]);
-    let gather = |t: u32, end: u32| {
-        let mut g = Group {
-            rows: [&[][..]; MAX_GROUP],
-            weights: [0u32; MAX_GROUP],
-            len: 0,
-        };
-        for u in t..end {
-            g.rows[g.len] = src(u);
-            g.weights[g.len] = seg.numerator(u);
-            g.len += 1;
-        }
-        g
+    let Some(mut acc) = Accumulators::over(p.accumulator, &mut scratch.0, 0, len) else {
+        debug_assert!(false, "a tile of {len} elements is larger than its scratch");
+        return;
     };
-    let words = &mut scratch.0[..];
-    match p.arith {
-        Arith::Narrow => {
-            let acc = &mut bytemuck::cast_slice_mut::<u64, u32>(words)[..len];
-            let mut t = 0;
-            while t < m {
-                let end = exact_group_end(seg, t);
-                let g = gather(t, end);
-                (k.accumulate_u32)(acc, &g.rows[..g.len], &g.weights[..g.len], t == 0);
-                t = end;
-            }
-            (k.finish_u32)(acc, seg.denominator(), &fin, dst);
+    let m = seg.mixed();
+    let mut t = 0;
+    while t < m {
+        let group = Group::at(p, seg, t, m);
+        let mut rows: [&[u8]; MAX_GROUP] = [&[]; MAX_GROUP];
+        for (r, u) in rows.iter_mut().zip(group.frames()) {
+            *r = row(seg.position(u)).get(j0..j0 + len).unwrap_or(&[]);
         }
-        Arith::Wide => {
-            let acc = &mut words[..len];
-            let mut t = 0;
-            while t < m {
-                let end = m.min(t + MAX_GROUP as u32);
-                let g = gather(t, end);
-                (k.accumulate_u64)(acc, &g.rows[..g.len], &g.weights[..g.len], t == 0);
-                t = end;
-            }
-            (k.finish_u64)(acc, seg.denominator(), &fin, dst);
-        }
-        Arith::Float => {
-            let acc = &mut bytemuck::cast_slice_mut::<u64, f32>(words)[..len];
-            let mut t = 0;
-            while t < m {
-                let end = m.min(t + MAX_GROUP as u32);
-                let mut g = Group {
-                    rows: [&[][..]; MAX_GROUP],
-                    weights: [0f32; MAX_GROUP],
-                    len: 0,
-                };
-                for u in t..end {
-                    g.rows[g.len] = src(u);
-                    g.weights[g.len] = p.weight(seg, u);
-                    g.len += 1;
-                }
-                (k.accumulate_f32)(acc, &g.rows[..g.len], &g.weights[..g.len], t == 0);
-                t = end;
-            }
-            (k.finish_f32)(acc, &fin, dst);
-        }
+        acc.add(k, &rows[..group.len()], &group, t == 0);
+        t = group.end();
     }
+    acc.finish(k, seg.denominator(), &p.finish(), dst);
 }
 
 /// Tiles of one line.
@@ -440,7 +373,9 @@ pub(crate) fn mix_line<'f>(
     // range at once (no accumulators, so no tile limit); the rest by tiles.
     let m = seg.mixed();
     if let Some(fused) = p.kernels.mix_fused.filter(|_| {
-        p.arith == Arith::Narrow && m as usize <= MAX_GROUP && exact_group_end(seg, 0) == m
+        p.accumulator == Accumulator::U32
+            && m as usize <= MAX_GROUP
+            && Group::at(p, seg, 0, m).end() == m
     }) {
         let (j0, j1) = (x0 * ch, x_end * ch);
         let mut rows: [&[u8]; MAX_GROUP] = [&[]; MAX_GROUP];

@@ -70,16 +70,6 @@ pub fn round_ratio(n: u64, d: u64) -> f32 {
     mant as f32 * f32::from_bits(((e + 127) as u32) << 23)
 }
 
-/// `n / d` correctly rounded to `f32` through one `f64` division.
-///
-/// Exact when `d < FAST_DIVISOR_LIMIT` and `n < 2^53` (see [`FAST_DIVISOR_LIMIT`]); callers
-/// route larger denominators to [`round_ratio`].
-#[inline(always)]
-#[must_use]
-pub fn round_ratio_fast(n: u64, d: u64) -> f32 {
-    (n as f64 / d as f64) as f32
-}
-
 /// Denominators below this may take the single-precision route with a split reciprocal:
 /// `y_hi = RN32(1/D)`, `y_lo = RN32(RN64(1/D) - y_hi)`, `V = RN32(N*y_hi + RN32(N*y_lo))`
 /// (one multiply, then one fused multiply-add), for `N <= 255*D < 2^24`.
@@ -100,48 +90,71 @@ pub fn round_ratio_fast(n: u64, d: u64) -> f32 {
 /// method that yields the correctly rounded quotient yields the same bits.
 pub const FMA_DIVISOR_LIMIT: u64 = 1 << 16;
 
-/// The split reciprocal `(y_hi, y_lo)` of `d` for `round_ratio_fma` (with `std`; see
-/// [`FMA_DIVISOR_LIMIT`]).
-#[inline]
-#[must_use]
-pub fn split_reciprocal(d: u32) -> (f32, f32) {
-    let r = 1.0 / f64::from(d);
-    let hi = r as f32;
-    (hi, (r - f64::from(hi)) as f32)
-}
+/// The fast routes, each exact within its limit above, that the kernels round with: internals,
+/// public only with the `unstable-internals` feature (for the tests that check them), with no
+/// promise of stability.
+#[cfg(feature = "unstable-internals")]
+pub use routes::*;
+#[cfg(not(feature = "unstable-internals"))]
+pub(crate) use routes::*;
 
-/// `n / d` correctly rounded through the split-reciprocal route (see
-/// [`FMA_DIVISOR_LIMIT`]); `(y_hi, y_lo)` is [`split_reciprocal`]`(d)`. Exact for
-/// `d < FMA_DIVISOR_LIMIT` and `n <= 255 * d`. Uses `f32::mul_add` (a software fused
-/// multiply-add where the CPU has none).
-#[cfg(feature = "std")]
-#[inline]
-#[must_use]
-pub fn round_ratio_fma(n: u32, (y_hi, y_lo): (f32, f32)) -> f32 {
-    let nf = n as f32;
-    nf.mul_add(y_hi, nf * y_lo)
-}
+#[cfg_attr(not(feature = "unstable-internals"), allow(dead_code))]
+mod routes {
+    use super::{FAST_DIVISOR_LIMIT, RECIP_DIVISOR_LIMIT, round_ratio};
 
-/// `n / d` correctly rounded to `f32` through one `f64` multiply by `recip = 1.0 / d as f64`.
-///
-/// Exact when `d < RECIP_DIVISOR_LIMIT` and `n <= 255 * d` (see [`RECIP_DIVISOR_LIMIT`]).
-#[inline(always)]
-#[must_use]
-pub fn round_ratio_recip(n: u64, recip: f64) -> f32 {
-    (n as f64 * recip) as f32
-}
+    /// `n / d` correctly rounded to `f32` through one `f64` division.
+    ///
+    /// Exact when `d < FAST_DIVISOR_LIMIT` and `n < 2^53` (see [`FAST_DIVISOR_LIMIT`]); callers
+    /// route larger denominators to [`round_ratio`].
+    #[inline(always)]
+    #[must_use]
+    pub fn round_ratio_fast(n: u64, d: u64) -> f32 {
+        (n as f64 / d as f64) as f32
+    }
 
-/// `n / d` correctly rounded, by the fastest route that is exact for `d`: reciprocal
-/// multiply, `f64` division, or the integer route. Requires `n <= 255 * d`.
-#[inline]
-#[must_use]
-pub fn round_ratio_auto(n: u64, d: u64) -> f32 {
-    if d < RECIP_DIVISOR_LIMIT {
-        round_ratio_recip(n, 1.0 / d as f64)
-    } else if d < FAST_DIVISOR_LIMIT {
-        round_ratio_fast(n, d)
-    } else {
-        round_ratio(n, d)
+    /// The split reciprocal `(y_hi, y_lo)` of `d` for `round_ratio_fma` (with `std`; see
+    /// [`FMA_DIVISOR_LIMIT`](super::FMA_DIVISOR_LIMIT)).
+    #[inline]
+    #[must_use]
+    pub fn split_reciprocal(d: u32) -> (f32, f32) {
+        let r = 1.0 / f64::from(d);
+        let hi = r as f32;
+        (hi, (r - f64::from(hi)) as f32)
+    }
+
+    /// `n / d` correctly rounded through the split-reciprocal route (see
+    /// [`FMA_DIVISOR_LIMIT`](super::FMA_DIVISOR_LIMIT)); `(y_hi, y_lo)` is [`split_reciprocal`]`(d)`. Exact for
+    /// `d < FMA_DIVISOR_LIMIT` and `n <= 255 * d`. Uses `f32::mul_add` (a software fused
+    /// multiply-add where the CPU has none).
+    #[cfg(feature = "std")]
+    #[inline]
+    #[must_use]
+    pub fn round_ratio_fma(n: u32, (y_hi, y_lo): (f32, f32)) -> f32 {
+        let nf = n as f32;
+        nf.mul_add(y_hi, nf * y_lo)
+    }
+
+    /// `n / d` correctly rounded to `f32` through one `f64` multiply by `recip = 1.0 / d as f64`.
+    ///
+    /// Exact when `d < RECIP_DIVISOR_LIMIT` and `n <= 255 * d` (see [`RECIP_DIVISOR_LIMIT`]).
+    #[inline(always)]
+    #[must_use]
+    pub fn round_ratio_recip(n: u64, recip: f64) -> f32 {
+        (n as f64 * recip) as f32
+    }
+
+    /// `n / d` correctly rounded, by the fastest route that is exact for `d`: reciprocal
+    /// multiply, `f64` division, or the integer route. Requires `n <= 255 * d`.
+    #[inline]
+    #[must_use]
+    pub fn round_ratio_auto(n: u64, d: u64) -> f32 {
+        if d < RECIP_DIVISOR_LIMIT {
+            round_ratio_recip(n, 1.0 / d as f64)
+        } else if d < FAST_DIVISOR_LIMIT {
+            round_ratio_fast(n, d)
+        } else {
+            round_ratio(n, d)
+        }
     }
 }
 

@@ -52,3 +52,46 @@ impl Schedule<'_> {
         round_ratio(u64::from(self.numerator(t, m)), self.denominator(m))
     }
 }
+
+/// A [`Schedule`] that owns its custom numerators: what a front end parses
+/// (`"custom:1,2,3".parse()`, see [`crate::text`]) or keeps beyond the life of a borrowed
+/// slice. [`ScheduleBuf::as_schedule`] lends it to a [`crate::PlanConfig`].
+#[cfg(feature = "alloc")]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ScheduleBuf {
+    /// [`Schedule::Average`].
+    Average,
+    /// [`Schedule::Linear`]. Default.
+    #[default]
+    Linear,
+    /// [`Schedule::Linear0`].
+    Linear0,
+    /// [`Schedule::Custom`], owning its numerators.
+    Custom(alloc::vec::Vec<u32>),
+}
+
+#[cfg(feature = "alloc")]
+impl ScheduleBuf {
+    /// The schedule, borrowing the numerators.
+    #[must_use]
+    pub fn as_schedule(&self) -> Schedule<'_> {
+        match self {
+            ScheduleBuf::Average => Schedule::Average,
+            ScheduleBuf::Linear => Schedule::Linear,
+            ScheduleBuf::Linear0 => Schedule::Linear0,
+            ScheduleBuf::Custom(n) => Schedule::Custom(n),
+        }
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl From<Schedule<'_>> for ScheduleBuf {
+    fn from(s: Schedule<'_>) -> Self {
+        match s {
+            Schedule::Average => ScheduleBuf::Average,
+            Schedule::Linear => ScheduleBuf::Linear,
+            Schedule::Linear0 => ScheduleBuf::Linear0,
+            Schedule::Custom(n) => ScheduleBuf::Custom(n.to_vec()),
+        }
+    }
+}

@@ -6,7 +6,8 @@
 //! - Every `D <= 257` (every denominator the one-pass kernel sees) and every `N <= 255*D`:
 //!   8.5 million quotients, on every test run.
 //! - Every `D < 2^16` and every `N <= 255*D`: about 5.5e11 quotients, ignored by default; run
-//!   with `cargo test --release -p mixcore --test markstein -- --ignored --nocapture`.
+//!   with `cargo test --release -p mixcore --features std,unstable-internals --test markstein --
+//!   --ignored --nocapture`.
 
 #[cfg(target_arch = "x86_64")]
 #[test]

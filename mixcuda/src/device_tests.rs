@@ -8,23 +8,10 @@ use crate::backend::Queue;
 use crate::launch::probe_launch;
 use crate::{Error, Gpu};
 
-use std::io::Write as _;
+#[path = "../tests/support/gpu.rs"]
+mod support;
 
-fn gpu(test: &str) -> Option<Gpu> {
-    let required = std::env::var("FRAMEMIX_REQUIRE_GPU").as_deref() == Ok("1");
-    let why = match Gpu::device_count() {
-        Ok(0) => "no CUDA device found (the driver reports 0 devices)".to_string(),
-        Ok(_) => {
-            return Some(Gpu::new(0).unwrap_or_else(|e| panic!("{test}: opening device 0: {e}")));
-        }
-        Err(e) if e.is_no_device() => format!("no CUDA device found ({e})"),
-        Err(e) => panic!("{test}: the CUDA driver failed: {e}"),
-    };
-    assert!(!required, "{test}: FRAMEMIX_REQUIRE_GPU=1 but {why}");
-    // Straight to stderr, past the test harness's capture, so the skip is always visible.
-    let _ = writeln!(std::io::stderr(), "{test}: skipped: {why}");
-    None
-}
+use support::gpu;
 
 /// Runs a probe kernel over `pairs` on the device.
 fn probe(gpu: &Gpu, exact: bool, pairs: &[(u64, u64)]) -> Result<Vec<f32>, Error> {

@@ -18,9 +18,11 @@ pub enum Error {
         /// The driver's message, for example `no CUDA-capable device is detected`.
         message: String,
     },
-    /// The plan, the frames or the spec were refused by mixcore's checks (docs/contract.md section 9).
+    /// The plan, the frames or the spec were refused by mixcore's checks (docs/contract.md
+    /// section 9). Transparent: `Display` is mixcore's message.
     Mix(mixcore::Error),
-    /// As [`Error::Mix`], for one video of a batch.
+    /// As [`Error::Mix`], for one video of a batch: `Display` names the video, and
+    /// [`std::error::Error::source`] is mixcore's error.
     Video {
         /// The video's index in the batch.
         video: usize,
@@ -119,8 +121,8 @@ impl fmt::Display for Error {
                 code,
                 message,
             } => write!(f, "CUDA error {code} during {operation}: {message}"),
-            Error::Mix(e) => write!(f, "{e}"),
-            Error::Video { video, error } => write!(f, "video {video} of the batch: {error}"),
+            Error::Mix(e) => e.fmt(f),
+            Error::Video { video, .. } => write!(f, "video {video} of the batch"),
             Error::EmptyBatch => f.write_str("the batch has no videos"),
             Error::VideoOutOfRange { video, videos } => {
                 write!(f, "video {video} is out of range (the batch has {videos})")
@@ -154,10 +156,13 @@ impl fmt::Display for Error {
     }
 }
 
+/// Each cause is printed once along the chain: [`Error::Mix`] is transparent (its message is
+/// mixcore's, and it has no source of its own), [`Error::Video`]'s source is mixcore's error.
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Mix(e) | Error::Video { error: e, .. } => Some(e),
+            Error::Mix(e) => std::error::Error::source(e),
+            Error::Video { error, .. } => Some(error),
             _ => None,
         }
     }
@@ -185,7 +190,12 @@ mod tests {
             video: 3,
             error: mixcore::Error::ZeroFrames,
         };
-        assert!(v.to_string().starts_with("video 3 of the batch: "));
-        assert!(std::error::Error::source(&v).is_some());
+        // Each cause once along the chain.
+        assert_eq!(v.to_string(), "video 3 of the batch");
+        let source = std::error::Error::source(&v).map(ToString::to_string);
+        assert_eq!(source, Some(mixcore::Error::ZeroFrames.to_string()));
+        let m = Error::Mix(mixcore::Error::ZeroFrames);
+        assert_eq!(m.to_string(), mixcore::Error::ZeroFrames.to_string());
+        assert!(std::error::Error::source(&m).is_none());
     }
 }

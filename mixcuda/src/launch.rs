@@ -3,13 +3,12 @@
 
 use std::ops::Range;
 
-use mixcore::Geometry;
+use mixcore::{Accumulator, Geometry};
 
 use crate::error::{Error, Result};
 use crate::pack::Packed;
 use crate::params::{
-    Arith, BLOCK_THREADS, Job, Kernel, MAX_GRID_X, MAX_GRID_Y, MixParams, Op, epilogue_code,
-    layout_code,
+    BLOCK_THREADS, Job, Kernel, MAX_GRID_X, MAX_GRID_Y, MixParams, Op, epilogue_code, layout_code,
 };
 
 /// One kernel launch: which kernel, its grid, and its argument's image.
@@ -100,7 +99,7 @@ pub(crate) fn mix_params(
 /// [`Error::FrameTooLarge`] when the grid would be too wide (it cannot be for a checked frame).
 pub(crate) fn job_launches(
     op: Op,
-    arith: Arith,
+    arith: Accumulator,
     params: &MixParams,
     pixels: u32,
     jobs: Range<u32>,
@@ -353,7 +352,8 @@ mod tests {
             (257, 65_535),
             (50_176, 200_000),
         ] {
-            let launches = job_launches(Op::Mix, Arith::U32, &params, pixels, 0..jobs).unwrap();
+            let launches =
+                job_launches(Op::Mix, Accumulator::U32, &params, pixels, 0..jobs).unwrap();
             let mut next = 0u32;
             for l in &launches {
                 assert_eq!(l.block, [BLOCK_THREADS, 1, 1]);
@@ -369,7 +369,7 @@ mod tests {
             assert_eq!(next, jobs);
         }
         assert!(
-            job_launches(Op::Mix, Arith::U32, &params, 10, 5..5)
+            job_launches(Op::Mix, Accumulator::U32, &params, 10, 5..5)
                 .unwrap()
                 .is_empty()
         );

@@ -15,7 +15,7 @@
 //!   stream while the kernels of earlier chunks run on the other; [`PinnedFrames`] avoids even
 //!   the staging copy. Only frames some segment mixes are uploaded.
 //! - [`StreamMixer`]: frames pushed as a decoder produces them, accumulated on the device.
-//! - [`bench`](mod@bench): the measurements `mixcuda-bench` reports.
+//! - [`bench`](mod@bench): the measurements `mixcuda-bench` (in `benches/`) reports.
 //!
 //! Errors: every CUDA failure becomes [`Error::Cuda`] with the driver's message, every bad
 //! request a named [`Error`]; nothing panics. Launches are asynchronous, so each call that
@@ -73,7 +73,6 @@ mod pack;
 mod params;
 pub mod ptx;
 mod stream;
-mod tracker;
 
 #[cfg(all(test, feature = "cuda"))]
 mod device_tests;

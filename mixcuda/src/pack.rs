@@ -2,16 +2,21 @@
 //!
 //! Everything numeric comes from mixcore: positions, numerators and denominators from
 //! [`mixcore::Segment`], float weights from [`mixcore::Segment::weight_f32`] or the caller's,
-//! the accumulator width from [`mixcore::Plan::needs_wide_accumulator`], and the checks of the
-//! spec from mixcore's own validation. This module only lays those values out in arrays.
+//! the accumulator width from [`mixcore::MixSpec::accumulator`], and the checks of the spec
+//! from [`mixcore::MixSpec::validate_plan`]. This module only lays those values out in arrays
+//! (and keeps each plan's configuration, so streaming can ask mixcore's plan again).
 
-use mixcore::{Epilogue, FloatWeights, Geometry, Layout, MixPath, MixSpec, Plan};
+use mixcore::{
+    Epilogue, FloatWeights, FramesPerSegment, Geometry, Layout, MixPath, MixSpec, Mode, Plan,
+    PlanConfig, ScheduleBuf, Selection,
+};
 
 use crate::error::{Error, Result};
-use crate::params::{Arith, Job, MAX_DENOMINATOR};
+use crate::params::{Job, MAX_DENOMINATOR};
+use mixcore::Accumulator;
 
-/// Where one video of a batch sits in the packed arrays.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where one video of a batch sits in the packed arrays, and its plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Video {
     /// `F` of its plan.
     pub frames: u32,
@@ -21,12 +26,34 @@ pub(crate) struct Video {
     pub segments: u32,
     /// Global index of its segment 0 (= its first job).
     pub first_segment: u32,
+    /// Its plan's `k`.
+    pub k: FramesPerSegment,
+    /// Its plan's selection.
+    pub selection: Selection,
+    /// Its plan's mode.
+    pub mode: Mode,
+    /// Its plan's schedule, numerators owned.
+    pub schedule: ScheduleBuf,
+}
+
+impl Video {
+    /// The video's mixcore plan, made again from its configuration.
+    pub(crate) fn plan(&self) -> mixcore::Result<Plan<'_>> {
+        let config = PlanConfig {
+            segments: self.segments,
+            k: self.k,
+            selection: self.selection,
+            mode: self.mode,
+            schedule: self.schedule.as_schedule(),
+        };
+        Plan::new(self.frames, &config)
+    }
 }
 
 /// Plans of a batch laid out for the kernels.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Packed {
-    pub arith: Arith,
+    pub arith: Accumulator,
     pub layout: Layout,
     pub epilogue: Epilogue,
     pub videos: Vec<Video>,
@@ -61,19 +88,6 @@ fn to_u32(n: usize) -> Result<u32> {
     u32::try_from(n).map_err(|_| Error::Mix(mixcore::Error::SizeOverflow))
 }
 
-/// Checks `spec` against `plan` with mixcore's own rules (float weights: fixed `k`, length,
-/// finite and `>= 0`, windows long enough). The epilogue is checked per mix, once the channel
-/// count is known.
-fn check_spec(plan: &Plan<'_>, spec: &MixSpec<'_>) -> mixcore::Result<()> {
-    // The weight rules do not depend on the geometry; a 1x1x1 frame and a plain epilogue
-    // isolate them (the epilogue is checked against the real channel count later).
-    let probe = MixSpec {
-        epilogue: Epilogue::Raw,
-        ..*spec
-    };
-    probe.validate(plan, Geometry::new(1, 1, 1)?)
-}
-
 /// Packs a batch of plans (one per video) with one spec.
 ///
 /// # Errors
@@ -93,11 +107,12 @@ pub(crate) fn pack(plans: &[Plan<'_>], spec: &MixSpec<'_>) -> Result<Packed> {
             }
         }
     };
-    let arith = match spec.path {
-        MixPath::Exact if plans.iter().any(Plan::needs_wide_accumulator) => Arith::U64,
-        MixPath::Exact => Arith::U32,
-        MixPath::Float(_) => Arith::F32,
-    };
+    // The width every plan of the batch fits (mixcore's choice per plan, the largest).
+    let arith = plans
+        .iter()
+        .map(|p| spec.accumulator(p))
+        .max()
+        .unwrap_or(Accumulator::U32);
     let mut videos = Vec::with_capacity(plans.len());
     let mut jobs = Vec::new();
     let mut term_frame = Vec::new();
@@ -105,12 +120,18 @@ pub(crate) fn pack(plans: &[Plan<'_>], spec: &MixSpec<'_>) -> Result<Packed> {
     let mut term_weight = Vec::new();
     let (mut total_frames, mut total_segments) = (0u32, 0u32);
     for (b, plan) in plans.iter().enumerate() {
-        check_spec(plan, spec).map_err(wrap(b))?;
+        // The weight rules; the epilogue is checked per mix, once the channel count is known.
+        spec.validate_plan(plan).map_err(wrap(b))?;
+        let config = plan.config();
         let video = Video {
             frames: plan.frames(),
             frame_offset: total_frames,
             segments: plan.segments(),
             first_segment: total_segments,
+            k: config.k,
+            selection: config.selection,
+            mode: config.mode,
+            schedule: ScheduleBuf::from(config.schedule),
         };
         for seg in plan.iter() {
             let d = seg.denominator();
@@ -255,7 +276,7 @@ mod tests {
     fn pack_matches_mixcore_plan_term_by_term() {
         let p = plan(48, PlanConfig::default());
         let packed = pack(&[p], &MixSpec::default()).unwrap();
-        assert_eq!(packed.arith, Arith::U32);
+        assert_eq!(packed.arith, Accumulator::U32);
         assert_eq!(packed.jobs.len(), 8);
         assert_eq!(packed.term_frame.len(), 48);
         for (j, seg) in p.iter().enumerate() {
@@ -295,15 +316,12 @@ mod tests {
         let packed = pack(&[a, b], &MixSpec::default()).unwrap();
         assert_eq!(packed.total_frames, 53);
         assert_eq!(packed.total_segments, 11);
+        let v = &packed.videos[1];
         assert_eq!(
-            packed.videos[1],
-            Video {
-                frames: 5,
-                frame_offset: 48,
-                segments: 3,
-                first_segment: 8
-            }
+            (v.frames, v.frame_offset, v.segments, v.first_segment),
+            (5, 48, 3, 8)
         );
+        assert_eq!(v.plan().unwrap(), b);
         for (i, seg) in b.iter().enumerate() {
             let job = packed.jobs[8 + i];
             assert_eq!(
@@ -378,18 +396,18 @@ mod tests {
         let narrow = plan(48, PlanConfig::default());
         assert_eq!(
             pack(&[narrow], &MixSpec::default()).unwrap().arith,
-            Arith::U32
+            Accumulator::U32
         );
         assert_eq!(
             pack(&[narrow, wide], &MixSpec::default()).unwrap().arith,
-            Arith::U64
+            Accumulator::U64
         );
         let float = MixSpec {
             path: MixPath::Float(FloatWeights::Schedule),
             ..MixSpec::default()
         };
         let packed = pack(&[narrow], &float).unwrap();
-        assert_eq!(packed.arith, Arith::F32);
+        assert_eq!(packed.arith, Accumulator::F32);
         let seg = narrow.segment(3).unwrap();
         let first = packed.jobs[3].term_first as usize;
         for t in 0..seg.mixed() {

@@ -6,7 +6,7 @@
 //! constant with the header, and the emulator test compares every field offset with what a C++
 //! compiler makes of the header.
 
-use mixcore::{Epilogue, Layout};
+use mixcore::{Accumulator, Epilogue, Layout};
 
 /// Threads per block of every mix kernel (`FM_BLOCK_THREADS`).
 pub(crate) const BLOCK_THREADS: u32 = 256;
@@ -32,27 +32,6 @@ pub(crate) const PROBE_POINTERS: usize = 3;
 /// at most `u32::MAX` sum to less than 2^48).
 pub(crate) const MAX_DENOMINATOR: u64 = 1 << 48;
 
-/// The accumulator arithmetic of a launch (mixcore's choice, from the plan).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum Arith {
-    /// Exact, `u32` sums (`255 * D <= u32::MAX` for every segment).
-    U32,
-    /// Exact, `u64` sums.
-    U64,
-    /// The float path.
-    F32,
-}
-
-impl Arith {
-    /// Bytes of one accumulator.
-    pub(crate) fn acc_bytes(self) -> usize {
-        match self {
-            Arith::U32 | Arith::F32 => 4,
-            Arith::U64 => 8,
-        }
-    }
-}
-
 /// What a kernel does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Op {
@@ -68,7 +47,7 @@ pub(crate) enum Op {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Kernel {
     /// A mix-family kernel (argument: `FmParams`).
-    Mix(Op, Arith),
+    Mix(Op, Accumulator),
     /// `fm_round_probe` (argument: `FmProbe`).
     #[cfg_attr(not(test), allow(dead_code))]
     RoundProbe,
@@ -81,15 +60,15 @@ impl Kernel {
     /// Every kernel, for the tests that check the PTX and the emulator.
     #[cfg(test)]
     pub(crate) const ALL: [Kernel; 11] = [
-        Kernel::Mix(Op::Mix, Arith::U32),
-        Kernel::Mix(Op::Mix, Arith::U64),
-        Kernel::Mix(Op::Mix, Arith::F32),
-        Kernel::Mix(Op::Accumulate, Arith::U32),
-        Kernel::Mix(Op::Accumulate, Arith::U64),
-        Kernel::Mix(Op::Accumulate, Arith::F32),
-        Kernel::Mix(Op::Finish, Arith::U32),
-        Kernel::Mix(Op::Finish, Arith::U64),
-        Kernel::Mix(Op::Finish, Arith::F32),
+        Kernel::Mix(Op::Mix, Accumulator::U32),
+        Kernel::Mix(Op::Mix, Accumulator::U64),
+        Kernel::Mix(Op::Mix, Accumulator::F32),
+        Kernel::Mix(Op::Accumulate, Accumulator::U32),
+        Kernel::Mix(Op::Accumulate, Accumulator::U64),
+        Kernel::Mix(Op::Accumulate, Accumulator::F32),
+        Kernel::Mix(Op::Finish, Accumulator::U32),
+        Kernel::Mix(Op::Finish, Accumulator::U64),
+        Kernel::Mix(Op::Finish, Accumulator::F32),
         Kernel::RoundProbe,
         Kernel::RoundProbeExact,
     ];
@@ -98,15 +77,15 @@ impl Kernel {
     #[cfg_attr(not(any(feature = "cuda", test)), allow(dead_code))]
     pub(crate) fn name(self) -> &'static str {
         match self {
-            Kernel::Mix(Op::Mix, Arith::U32) => "fm_mix_u32",
-            Kernel::Mix(Op::Mix, Arith::U64) => "fm_mix_u64",
-            Kernel::Mix(Op::Mix, Arith::F32) => "fm_mix_f32",
-            Kernel::Mix(Op::Accumulate, Arith::U32) => "fm_accumulate_u32",
-            Kernel::Mix(Op::Accumulate, Arith::U64) => "fm_accumulate_u64",
-            Kernel::Mix(Op::Accumulate, Arith::F32) => "fm_accumulate_f32",
-            Kernel::Mix(Op::Finish, Arith::U32) => "fm_finish_u32",
-            Kernel::Mix(Op::Finish, Arith::U64) => "fm_finish_u64",
-            Kernel::Mix(Op::Finish, Arith::F32) => "fm_finish_f32",
+            Kernel::Mix(Op::Mix, Accumulator::U32) => "fm_mix_u32",
+            Kernel::Mix(Op::Mix, Accumulator::U64) => "fm_mix_u64",
+            Kernel::Mix(Op::Mix, Accumulator::F32) => "fm_mix_f32",
+            Kernel::Mix(Op::Accumulate, Accumulator::U32) => "fm_accumulate_u32",
+            Kernel::Mix(Op::Accumulate, Accumulator::U64) => "fm_accumulate_u64",
+            Kernel::Mix(Op::Accumulate, Accumulator::F32) => "fm_accumulate_f32",
+            Kernel::Mix(Op::Finish, Accumulator::U32) => "fm_finish_u32",
+            Kernel::Mix(Op::Finish, Accumulator::U64) => "fm_finish_u64",
+            Kernel::Mix(Op::Finish, Accumulator::F32) => "fm_finish_f32",
             Kernel::RoundProbe => "fm_round_probe",
             Kernel::RoundProbeExact => "fm_round_probe_exact",
         }

@@ -2,7 +2,7 @@
 //! added into accumulators on the device; memory does not grow with the number of frames
 //! (beyond one bit per frame for bookkeeping).
 
-use mixcore::{FrameView, Geometry};
+use mixcore::{Admission, Admitted, FrameSink, FrameView, Geometry};
 
 use crate::backend::{DeviceMem, Event, PinnedMem, Queue};
 use crate::error::{Error, Result};
@@ -11,7 +11,6 @@ use crate::launch::{
     Addresses, PoolLayout, accumulate_launches, build_group, finish_launches, frame_pixels,
 };
 use crate::params::encode_jobs;
-use crate::tracker::{Admit, Tracker};
 
 /// Bytes of frames per upload group (between 2 and 16 frames).
 const GROUP_BYTES: usize = 8 << 20;
@@ -28,8 +27,9 @@ struct Half {
 }
 
 /// Streams frames into device accumulators and finishes into a [`DeviceOutput`]; the device
-/// counterpart of `mixcore::Mixer`, with the same rules: frames in any order on the exact path
-/// (in increasing order per segment on the float path), a frame pushed twice or missing at the
+/// counterpart of `mixcore::Mixer`, and like it a [`FrameSink`] that admits pushes by
+/// mixcore's rule ([`Admission`], one per video): frames in any order on the exact path (in
+/// increasing order per segment on the float path), a frame pushed twice or missing at the
 /// end is an error, frames no segment mixes cost nothing but a bit.
 ///
 /// Work is queued asynchronously; [`StreamMixer::finish`] waits for it and reports CUDA errors.
@@ -38,7 +38,8 @@ pub struct StreamMixer<'g> {
     gpu: &'g Gpu,
     plan: &'g DevicePlan,
     geometry: Geometry,
-    tracker: Tracker,
+    /// Per video of the batch: its pushes so far, and the rule for the next.
+    admissions: Vec<Admission<'g, Vec<u64>>>,
     acc: Box<dyn DeviceMem>,
     halves: [Half; 2],
     /// Which half the current group fills.
@@ -85,7 +86,7 @@ impl Gpu {
         let frame_bytes = geometry.elements()?;
         let acc_bytes = plan
             .output_len(geometry)?
-            .checked_mul(plan.packed.arith.acc_bytes())
+            .checked_mul(plan.packed.arith.bytes())
             .ok_or(mixcore::Error::SizeOverflow)?;
         let group_frames = match group {
             Some(n) => n.clamp(1, 16),
@@ -103,11 +104,21 @@ impl Gpu {
             })
         };
         let halves = [half()?, half()?];
+        let packed = &plan.packed;
+        let admissions = packed
+            .videos
+            .iter()
+            .map(|v| {
+                let p = v.plan()?;
+                let words = vec![0; Admission::words(&p)?];
+                Admission::new(p, geometry, packed.arith, words)
+            })
+            .collect::<mixcore::Result<_>>()?;
         Ok(StreamMixer {
             gpu: self,
             plan,
             geometry,
-            tracker: Tracker::new(&plan.packed),
+            admissions,
             // Zeroed at allocation: the sums start at 0 (and +0.0 on the float path).
             acc: b.alloc(acc_bytes.max(1))?,
             halves,
@@ -147,17 +158,22 @@ impl StreamMixer<'_> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        // mixcore's order of checks: range, pushed twice, geometry, float order.
-        self.tracker.unseen(&self.plan.packed, video, f)?;
-        frame
-            .expect_geometry(self.geometry)
-            .map_err(|e| self.plan.packed.video_error(video, e))?;
-        let global = match self.tracker.admit(&self.plan.packed, video, f)? {
-            Admit::NotNeeded => return Ok(()),
-            Admit::Needed { global } => global,
-        };
-        let result = self.stage(global, frame);
-        self.fail_on(result)
+        let packed = &self.plan.packed;
+        let videos = self.admissions.len();
+        let admission = self
+            .admissions
+            .get_mut(video)
+            .ok_or(Error::VideoOutOfRange { video, videos })?;
+        match admission.admit(f, Some(frame)) {
+            Ok(Admitted::NotNeeded) => Ok(()),
+            Ok(Admitted::Needed) => {
+                let result = packed
+                    .global_frame(video, f)
+                    .and_then(|global| self.stage(global, frame));
+                self.fail_on(result)
+            }
+            Err(e) => Err(packed.video_error(video, e)),
+        }
     }
 
     fn fail_on(&mut self, result: Result<()>) -> Result<()> {
@@ -296,8 +312,10 @@ impl StreamMixer<'_> {
                 needed,
             });
         }
-        if let Some(e) = self.tracker.missing(&self.plan.packed) {
-            return Err(e);
+        for (video, admission) in self.admissions.iter().enumerate() {
+            admission
+                .check_complete()
+                .map_err(|e| self.plan.packed.video_error(video, e))?;
         }
         let flushed = self.flush();
         let result = flushed.and_then(|()| {
@@ -318,6 +336,25 @@ impl StreamMixer<'_> {
         });
         let sync = self.gpu.backend.synchronize(Queue::Compute);
         result.and(sync)
+    }
+}
+
+/// The GPU's [`FrameSink`] for a single-video plan: [`StreamMixer::push`] and
+/// [`StreamMixer::finish`].
+impl FrameSink for StreamMixer<'_> {
+    type Error = Error;
+    type Output = DeviceOutput;
+
+    fn is_needed(&self, f: u32) -> bool {
+        StreamMixer::is_needed(self, 0, f)
+    }
+
+    fn push(&mut self, f: u32, frame: &FrameView<'_>) -> Result<()> {
+        StreamMixer::push(self, f, frame)
+    }
+
+    fn finish(self, out: &mut DeviceOutput) -> Result<()> {
+        StreamMixer::finish(self, out)
     }
 }
 

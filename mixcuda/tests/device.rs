@@ -7,41 +7,17 @@
 
 use mixcore::{
     Backend, Epilogue, FloatWeights, FrameView, FramesPerSegment, Geometry, Layout, MixPath,
-    MixSpec, Mode, Plan, PlanConfig, Schedule, Selection, SplitMix64,
+    MixSpec, Mode, Plan, PlanConfig, Schedule, Selection,
 };
 use mixcuda::{DeviceFrames, Error, Gpu};
 
-use std::io::Write as _;
+#[path = "support/cases.rs"]
+mod cases;
+#[path = "support/gpu.rs"]
+mod support;
 
-fn gpu(test: &str) -> Option<Gpu> {
-    let required = std::env::var("FRAMEMIX_REQUIRE_GPU").as_deref() == Ok("1");
-    let why = match Gpu::device_count() {
-        Ok(0) => "no CUDA device found (the driver reports 0 devices)".to_string(),
-        Ok(_) => {
-            return Some(Gpu::new(0).unwrap_or_else(|e| panic!("{test}: opening device 0: {e}")));
-        }
-        Err(e) if e.is_no_device() => format!("no CUDA device found ({e})"),
-        Err(e) => panic!("{test}: the CUDA driver failed: {e}"),
-    };
-    assert!(!required, "{test}: FRAMEMIX_REQUIRE_GPU=1 but {why}");
-    // Straight to stderr, past the test harness's capture, so the skip is always visible.
-    let _ = writeln!(std::io::stderr(), "{test}: skipped: {why}");
-    None
-}
-
-struct Rng(SplitMix64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        mixcore::select::uniform(self.0.next_u64(), n)
-    }
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.0.next_u64() as u8).collect()
-    }
-}
+use cases::Rng;
+use support::gpu;
 
 const EPILOGUES: [Epilogue; 4] = [
     Epilogue::Raw,
@@ -146,7 +122,7 @@ fn device_matches_mixcore_for_every_schedule_layout_epilogue_and_path() {
     else {
         return;
     };
-    let mut rng = Rng(SplitMix64::new(1));
+    let mut rng = Rng::new(1);
     let video = Video::random(&mut rng, 48, Geometry::new(37, 11, 3).unwrap());
     let custom: &[u32] = &[3, 0, 1_000_000_007, 1];
     let given: &[f32] = &[0.125, 0.5, 0.0, 0.375];
@@ -198,7 +174,7 @@ fn device_matches_mixcore_on_random_shapes_and_plans() {
     let Some(gpu) = gpu("device_matches_mixcore_on_random_shapes_and_plans") else {
         return;
     };
-    let mut rng = Rng(SplitMix64::new(2));
+    let mut rng = Rng::new(2);
     for case in 0..60 {
         let g = Geometry::new(
             rng.range(1, 97) as u32,
@@ -261,7 +237,7 @@ fn device_batch_matches_mixcore_per_video() {
     let Some(gpu) = gpu("device_batch_matches_mixcore_per_video") else {
         return;
     };
-    let mut rng = Rng(SplitMix64::new(3));
+    let mut rng = Rng::new(3);
     let g = Geometry::new(64, 48, 3).unwrap();
     let plans: Vec<Plan<'_>> = [(48, 8), (300, 8), (5, 8), (97, 3)]
         .iter()
@@ -320,43 +296,8 @@ fn device_matches_mixcore_for_wide_sums_and_many_segments() {
     let Some(gpu) = gpu("device_matches_mixcore_for_wide_sums_and_many_segments") else {
         return;
     };
-    let mut rng = Rng(SplitMix64::new(4));
-    let big: &[u32] = &[u32::MAX, 1, 77, u32::MAX - 5];
-    let cases = [
-        (
-            65_536,
-            PlanConfig {
-                segments: 1,
-                ..PlanConfig::default()
-            },
-        ),
-        (
-            65_536,
-            PlanConfig {
-                segments: 1,
-                schedule: Schedule::Average,
-                ..PlanConfig::default()
-            },
-        ),
-        (
-            64,
-            PlanConfig {
-                segments: 16,
-                k: FramesPerSegment::Fixed(4),
-                schedule: Schedule::Custom(big),
-                ..PlanConfig::default()
-            },
-        ),
-        (
-            70_000,
-            PlanConfig {
-                segments: 70_000,
-                k: FramesPerSegment::Fixed(1),
-                ..PlanConfig::default()
-            },
-        ),
-    ];
-    for (frames, config) in cases {
+    let mut rng = Rng::new(4);
+    for (frames, config) in cases::wide_plans() {
         let plan = Plan::new(frames, &config).unwrap();
         let video = Video::random(&mut rng, frames, Geometry::new(5, 3, 2).unwrap());
         for epilogue in [Epilogue::Raw, Epilogue::IMAGENET] {
@@ -382,7 +323,7 @@ fn device_frames_from_a_cust_buffer_mix_like_uploaded_ones() {
     let Some(gpu) = gpu("device_frames_from_a_cust_buffer_mix_like_uploaded_ones") else {
         return;
     };
-    let mut rng = Rng(SplitMix64::new(5));
+    let mut rng = Rng::new(5);
     let g = Geometry::new(31, 17, 3).unwrap();
     let (stride, pitch) = (100usize, 17 * 100 + 12);
     let pool = rng.bytes(pitch * 24);

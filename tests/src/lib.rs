@@ -10,6 +10,19 @@ use mixcore::{
 };
 use proptest::prelude::*;
 
+/// `ProptestConfig::with_cases(n)`, but at most `PROPTEST_CASES` cases when that variable is
+/// set: each property keeps its own count, and a slow runner (scripts/test.sh's aarch64 step,
+/// under qemu) lowers them all at once. proptest itself lets an explicit count override the
+/// variable.
+#[must_use]
+pub fn cases(n: u32) -> ProptestConfig {
+    let cap = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(u32::MAX);
+    ProptestConfig::with_cases(n.min(cap))
+}
+
 /// A video held in memory: `frames[f]` has `height` rows of `stride` bytes.
 #[derive(Clone, Debug)]
 pub struct Video {

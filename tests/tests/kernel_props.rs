@@ -65,7 +65,7 @@ fn bits(runs: &[Vec<f32>]) -> Vec<Vec<u32>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(384))]
+    #![proptest_config(framemix_tests::cases(384))]
 
     #[test]
     fn kernels_match_reference(

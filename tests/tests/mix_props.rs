@@ -115,7 +115,7 @@ fn run_stream_finishing(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(framemix_tests::cases(256))]
 
     #[test]
     fn exact_matches_oracle_every_backend(
@@ -380,7 +380,7 @@ fn fast_backend_runs_on_this_machine() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(framemix_tests::cases(64))]
 
     /// Wide frames (several tiles per row, remainders: rows up to 9,600 bytes against tiles of
     /// `TILE_ELEMENTS` bytes, half that for `u64` sums) and long windows whose numerators
@@ -413,7 +413,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(framemix_tests::cases(96))]
 
     /// Windows of up to 64 frames with small numerators take the one-pass fused kernel (one to
     /// four 16-bit groups) on whole 96-byte blocks and the tile kernels on the rest; longer

@@ -20,7 +20,7 @@ fn config(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(framemix_tests::cases(512))]
 
     #[test]
     fn windows_partition_frames_when_f_ge_s(frames in 1u32..5000, segments in 1u32..=64) {

@@ -29,8 +29,10 @@ fn run(bytes: &[u8], out: &mut [f32]) -> mixcore::Result<()> {
     let count = (bytes.len() / 192) as u32;
     let plan = Plan::new(count, &PlanConfig::default())?;
     let spec = MixSpec::default();
-    // Streaming into a fixed static-size scratch: no allocator anywhere.
-    let mut scratch = [0u64; 8 * 192 / 2 + 64 + 8];
+    // Streaming into a fixed static-size scratch: no allocator anywhere. Words: the `u32`
+    // accumulators of 8 segments of 192 values (two to a word), the record of pushes (a bit
+    // per frame for up to 4096 frames, a word per segment) and a stage byte per segment.
+    let mut scratch = [0u64; 8 * 192 / 2 + 4096 / 64 + 8 + 1];
     let mut mixer = Mixer::new(&plan, g, spec, &mut scratch)?;
     for (f, chunk) in bytes.chunks_exact(192).enumerate() {
         mixer.push(f as u32, &FrameView::packed(chunk, g)?)?;

@@ -29,14 +29,44 @@ use crate::epilogue::Epilogue;
 use crate::kernel::{Finish, MAX_GROUP, reference, wide};
 use crate::round::{FMA_DIVISOR_LIMIT, RECIP_DIVISOR_LIMIT, split_reciprocal};
 
-/// True when the numerators of a group can use 16-bit pair sums: each fits an `i8`, every
-/// adjacent pair (as the kernel pairs them: 0+1, 2+3, ...) sums to at most 128, so `255 * pair <= 32_640` fits `i16`
-/// without saturation, and the whole group at most 257, so `255 * sum <= 65_535` fits `u16`.
+/// The largest numerator of the 16-bit pair path: `vpmaddubsw` multiplies unsigned bytes by
+/// signed bytes, so a numerator must fit an `i8`.
+const PAIR_NUMERATOR_MAX: u32 = 127;
+/// The largest sum of one pair of numerators (frames 0+1, 2+3, ... of a group, as the kernel
+/// pairs them): `255 * 128 = 32_640` fits the `i16` that `vpmaddubsw` saturates to.
+const PAIR_SUM_MAX: u32 = 128;
+/// The largest sum of a whole group's numerators: `255 * 257 = 65_535` fits the `u16` lanes the
+/// pair sums are added in.
+const GROUP_SUM_MAX: u32 = 257;
+
+/// How many leading numerators of `nums` fit one 16-bit pair group (each at most
+/// [`PAIR_NUMERATOR_MAX`], each pair at most [`PAIR_SUM_MAX`], all at most [`GROUP_SUM_MAX`]).
+fn u16_pair_prefix(nums: &[u32]) -> usize {
+    let mut sum = 0;
+    for (u, &n) in nums.iter().enumerate() {
+        let pair_ok = u % 2 == 0 || nums[u - 1] + n <= PAIR_SUM_MAX;
+        if n > PAIR_NUMERATOR_MAX || sum + n > GROUP_SUM_MAX || !pair_ok {
+            return u;
+        }
+        sum += n;
+    }
+    nums.len()
+}
+
+/// True when the numerators of a group can use 16-bit pair sums (see [`u16_pair_prefix`]); the
+/// AVX-512 kernels share the rule.
 pub(crate) fn fits_u16_pairs(nums: &[u32]) -> bool {
-    let total: u64 = nums.iter().map(|&n| u64::from(n)).sum();
-    total <= 257
-        && nums.iter().all(|&n| n <= 127)
-        && nums.chunks(2).all(|p| p.iter().sum::<u32>() <= 128)
+    u16_pair_prefix(nums) == nums.len()
+}
+
+/// This backend's `Kernels::exact_group`: a run that starts with a numerator the pair path
+/// takes is cut where the pair limits would be crossed (so it is summed in 16 bits); one that
+/// starts with a larger numerator is taken whole (it is summed in 32 bits anyway).
+pub(crate) fn exact_group(nums: &[u32]) -> usize {
+    match u16_pair_prefix(nums) {
+        0 => nums.len(),
+        n => n,
+    }
 }
 
 /// Exact group accumulation (see the module docs).

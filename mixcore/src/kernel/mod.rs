@@ -1,4 +1,6 @@
-//! Kernels: the per-tile primitives every mix is built from, one table per backend.
+//! Kernels: the per-tile primitives every mix is built from, one table per backend. Public
+//! (apart from [`Backend`]) only with the `unstable-internals` feature, without a promise of
+//! stability.
 //!
 //! `reference.rs` is the contract in code; `wide.rs` (portable SIMD), `avx2.rs` and
 //! `avx512.rs` (x86-64, chosen at run time) give the same bits. [`Kernels::for_backend`] is the one dispatch point.
@@ -65,7 +67,11 @@ pub type FusedFn =
 /// [`MAX_GROUP`] rows; tiles at most [`crate::TILE_ELEMENTS`] elements.
 #[derive(Clone, Copy, Debug)]
 pub struct Kernels {
-    /// Which backend this table is.
+    /// Which backend this table is (read by `check-ref` and the tests).
+    #[cfg_attr(
+        not(any(feature = "unstable-internals", feature = "check-ref")),
+        allow(dead_code)
+    )]
     pub backend: Backend,
     /// Exact sums in `u32` (the plan guarantees `255 * D` fits).
     pub accumulate_u32: AccumulateFn<u32, u32>,
@@ -83,6 +89,16 @@ pub struct Kernels {
     /// leading elements (of `rows[0].len()`) it finished into `dst`, possibly 0; the engine
     /// does the rest with the kernels above.
     pub mix_fused: Option<FusedFn>,
+    /// How many leading frames of a run (given by their numerators, at most [`MAX_GROUP`])
+    /// `accumulate_u32` and `mix_fused` take as one group: a backend whose fast path has
+    /// limits (AVX2's 16-bit pair sums) ends a group where they would be crossed. Every backend
+    /// is exact for any grouping, so this only sets speed. At least 1 for a non-empty run.
+    pub exact_group: fn(nums: &[u32]) -> usize,
+}
+
+/// `Kernels::exact_group` for backends without group limits: the whole run.
+fn whole_group(nums: &[u32]) -> usize {
+    nums.len()
 }
 
 const REFERENCE: Kernels = Kernels {
@@ -94,6 +110,7 @@ const REFERENCE: Kernels = Kernels {
     finish_u64: reference::finish_u64,
     finish_f32: reference::finish_f32,
     mix_fused: None,
+    exact_group: whole_group,
 };
 
 const WIDE: Kernels = Kernels {
@@ -105,6 +122,7 @@ const WIDE: Kernels = Kernels {
     finish_u64: wide::finish_u64,
     finish_f32: reference::finish_f32,
     mix_fused: None,
+    exact_group: whole_group,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -117,6 +135,7 @@ const AVX2: Kernels = Kernels {
     finish_u64: wide::finish_u64,
     finish_f32: avx2::finish_f32,
     mix_fused: Some(avx2::mix_fused_u16),
+    exact_group: avx2::exact_group,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -129,6 +148,8 @@ const AVX512: Kernels = Kernels {
     finish_u64: avx512::finish_u64,
     finish_f32: avx512::finish_f32,
     mix_fused: Some(avx512::mix_fused_u16),
+    // The AVX-512 kernels take the 16-bit pair route under the same limits as AVX2's.
+    exact_group: avx2::exact_group,
 };
 
 /// [`AVX512`] with the VNNI route for groups the 16-bit pair route cannot take.

@@ -433,6 +433,42 @@ fn api_refuses_bad_requests_with_named_errors() {
     assert_eq!(dk3.total_segments(), 6);
     assert_eq!(dk3.videos(), 2);
     assert_eq!(dk3.traffic(g).unwrap(), (18 * 36, 6 * 36 * 4));
+
+    // Streaming a batch: each video admits its own frames, and errors name the video.
+    let mut s = gpu.stream_mixer(&dk3, g).unwrap();
+    let mut out3 = gpu.alloc_output_for(&dk3, g).unwrap();
+    for f in 0..9 {
+        assert!(s.is_needed(0, f));
+        s.push_video(0, f, &view).unwrap();
+    }
+    s.push_video(1, 0, &view).unwrap();
+    assert_eq!(
+        s.push_video(1, 9, &view),
+        Err(Error::Video {
+            video: 1,
+            error: mixcore::Error::FrameOutOfRange {
+                frame: 9,
+                frames: 9
+            }
+        })
+    );
+    assert_eq!(
+        s.push_video(1, 0, &view),
+        Err(Error::Video {
+            video: 1,
+            error: mixcore::Error::FramePushedTwice { frame: 0 }
+        })
+    );
+    assert_eq!(
+        s.finish(&mut out3),
+        Err(Error::Video {
+            video: 1,
+            error: mixcore::Error::FramesMissing {
+                missing: 8,
+                first: 1
+            }
+        })
+    );
 }
 
 /// A frames buffer laid out with a row stride and pitch of its own, wrapped by `wrap` (what

@@ -3,8 +3,8 @@
 //! streaming accumulate/finish kernels; plus the rounding probes and the struct layout.
 
 use mixcore::{
-    Backend, Epilogue, FloatWeights, FrameView, FramesPerSegment, Geometry, Layout, MixPath,
-    MixSpec, Mode, Plan, PlanConfig, Schedule, Selection, SplitMix64,
+    Admission, Admitted, Backend, Epilogue, FloatWeights, FrameView, FramesPerSegment, Geometry,
+    Layout, MixPath, MixSpec, Mode, Plan, PlanConfig, Schedule, Selection,
 };
 
 use super::Emu;
@@ -14,27 +14,10 @@ use crate::launch::{
 };
 use crate::pack::{Packed, pack};
 use crate::params::{encode_jobs, words_to_bytes};
-use crate::tracker::{Admit, Tracker};
 
-pub(super) struct Rng(SplitMix64);
-
-impl Rng {
-    pub(super) fn new(seed: u64) -> Self {
-        Rng(SplitMix64::new(seed))
-    }
-    pub(super) fn below(&mut self, n: u64) -> u64 {
-        mixcore::select::uniform(self.0.next_u64(), n)
-    }
-    pub(super) fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
-    pub(super) fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.0.next_u64() as u8).collect()
-    }
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-}
+#[path = "../../tests/support/cases.rs"]
+mod cases;
+pub(super) use cases::Rng;
 
 fn u32_bytes(v: &[u32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
@@ -285,9 +268,17 @@ fn queue_host_mix(emu: &mut Emu, case: &Case, target_bytes: usize) -> u64 {
 /// `group` frames into rings, accumulated, then finished.
 fn queue_stream_mix(emu: &mut Emu, case: &Case, order: &[u32], group: usize) -> u64 {
     let p = case.packed();
-    let mut tracker = Tracker::new(&p);
+    // mixcore's admission, one per video, as `StreamMixer` keeps them.
+    let mut admissions: Vec<_> = case
+        .plans
+        .iter()
+        .map(|&plan| {
+            let words = vec![0; Admission::words(&plan).unwrap()];
+            Admission::new(plan, case.g, p.arith, words).unwrap()
+        })
+        .collect();
     let hwc = case.g.elements().unwrap();
-    let acc = emu.buffer(vec![0; p.jobs.len() * hwc * p.arith.acc_bytes()]);
+    let acc = emu.buffer(vec![0; p.jobs.len() * hwc * p.arith.bytes()]);
     let mut pending: Vec<u32> = Vec::new();
     let row = (case.g.width * case.g.channels) as usize;
     let ring = PoolLayout {
@@ -320,18 +311,17 @@ fn queue_stream_mix(emu: &mut Emu, case: &Case, order: &[u32], group: usize) -> 
     };
     for &global in order {
         let (video, f) = locate(&p, global);
-        match tracker.admit(&p, video, f).unwrap() {
-            Admit::NotNeeded => {}
-            Admit::Needed { global } => {
-                pending.push(global);
-                if pending.len() == group {
-                    flush(emu, &mut pending);
-                }
+        if admissions[video].admit(f, None).unwrap() == Admitted::Needed {
+            pending.push(global);
+            if pending.len() == group {
+                flush(emu, &mut pending);
             }
         }
     }
     flush(emu, &mut pending);
-    assert_eq!(tracker.missing(&p), None);
+    for a in &admissions {
+        a.check_complete().unwrap();
+    }
     let addr = Addresses {
         jobs: emu.buffer(encode_jobs(&p.jobs)),
         acc,
@@ -472,36 +462,7 @@ fn emulated_mix_matches_mixcore_for_wide_sums_and_many_jobs() {
     let mut rng = Rng::new(7);
     let mut emu = Emu::default();
     let mut queued = Vec::new();
-    let big: &'static [u32] = &[u32::MAX, 1, 77, u32::MAX - 5];
-    let configs = [
-        // One window of 65,536 frames: D = 65536 * 65537 / 2 > 2^29.
-        (
-            65_536,
-            PlanConfig {
-                segments: 1,
-                ..PlanConfig::default()
-            },
-        ),
-        (
-            16,
-            PlanConfig {
-                segments: 4,
-                k: FramesPerSegment::Fixed(4),
-                schedule: Schedule::Custom(big),
-                ..PlanConfig::default()
-            },
-        ),
-        // 70,000 segments of one frame: two launches in y.
-        (
-            70_000,
-            PlanConfig {
-                segments: 70_000,
-                k: FramesPerSegment::Fixed(1),
-                ..PlanConfig::default()
-            },
-        ),
-    ];
-    for (frames, config) in configs {
+    for (frames, config) in cases::wide_plans() {
         for epilogue in [Epilogue::Raw, Epilogue::IMAGENET] {
             let plan = Plan::new(frames, &config).unwrap();
             let g = Geometry::new(2, 1, 1).unwrap();

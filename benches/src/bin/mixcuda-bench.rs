@@ -7,43 +7,20 @@
 //! - end to end: `HostMixer::mix_pinned` (frames in pinned host memory to a finished output on
 //!   the device, wall clock) against a plain pinned upload of the same frame bytes; goal >= 0.8.
 //!
-//! Every case is checked bit for bit against mixcore before any number is reported.
+//! Every case is checked bit for bit against mixcore before any number is reported. The cases
+//! and their frames are `mixbench`'s (`framemix_benches::CASES`, `Workload`).
 //!
 //! Usage: mixcuda-bench [--quick] [--json] [--device N]
+//!
+//! Build it with the `cuda` feature (`cargo build --release -p framemix-benches --features
+//! cuda --bin mixcuda-bench`); without it, it says that mixcuda was built without CUDA.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
-use mixcore::{FrameView, Geometry, MixSpec, Plan, PlanConfig, SplitMix64};
+use framemix_benches::{CASES, Case, Workload};
+use mixcore::{Geometry, MixSpec};
 use mixcuda::{Gpu, bench};
-
-struct Case {
-    name: &'static str,
-    frames: u32,
-    width: u32,
-    height: u32,
-}
-
-const CASES: [Case; 3] = [
-    Case {
-        name: "a",
-        frames: 48,
-        width: 224,
-        height: 224,
-    },
-    Case {
-        name: "b",
-        frames: 300,
-        width: 320,
-        height: 240,
-    },
-    Case {
-        name: "c",
-        frames: 48,
-        width: 1280,
-        height: 720,
-    },
-];
 
 const KERNEL_GOAL: f64 = 0.7;
 const E2E_GOAL: f64 = 0.8;
@@ -89,25 +66,11 @@ fn run_case(gpu: &Gpu, case: &Case, rounds: usize, repeats: u32) -> Result<Row, 
         let what = what.to_string();
         move |e: mixcuda::Error| format!("case {}: {what}: {e}", case.name)
     };
-    let g = Geometry::new(case.width, case.height, 3).map_err(|e| e.to_string())?;
+    let w = Workload::new(*case);
+    let g = w.geometry;
     let frame_bytes = g.elements().map_err(|e| e.to_string())?;
-    let mut rng = SplitMix64::new(u64::from(case.frames) * 7919 + u64::from(case.width));
-    let video: Vec<Vec<u8>> = (0..case.frames)
-        .map(|_| {
-            let mut v = vec![0u8; frame_bytes];
-            for chunk in v.chunks_mut(8) {
-                let x = rng.next_u64().to_le_bytes();
-                chunk.copy_from_slice(&x[..chunk.len()]);
-            }
-            v
-        })
-        .collect();
-    let views: Vec<FrameView<'_>> = video
-        .iter()
-        .map(|v| FrameView::packed(v, g))
-        .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())?;
-    let plan = Plan::new(case.frames, &PlanConfig::default()).map_err(|e| e.to_string())?;
+    let views = w.views();
+    let plan = w.plan();
     let spec = MixSpec::default();
     let want = mixcore::mix_to_vec(&plan, &views, &spec).map_err(|e| e.to_string())?;
 
