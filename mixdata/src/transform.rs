@@ -1,0 +1,127 @@
+//! Spatial transforms of a clip's decoded RGB24 frames before they are mixed: resize, crop,
+//! flip. One geometry per clip (per view), the same for every frame of the clip.
+//!
+//! A [`Transform`] (the options) is planned once per clip into one [`ClipGeometry`] per view
+//! ([`Transform::plan`]); a [`Resampler`] turns each decoded frame into the view's pixels;
+//! the flip is applied to the mixed output ([`flip_output`]).
+//!
+//! ```
+//! use mixcore::Mode;
+//! use mixdata::transform::{Crop, CropMode, Resampler, Resize, Transform};
+//! // mmaction2's test pipeline: Resize(scale=(-1, 224)), CenterCrop(224).
+//! let t = Transform {
+//!     resize: Resize::Short(224),
+//!     crop: Some(Crop { width: 224, height: 224, mode: CropMode::Center }),
+//!     flip: false,
+//! };
+//! let geometry = t.plan((640, 272), Mode::Test)?[0];
+//! let frame = vec![0u8; 640 * 272 * 3]; // one decoded RGB24 frame
+//! let mut resampler = Resampler::new();
+//! let pixels = resampler.resample(&frame, 640 * 3, (640, 272), &geometry)?;
+//! assert_eq!(pixels.len(), 224 * 224 * 3);
+//! # Ok::<(), mixdata::transform::TransformError>(())
+//! ```
+//!
+//! # Options
+//!
+//! | [`Transform`] | command line | Python | default |
+//! |---|---|---|---|
+//! | [`Resize::Short`]`(N)` | `--resize-short N` | `resize_short=N` | keep the size |
+//! | [`Resize::Exact`] | `--size WxH` | | |
+//! | [`Crop`] `width`, `height` | `--crop WxH` | `crop=(w, h)` | no crop |
+//! | [`Crop`] `mode` ([`CropMode`]) | `--crop-mode center\|three\|random\|multiscale` | `crop_mode="center"` | `center` |
+//! | [`Transform::flip`] | `--flip` | | off |
+//!
+//! [`Transform::validate`] checks the options alone, [`Transform::plan`] against a clip;
+//! every refusal is a [`TransformError`] whose message starts with the option's name.
+//!
+//! # Geometry rules
+//!
+//! All integer arithmetic; the rules follow mmaction2 (whose TSN/TSM recipes the paper's
+//! setting comes from), and say where torchvision differs.
+//!
+//! - **Short side** ([`Resize::Short`]): the short side becomes `N`, the long side
+//!   `round(long * N / short)` with halves rounded up, as mmaction2's `Resize(scale=(-1, N))`
+//!   (mmcv's `rescale_size`: `int(long * N / short + 0.5)`). torchvision truncates
+//!   (`int(N * long / short)`): 640x272 gives 527x224 in both, 320x240 gives 299x224 here
+//!   and 298x224 in torchvision.
+//! - **Exact** ([`Resize::Exact`]): stretched to `W x H`.
+//! - **Centre crop**: offsets `floor((W - w) / 2)`, `floor((H - h) / 2)` (mmaction2's
+//!   `CenterCrop`; torchvision rounds halves to even, so 527 -> 224 starts at 151 here and
+//!   at 152 there).
+//! - **Three crops** (three views, for testing): along the axis with more room, offsets `0`,
+//!   `2 * step`, `step` with `step = floor(room / 2)` — left, right, middle (or top, bottom,
+//!   middle), mmaction2's `ThreeCrop` in its order — and centred on the other axis. mmaction2
+//!   accepts only crops as tall or as wide as the frame; this is the same there and extends
+//!   it to smaller crops.
+//! - **Random crop** (train mode): offsets uniform in `0..=W-w` and `0..=H-h`, both ends
+//!   included (torchvision; mmaction2's `RandomCrop` draws `randint(0, W - w)`, which never
+//!   takes the last offset).
+//! - **Multi-scale crop** (train mode): TSN's `GroupMultiScaleCrop` with its defaults
+//!   (`scales (1, .875, .75, .66)`, `max_distort 1`, `fix_crop`, `more_fix_crop`), which is
+//!   mmaction2's `MultiScaleCrop(scales=(1, 0.875, 0.75, 0.66), random_crop=False,
+//!   max_wh_scale_gap=1, num_fixed_crops=13)` of its TSM recipes: a candidate size from
+//!   [`multiscale_sizes`] of the resized frame's short side, each side snapped to the crop's
+//!   side when within 2 pixels (and kept inside the frame, which TSN does not check), one of
+//!   the 13 [`MULTISCALE_OFFSETS`], and the region resized to the crop size. mmaction2
+//!   resamples twice (the resize, then the region); here the region is mapped back to source
+//!   pixels (each edge rounded to the nearest pixel, so within half a source pixel) and
+//!   resampled once: [`ClipGeometry::pre_crop`].
+//! - **Flip** ([`Transform::flip`], train mode): mmaction2's `Flip(flip_ratio=0.5)`, one
+//!   draw per clip, every view alike.
+//!
+//! Train-mode draws come from the clip's seed ([`mixcore::Mode::Train`], the same mode as its
+//! plan): SplitMix64 (docs/contract.md section 4) started at `seed ^`
+//! [`GEOMETRY_STREAM`], draw `n` reduced to `0..r` by `U(x, r) = (x * r) >> 64`. Draw 0 is the
+//! random crop's `x` or the multi-scale size, draw 1 the random crop's `y` or the multi-scale
+//! offset, draw 2 the flip ([`draw`]); each is taken whether used or not. Test mode refuses
+//! random and multi-scale crops and the flip rather than quietly doing something else: they
+//! are training augmentations, and an evaluation that draws them is a configuration mistake.
+//!
+//! ## Why the flip is off by default
+//!
+//! Something-Something has classes that differ only by direction ("Pushing something from
+//! left to right" and "... from right to left"); a flipped clip shows the other class.
+//! mmaction2 flips Something-Something only with a `flip_label_map` that swaps those labels
+//! (V1: 86 <-> 87, 93 <-> 94, 166 <-> 167); [`ClipGeometry::flip`] tells the caller when to
+//! swap. Kinetics and similar datasets flip freely.
+//!
+//! The flip is applied to the mixed output ([`flip_output`]), not to the frames: a mixed value
+//! depends on one pixel position across frames only, so both orders give the same bits
+//! (`transform_flip.rs` checks it for every layout, schedule, epilogue and the float path),
+//! and flipping S mixed frames is cheaper than flipping F decoded ones.
+//!
+//! # Interpolation
+//!
+//! swscale's bicubic ([`SWS_FLAGS`]: `SWS_BICUBIC`, parameters `B = 0`, `C = 0.6`, the kernel
+//! widened by the scale factor when shrinking, so a downscale is low-passed), on the RGB24
+//! frames. It is what the `ffmpeg` program's scale filter (5.1) uses without flags. For the
+//! same RGB24 frames a [`ClipGeometry`] gives, bit for bit, the `ffmpeg` program's
+//!
+//! ```text
+//! -vf format=rgb24,crop=PRE_W:PRE_H:PRE_X:PRE_Y,scale=W:H:flags=bicubic,crop=w:h:x:y
+//! ```
+//!
+//! mmaction2 and torchvision resize with bilinear filters (OpenCV, PIL), so their pixels
+//! differ from these; the geometry is theirs.
+//!
+//! # In the pipeline
+//!
+//! Plan the clip's views once its decoded size is known, with the clip's [`mixcore::Mode`];
+//! for each view, give every frame the plan needs to [`Resampler::resample_into`] with the
+//! buffer [`mixcore::Mixer::push_with`] hands out (packed RGB24 of the view's output size);
+//! mix; flip the output with [`flip_output`] when [`ClipGeometry::flip`]. Three views are
+//! three mixes of the same decoded frames.
+
+mod error;
+mod flip;
+mod geometry;
+mod resample;
+
+pub use error::{TransformError, TransformOption};
+pub use flip::{flip_frame, flip_output};
+pub use geometry::{
+    ClipGeometry, Crop, CropMode, GEOMETRY_STREAM, MAX_SIDE, MULTISCALE_MAX_DISTORT,
+    MULTISCALE_OFFSETS, MULTISCALE_SCALES, Rect, Resize, Transform, draw, multiscale_sizes,
+};
+pub use resample::{Resampler, SWS_FLAGS};
