@@ -396,11 +396,11 @@ pub struct OutputArgs {
     #[arg(long, value_name = "WxH", help_heading = "Transform")]
     pub crop: Option<Size>,
     /// Where the crop is taken: center; random or multiscale (TSN's multi-scale crop), drawn
-    /// per clip from the seed, need --mode train; three (three views) is not mixed yet.
+    /// per clip from the seed, need --train; three (three views) is not mixed yet.
     #[arg(long, value_name = "MODE", default_value_t = CropMode::Center, requires = "crop", help_heading = "Transform")]
     pub crop_mode: CropMode,
     /// Flip each clip horizontally with probability 1/2, drawn per clip from the seed (needs
-    /// --mode train). Off by default: Something-Something has direction classes a flip turns
+    /// --train). Off by default: Something-Something has direction classes a flip turns
     /// into others.
     #[arg(long, help_heading = "Transform")]
     pub flip: bool,
