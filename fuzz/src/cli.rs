@@ -38,7 +38,12 @@ fn request(plan: PlanConfig<'_>, size: Option<(u32, u32)>) -> MixRequest<'_> {
         plan,
         layout: Layout::Tchw,
         epilogue: Epilogue::Raw,
-        size,
+        transform: mixdata::Transform {
+            resize: size.map_or(mixdata::Resize::Keep, |(width, height)| {
+                mixdata::Resize::Exact { width, height }
+            }),
+            ..mixdata::Transform::default()
+        },
         device: Device::Cpu,
         threads: 1,
         autorotate: true,

@@ -31,20 +31,43 @@ fn check_plan(plan: &PlanArgs) {
     let _ = plan.config();
 }
 
-fn check_output(out: &OutputArgs) {
-    if let Some(size) = out.size {
-        for side in [size.width, size.height] {
-            assert!(
-                (1..=MAX_SIDE).contains(&side),
-                "--size side {side} accepted"
-            );
+fn check_output(out: &OutputArgs, plan: &PlanArgs) {
+    for (name, size) in [("--size", out.size), ("--crop", out.crop)] {
+        if let Some(size) = size {
+            for side in [size.width, size.height] {
+                assert!(
+                    (1..=MAX_SIDE).contains(&side),
+                    "{name} side {side} accepted"
+                );
+            }
+        }
+    }
+    // The transform options become a request whose transform validates in the plan's mode
+    // (with one view), or a usage error: never a panic, never a refusal of another kind.
+    if let Ok(config) = plan.config() {
+        match out.request(config, 0) {
+            Ok(req) => {
+                let t = req.transform;
+                assert!(t.validate().is_ok(), "{t:?} accepted but does not validate");
+                assert!(
+                    t.check_mode(config.mode).is_ok(),
+                    "{t:?} accepted in {:?}",
+                    config.mode
+                );
+                assert_eq!(t.views(), 1, "{t:?} accepted with several views");
+            }
+            Err(e) => assert!(
+                e.is_usage(),
+                "a transform refusal that is not a usage error: {e}"
+            ),
         }
     }
 }
 
 /// The `cli_args` target: `Cli::try_parse_from` on any argument vector never panics; an
 /// accepted command line holds only values inside the documented limits (threads, jobs,
-/// sizes, segments) and turns into a plan configuration or a usage error; a refused one
+/// sizes, segments), turns into a plan configuration or a usage error, and its transform
+/// options into a request whose transform validates or a usage error; a refused one
 /// renders its message. Returns true when the command line parsed.
 pub fn check(data: &[u8]) -> bool {
     match Cli::try_parse_from(argv(data)) {
@@ -53,7 +76,7 @@ pub fn check(data: &[u8]) -> bool {
                 Command::Mix(a) => {
                     assert!(a.threads <= MAX_THREADS, "--threads {} accepted", a.threads);
                     check_plan(&a.plan);
-                    check_output(&a.out);
+                    check_output(&a.out, &a.plan);
                 }
                 Command::Batch(b) => {
                     assert!(b.threads <= MAX_THREADS, "--threads {} accepted", b.threads);
@@ -61,7 +84,7 @@ pub fn check(data: &[u8]) -> bool {
                         assert!((1..=MAX_JOBS).contains(&j), "--jobs {j} accepted");
                     }
                     check_plan(&b.plan);
-                    check_output(&b.out);
+                    check_output(&b.out, &b.plan);
                 }
                 Command::Info(i) => check_plan(&i.plan),
                 Command::Demo(_) => {}

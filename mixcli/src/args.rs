@@ -13,6 +13,7 @@ use mixcore::{Epilogue, FramesPerSegment, Layout, Mode, PlanConfig, ScheduleBuf,
 use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::mixing::MixRequest;
+use mixdata::transform::{Crop, CropMode, Resize, Transform};
 
 /// Frame Mix-up from the command line: videos and frame folders in, exact mixed tensors out.
 #[derive(Debug, Parser)]
@@ -292,9 +293,31 @@ pub struct OutputArgs {
         help_heading = "Output"
     )]
     pub scale: Epilogue,
-    /// Resize every frame to WIDTHxHEIGHT (bilinear) before mixing; default: the input's size.
-    #[arg(long, value_name = "WxH", help_heading = "Output")]
+    /// Resize every frame to WIDTHxHEIGHT (bilinear, in the colour conversion) before mixing;
+    /// default: the input's size. Not with --resize-short.
+    #[arg(
+        long,
+        value_name = "WxH",
+        help_heading = "Transform",
+        conflicts_with = "resize_short"
+    )]
     pub size: Option<Size>,
+    /// Resize every frame's short side to N (bicubic), the long side keeping the aspect ratio
+    /// (rounded half up, as mmaction2's Resize(scale=(-1, N))).
+    #[arg(long, value_name = "N", help_heading = "Transform")]
+    pub resize_short: Option<u32>,
+    /// Keep a WIDTHxHEIGHT crop of every (resized) frame: every clip comes out at this size.
+    #[arg(long, value_name = "WxH", help_heading = "Transform")]
+    pub crop: Option<Size>,
+    /// Where the crop is taken: center; random or multiscale (TSN's multi-scale crop), drawn
+    /// per clip from the seed, need --train; three (three views) is not mixed yet.
+    #[arg(long, value_name = "MODE", default_value_t = CropMode::Center, requires = "crop", help_heading = "Transform")]
+    pub crop_mode: CropMode,
+    /// Flip each clip horizontally with probability 1/2, drawn per clip from the seed (needs
+    /// --train). Off by default: Something-Something has direction classes a flip turns
+    /// into others.
+    #[arg(long, help_heading = "Transform")]
+    pub flip: bool,
     /// Where the mixing runs.
     #[arg(long, value_enum, default_value_t = Device::Cpu, help_heading = "Output")]
     pub device: Device,
@@ -309,19 +332,57 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
-    /// The mix request for a plan configuration, with `threads` decoder threads.
+    /// The spatial transform of `--size`, `--resize-short`, `--crop`, `--crop-mode`, `--flip`
+    /// (not checked: [`OutputArgs::request`] checks it).
     #[must_use]
-    pub fn request<'a>(&self, plan: PlanConfig<'a>, threads: usize) -> MixRequest<'a> {
-        MixRequest {
+    pub fn transform(&self) -> Transform {
+        let resize = match (self.size, self.resize_short) {
+            (Some(s), _) => Resize::Exact {
+                width: s.width,
+                height: s.height,
+            },
+            (None, Some(n)) => Resize::Short(n),
+            (None, None) => Resize::Keep,
+        };
+        Transform {
+            resize,
+            crop: self.crop.map(|c| Crop {
+                width: c.width,
+                height: c.height,
+                mode: self.crop_mode,
+            }),
+            flip: self.flip,
+        }
+    }
+
+    /// The mix request for a plan configuration, with `threads` decoder threads.
+    ///
+    /// # Errors
+    /// A usage error with the transform module's message when the transform options are
+    /// refused on their own or in the plan's mode (random crops and the flip need train
+    /// mode), or when they ask for three views (not mixed yet).
+    pub fn request<'a>(&self, plan: PlanConfig<'a>, threads: usize) -> Result<MixRequest<'a>> {
+        let transform = self.transform();
+        transform
+            .validate()
+            .and_then(|()| transform.check_mode(plan.mode))
+            .map_err(|e| Error::usage(e.to_string()))?;
+        if transform.views() != 1 {
+            return Err(Error::usage(format!(
+                "--crop-mode three makes {} views per clip, which mixcli does not mix yet (use center)",
+                transform.views()
+            )));
+        }
+        Ok(MixRequest {
             plan,
             layout: self.layout,
             epilogue: self.scale,
-            size: self.size.map(|s| (s.width, s.height)),
+            transform,
             device: self.device,
             threads,
             autorotate: !self.no_autorotate,
             allow_damaged: self.allow_damaged,
-        }
+        })
     }
 }
 

@@ -566,6 +566,7 @@ enum Outcome {
     Done {
         frames: u32,
         shape: [usize; 4],
+        geometry: Value,
         secs: f64,
     },
     Failed(Error),
@@ -598,7 +599,7 @@ impl JobSetup<'_> {
 fn run_job(job: &Job, setup: &JobSetup<'_>, preview: bool) -> Outcome {
     let start = Instant::now();
     let req = &setup.req;
-    let result = (|| -> Result<(u32, [usize; 4])> {
+    let result = (|| -> Result<(u32, [usize; 4], Value)> {
         if let Some(dir) = job.output.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::io(dir, "creating the output folder", e))?;
@@ -610,12 +611,17 @@ fn run_job(job: &Job, setup: &JobSetup<'_>, preview: bool) -> Outcome {
         let mixed = mixing::mix_input(&input, req)?;
         mixing::write_outputs(&mixed, req, &job.output, preview_path.as_deref())?;
         record::write(&job.output, &key, &job.input, &mixed, req)?;
-        Ok((mixed.frames, mixed.shape))
+        Ok((
+            mixed.frames,
+            mixed.shape,
+            record::geometry(&mixed.transform),
+        ))
     })();
     match result {
-        Ok((frames, shape)) => Outcome::Done {
+        Ok((frames, shape, geometry)) => Outcome::Done {
             frames,
             shape,
+            geometry,
             secs: start.elapsed().as_secs_f64(),
         },
         Err(e) => Outcome::Failed(e),
@@ -623,13 +629,15 @@ fn run_job(job: &Job, setup: &JobSetup<'_>, preview: bool) -> Outcome {
 }
 
 /// One line of `index.jsonl`: the output (relative to the output folder), the clip as the list
-/// writes it, its index and labels, F, the shape, the seed and the plan's segments.
+/// writes it, its index and labels, F, the shape, the seed, the geometry the clip was mixed
+/// with ([`record::geometry`]) and the plan's segments.
 fn index_line(
     job: &Job,
     req: &MixRequest<'_>,
     out_dir: &Path,
     frames: u32,
     shape: &[usize],
+    geometry: &Value,
 ) -> Value {
     let output = job.output.strip_prefix(out_dir).unwrap_or(&job.output);
     let (input, labels) = job.entry.as_ref().map_or_else(
@@ -648,6 +656,7 @@ fn index_line(
         "frames": frames,
         "shape": shape,
         "seed": seed,
+        "geometry": geometry,
         "segments": record::segments(&req.plan, frames),
     })
 }
@@ -783,7 +792,7 @@ impl Progress {
 pub fn run(args: &BatchArgs) -> Result<Summary> {
     let plan = args.plan.config()?;
     let threads = args.threads;
-    let req = args.out.request(plan, threads);
+    let req = args.out.request(plan, threads)?;
     let format = args.list.as_ref().map(|_| args.list_format);
     let template = args
         .data
@@ -900,9 +909,9 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
             Freshness::Current if index_path.is_none() => summary.skipped += 1,
             Freshness::Current => {
                 let req = job_request(&req, args, &job);
-                if let Some((frames, shape)) = record::output_of(&job.output) {
+                if let Some((frames, shape, geometry)) = record::output_of(&job.output) {
                     summary.skipped += 1;
-                    let line = index_line(&job, &req, &args.out_dir, frames, &shape);
+                    let line = index_line(&job, &req, &args.out_dir, frames, &shape, &geometry);
                     index_lines.insert(job.index, line);
                 } else {
                     // A record without what came out says too little to keep it.
@@ -968,12 +977,13 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
                 Outcome::Done {
                     frames,
                     shape,
+                    geometry,
                     secs,
                 } => {
                     summary.mixed += 1;
                     if index_path.is_some() {
                         let req = job_request(&req, args, job);
-                        let line = index_line(job, &req, &args.out_dir, frames, &shape);
+                        let line = index_line(job, &req, &args.out_dir, frames, &shape, &geometry);
                         index_lines.insert(job.index, line);
                     }
                     progress.line(&format!(

@@ -30,7 +30,7 @@ fn run_mix(args: &MixArgs) -> Result<()> {
     // `mix` is clip 0 of a one-clip list: with --epoch, its seed is the dataset rule's.
     let plan = args.data.plan_for(args.plan.config()?, 0);
     let template = args.data.template(None)?;
-    let req = args.out.request(plan, args.threads);
+    let req = args.out.request(plan, args.threads)?;
     device::check(req.device).map_err(Error::device)?;
     identity::check_mix(&args.input, &args.output, args.preview.as_deref())?;
     let npy_dest = atomic::check_output(&args.output, "-o")?;

@@ -13,6 +13,8 @@
 //!   },
 //!   "input_as_given": "kinetics/abseiling/x.mp4",
 //!   "output": {"shape": [8, 3, 224, 224], "frames": 300, "counted": 300, "rotation": 0,
+//!              "geometry": {"convert": null, "source": [320, 240], "pre_crop": {...},
+//!                           "resized": [299, 224], "crop": {...}, "flip": false},
 //!              "damage": null, "seed": null,
 //!              "segments": [{"frames": [18], "numerators": [1], "denominator": 1,
 //!                            "window": [0, 37]}, ...]}
@@ -33,6 +35,7 @@
 //! (`"template": {"template": "img_{:05}.jpg", "start": 1}`): it decides which files are frames.
 //!
 //! The output part records what came out: the shape, F, the cheap count, the rotation applied,
+//! the geometry the clip was mixed with ([`geometry`]: resize, crop, flip as drawn),
 //! the damage an `--allow-damaged` run accepted (`null` when the input decoded cleanly), the
 //! train-mode seed the clip was mixed with (`null` in test mode; with `--epoch` the clip's own)
 //! and the plan's segments (positions, numerators, denominator, window).
@@ -175,10 +178,28 @@ pub fn segments(plan: &PlanConfig<'_>, frames: u32) -> Value {
         .collect()
 }
 
-/// F and the shape of `output` as its record states them; `None` when the record cannot be
-/// read or lacks them.
+/// The geometry a clip was mixed with, as records and `index.jsonl` write it: the clip's
+/// decoded size, the converter's size (`--size`; null: the decoded size), the part of the
+/// converted frame resampled (`pre_crop`), the size it was resampled to (`resized`), the part
+/// of that kept (`crop`), and whether the output was flipped.
 #[must_use]
-pub fn output_of(output: &Path) -> Option<(u32, Vec<usize>)> {
+pub fn geometry(clip: &mixdata::ClipTransform) -> Value {
+    let g = &clip.geometry;
+    let rect = |r: mixdata::transform::Rect| json!({"x": r.x, "y": r.y, "width": r.width, "height": r.height});
+    json!({
+        "convert": clip.convert.map(|(w, h)| [w, h]),
+        "source": [g.source.0, g.source.1],
+        "pre_crop": rect(g.pre_crop),
+        "resized": [g.resized.0, g.resized.1],
+        "crop": rect(g.crop),
+        "flip": g.flip,
+    })
+}
+
+/// F, the shape and the geometry ([`geometry`]) of `output` as its record states them;
+/// `None` when the record cannot be read or lacks them.
+#[must_use]
+pub fn output_of(output: &Path) -> Option<(u32, Vec<usize>, Value)> {
     let bytes = std::fs::read(path_for(output)).ok()?;
     let record: Value = serde_json::from_slice(&bytes).ok()?;
     let frames = u32::try_from(record["output"]["frames"].as_u64()?).ok()?;
@@ -187,7 +208,11 @@ pub fn output_of(output: &Path) -> Option<(u32, Vec<usize>)> {
         .iter()
         .map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok()))
         .collect::<Option<Vec<usize>>>()?;
-    Some((frames, shape))
+    let geometry = record["output"]["geometry"].clone();
+    if !geometry.is_object() {
+        return None;
+    }
+    Some((frames, shape, geometry))
 }
 
 /// Writes the record of `output` atomically.
@@ -219,6 +244,7 @@ pub fn write(
             "frames": mixed.frames,
             "counted": mixed.counted,
             "rotation": mixed.rotation,
+            "geometry": geometry(&mixed.transform),
             "damage": damage,
             "seed": match req.plan.mode {
                 Mode::Train { seed } => Value::from(seed),
@@ -288,7 +314,7 @@ mod tests {
             plan,
             layout: mixcore::Layout::Tchw,
             epilogue: mixcore::Epilogue::Raw,
-            size: None,
+            transform: mixdata::Transform::default(),
             device: Device::Cpu,
             threads: 1,
             autorotate: true,
@@ -301,10 +327,50 @@ mod tests {
         };
         assert_eq!(options(&req), options(&other_threads));
         let other_size = MixRequest {
-            size: Some((8, 8)),
+            transform: mixdata::Transform {
+                resize: mixdata::Resize::Exact {
+                    width: 8,
+                    height: 8,
+                },
+                ..mixdata::Transform::default()
+            },
             ..req
         };
         assert_ne!(options(&req), options(&other_size));
+        // Every transform option is part of the key: a rerun with another one redoes outputs.
+        let crop = |mode| MixRequest {
+            transform: mixdata::Transform {
+                crop: Some(mixdata::Crop {
+                    width: 4,
+                    height: 4,
+                    mode,
+                }),
+                ..other_size.transform
+            },
+            ..req
+        };
+        let center = crop(mixdata::CropMode::Center);
+        let random = crop(mixdata::CropMode::Random);
+        let flipped = MixRequest {
+            transform: mixdata::Transform {
+                flip: true,
+                ..random.transform
+            },
+            ..req
+        };
+        let short = MixRequest {
+            transform: mixdata::Transform {
+                resize: mixdata::Resize::Short(8),
+                ..center.transform
+            },
+            ..req
+        };
+        let keys = [&other_size, &center, &random, &flipped, &short].map(|r| options(r));
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
         let damaged = MixRequest {
             allow_damaged: true,
             ..req

@@ -7,7 +7,9 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use mixcore::{FramesPerSegment, Mode};
-use mixdata::{Dataset, DatasetConfig, ListFormat};
+use mixdata::{
+    Crop, CropMode, Dataset, DatasetConfig, ListFormat, Loader, LoaderConfig, Resize, Transform,
+};
 use serde_json::Value;
 
 /// A folder removed when dropped.
@@ -635,7 +637,7 @@ fn mix_takes_a_template_and_an_epoch() {
             plan: config(17).plan(Mode::Train { seed: 17 }),
             layout: mixcore::Layout::Tchw,
             epilogue: mixcore::Epilogue::Raw,
-            size: None,
+            transform: Transform::default(),
             device: mixdata::Device::Cpu,
             threads: 1,
             autorotate: true,
@@ -664,5 +666,198 @@ fn frame_bound_is_the_same_in_mixdata_and_mixcli() {
                 "{w}x{h}"
             );
         }
+    }
+}
+
+/// A testsrc2 clip of `w`x`h` (MJPEG in AVI).
+fn sized_video(path: &Path, frames: u32, w: u32, h: u32) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let (n, src) = (frames.to_string(), format!("testsrc2=size={w}x{h}:rate=25"));
+    let p = path.to_string_lossy().into_owned();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &src,
+        "-frames:v",
+        &n,
+        "-c:v",
+        "mjpeg",
+        &p,
+    ]);
+}
+
+fn crop_transform(mode: CropMode) -> Transform {
+    Transform {
+        resize: Resize::Short(30),
+        crop: Some(Crop {
+            width: 28,
+            height: 24,
+            mode,
+        }),
+        flip: true,
+    }
+}
+
+/// Clips of different sizes with a resize and a random crop and flip: batch's outputs are the
+/// Dataset's bits, records and index.jsonl carry the geometry each clip was mixed with, a rerun
+/// with other transform options redoes every output, and the loader batches the clips together.
+#[test]
+fn batch_transform_records_geometry_and_matches_the_dataset() {
+    let dir = TempDir::new("transform");
+    let root = dir.path().join("clips");
+    sized_video(&root.join("wide.avi"), 11, 64, 36);
+    sized_video(&root.join("tall.avi"), 9, 40, 48);
+    let list = dir.path().join("train.txt");
+    std::fs::write(&list, "wide.avi 0\ntall.avi 1\n").unwrap();
+    let out = dir.path().join("out");
+    let run = |mode: &str| {
+        let (l, r, o) = (
+            list.to_string_lossy().into_owned(),
+            root.to_string_lossy().into_owned(),
+            out.to_string_lossy().into_owned(),
+        );
+        let mut args = vec!["batch", "--list", &l, "--root", &r, "--out-dir", &o];
+        args.extend(["--train", "--seed", "5", "--epoch", "2", "--jobs", "2"]);
+        args.extend([
+            "--resize-short",
+            "30",
+            "--crop",
+            "28x24",
+            "--crop-mode",
+            mode,
+        ]);
+        args.push("--flip");
+        args.extend(PLAN);
+        mixcli(&args)
+    };
+    ok(&run("random"));
+    let entries = mixdata::list::read(ListFormat::Video, &list, &root, None).unwrap();
+    let dataset = Dataset::new(
+        entries.clone(),
+        DatasetConfig {
+            transform: crop_transform(CropMode::Random),
+            ..config(5)
+        },
+    )
+    .unwrap();
+    assert_eq!(dataset.fixed_shape(), Some([4, 3, 24, 28]));
+    let lines = index(&out.join("index.jsonl"));
+    assert_eq!(lines.len(), 2);
+    for (i, line) in lines.iter().enumerate() {
+        let sample = dataset.get(i, 2).unwrap();
+        assert_eq!(line["shape"], serde_json::json!([4, 3, 24, 28]));
+        let g = sample.info.transform.geometry;
+        let geometry = &line["geometry"];
+        assert_eq!(
+            geometry["source"],
+            serde_json::json!(sample.info.source_size)
+        );
+        assert_eq!(geometry["convert"], Value::Null);
+        assert_eq!(
+            geometry["resized"],
+            serde_json::json!([g.resized.0, g.resized.1])
+        );
+        assert_eq!(geometry["crop"]["x"], g.crop.x);
+        assert_eq!(geometry["crop"]["y"], g.crop.y);
+        assert_eq!(geometry["crop"]["width"], 28);
+        assert_eq!(geometry["pre_crop"]["width"], g.pre_crop.width);
+        assert_eq!(geometry["flip"], g.flip);
+        let output = out.join(line["output"].as_str().unwrap());
+        assert!(
+            same_bits(&npy(&output), &sample.data),
+            "{}",
+            output.display()
+        );
+        let record: Value =
+            serde_json::from_slice(&std::fs::read(format!("{}.json", output.display())).unwrap())
+                .unwrap();
+        assert_eq!(&record["output"]["geometry"], geometry);
+    }
+    // 64x36 -> 53x30 and 40x48 -> 30x36: the clips' own resized sizes, one crop size.
+    assert_eq!(lines[0]["geometry"]["resized"], serde_json::json!([53, 30]));
+    assert_eq!(lines[1]["geometry"]["resized"], serde_json::json!([30, 36]));
+
+    // The transform is part of each record's key: a rerun with the same options skips, one
+    // with another crop mode redoes every output (and the index follows it).
+    let stderr = ok(&run("random"));
+    assert!(stderr.contains("0 mixed, 2 skipped"), "{stderr}");
+    let stderr = ok(&run("center"));
+    assert!(stderr.contains("2 mixed"), "{stderr}");
+    let centred = index(&out.join("index.jsonl"));
+    // 53 - 28 = 25 -> x 12; 36 - 24 = 12 -> y 6.
+    assert_eq!(centred[0]["geometry"]["crop"]["x"], 12);
+    assert_eq!(centred[1]["geometry"]["crop"]["y"], 6);
+
+    // The loader batches the two clips of different sizes together (both come out 28x24),
+    // each sample the dataset's bits.
+    let loader = Loader::new(
+        dataset.clone(),
+        LoaderConfig {
+            batch_size: 2,
+            workers: 2,
+            shuffle: false,
+            ..LoaderConfig::default()
+        },
+    )
+    .unwrap();
+    let batches: Vec<_> = loader.epoch(2).collect::<Result<_, _>>().unwrap();
+    assert_eq!(batches.len(), 1);
+    assert_eq!(batches[0].shape, [2, 4, 3, 24, 28]);
+    let len = 4 * 3 * 24 * 28;
+    for (slot, &i) in batches[0].indices.iter().enumerate() {
+        let sample = dataset.get(i, 2).unwrap();
+        assert!(same_bits(
+            &batches[0].data[slot * len..(slot + 1) * len],
+            &sample.data
+        ));
+        assert_eq!(batches[0].samples[slot].transform, sample.info.transform);
+    }
+    // Without a crop the clips have different shapes and cannot share a batch.
+    let uncropped = Dataset::new(
+        entries,
+        DatasetConfig {
+            transform: Transform {
+                resize: Resize::Short(30),
+                ..Transform::default()
+            },
+            ..config(5)
+        },
+    )
+    .unwrap();
+    assert_eq!(uncropped.fixed_shape(), None);
+    assert_eq!(uncropped.shape_of(0).unwrap(), [4, 3, 30, 53]);
+    assert_eq!(uncropped.shape_of(1).unwrap(), [4, 3, 36, 30]);
+}
+
+/// Test-mode datasets refuse the training augmentations and three views, naming the option.
+#[test]
+fn dataset_refuses_train_augmentations_in_test_mode() {
+    for (t, says) in [
+        (crop_transform(CropMode::Random), "--crop-mode random"),
+        (
+            Transform {
+                flip: true,
+                ..Transform::default()
+            },
+            "--flip",
+        ),
+        (
+            Transform {
+                flip: false,
+                ..crop_transform(CropMode::Three)
+            },
+            "three",
+        ),
+    ] {
+        let e = Dataset::new(
+            Vec::new(),
+            DatasetConfig {
+                transform: t,
+                ..DatasetConfig::default()
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains(says), "{e}");
     }
 }

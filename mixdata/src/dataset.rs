@@ -19,7 +19,7 @@ use crate::mixing::{self, MixRequest, MixedInfo};
 use crate::seed;
 use crate::source::{OpenOptions, Source};
 use crate::template::FrameTemplate;
-use crate::transform::Transform;
+use crate::transform::{ClipTransform, Transform};
 
 /// A schedule that owns its custom numerators (mixcore's [`Schedule`] borrows them), so a
 /// dataset can be shared by worker threads.
@@ -79,7 +79,9 @@ pub struct DatasetConfig {
     pub layout: Layout,
     /// Value scale. Default: [`Epilogue::Raw`].
     pub epilogue: Epilogue,
-    /// The per-clip spatial transform (today: an exact resize, [`Transform::size`]).
+    /// The per-clip spatial transform: resize, crop, flip ([`crate::transform`]); random
+    /// crops and the flip are drawn from each sample's seed, so they need train mode. With a
+    /// crop, clips of any size come out at the crop's size and batch together.
     /// Default: none.
     pub transform: Transform,
     /// Apply videos' display matrices (rotation). Default: true.
@@ -169,6 +171,8 @@ pub struct SampleInfo {
     pub rotation: i32,
     /// The clip's own frame size (displayed), before the transform.
     pub source_size: (u32, u32),
+    /// The transform applied to the clip (converter size, crop, resize, flip as drawn).
+    pub transform: ClipTransform,
 }
 
 /// A mixed sample: its values (C order, [`SampleInfo::shape`]) and what it is.
@@ -184,11 +188,15 @@ pub struct Sample {
 ///
 /// ```no_run
 /// use std::path::Path;
-/// use mixdata::{Dataset, DatasetConfig, ListFormat, Transform};
+/// use mixdata::{Crop, CropMode, Dataset, DatasetConfig, ListFormat, Resize, Transform};
 /// let entries = mixdata::list::read(ListFormat::Video, Path::new("train.txt"), Path::new("/data"), None)?;
 /// let config = DatasetConfig {
 ///     mode: mixcore::Mode::Train { seed: 1 },
-///     transform: Transform { size: Some((224, 224)) },
+///     transform: Transform {
+///         resize: Resize::Short(256),
+///         crop: Some(Crop { width: 224, height: 224, mode: CropMode::MultiScale }),
+///         flip: true,
+///     },
 ///     ..DatasetConfig::default()
 /// };
 /// let dataset = Dataset::new(entries, config)?;
@@ -211,7 +219,17 @@ impl Dataset {
     /// an empty or too large resize.
     pub fn new(entries: Vec<Entry>, config: DatasetConfig) -> Result<Self> {
         let usage = |m: String| Error::bare(Problem::Usage(m));
-        config.transform.validate().map_err(usage)?;
+        config
+            .transform
+            .validate()
+            .and_then(|()| config.transform.check_mode(config.mode))
+            .map_err(|e| usage(e.to_string()))?;
+        if config.transform.views() != 1 {
+            return Err(usage(format!(
+                "--crop-mode three makes {} views per clip, which datasets do not mix yet (use center)",
+                config.transform.views()
+            )));
+        }
         // A plan of windows exactly k frames long shows every refusal that does not depend
         // on the clip's length.
         let k = match config.k {
@@ -266,11 +284,11 @@ impl Dataset {
         }
     }
 
-    /// The shape of every sample when the transform fixes the frame size
-    /// ([`Transform::size`]); `None` when it depends on the clip.
+    /// The shape of every sample when the transform fixes the frame size (a crop, or an
+    /// exact resize; [`Transform::fixed_size`]); `None` when it depends on the clip.
     #[must_use]
     pub fn fixed_shape(&self) -> Option<[usize; 4]> {
-        let (width, height) = self.config.transform.size?;
+        let (width, height) = self.config.transform.fixed_size()?;
         let g = Geometry::new(width, height, 3).ok()?;
         Some(self.config.layout.shape(self.config.segments, g))
     }
@@ -285,11 +303,8 @@ impl Dataset {
         }
         let entry = self.entry(index)?;
         let source = self.open(entry)?;
-        let seed = self.sample_seed(index, 0).unwrap_or(0);
-        let req = self.request(Mode::Test);
-        mixing::output_shape(&source, &req, &|size| {
-            self.config.transform.for_clip(size, seed).size
-        })
+        let req = self.request(self.config.mode);
+        mixing::output_shape(&source, &req)
     }
 
     /// Mixes sample `index` as epoch `epoch` draws it (test mode: the same every epoch).
@@ -351,7 +366,7 @@ impl Dataset {
             plan: self.config.plan(mode),
             layout: self.config.layout,
             epilogue: self.config.epilogue,
-            size: self.config.transform.size,
+            transform: self.config.transform,
             device: self.config.device,
             threads: self.config.threads,
             autorotate: self.config.autorotate,
@@ -365,17 +380,13 @@ impl Dataset {
         let mode = seed.map_or(Mode::Test, |seed| Mode::Train { seed });
         let req = self.request(mode);
         let source = self.open(entry)?;
-        let transform = &self.config.transform;
-        let resize = |size| transform.for_clip(size, seed.unwrap_or(0)).size;
         let info: MixedInfo = match out {
             Out::Grow(data) => {
-                let (info, values) = mixing::mix_input_with(&source, &req, &resize)?.split();
+                let (info, values) = mixing::mix_input(&source, &req)?.split();
                 *data = values;
                 info
             }
-            Out::Slice(out, expect) => {
-                mixing::mix_input_checked(&source, &req, &resize, out, expect)?
-            }
+            Out::Slice(out, expect) => mixing::mix_input_checked(&source, &req, out, expect)?,
         };
         let plan = Plan::new(info.frames, &req.plan).map_err(|e| Error::mix(&entry.path, e))?;
         Ok(SampleInfo {
@@ -389,6 +400,7 @@ impl Dataset {
             damage: info.damage,
             rotation: info.rotation,
             source_size: info.source_size,
+            transform: info.transform,
         })
     }
 }

@@ -2,12 +2,16 @@
 //! once if the decoder disagrees with the count).
 //!
 //! ```text
-//! Source::count ─► Plan::new(F) ─► Reader::peek_size ─► resize(source size) ─► Reader::set_size
-//!      ─► decode frame by frame ─► convert the frames the plan needs ─► Mixer (device) ─► out
+//! Source::count ─► Plan::new(F) ─► Reader::peek_size ─► Transform::for_clip(source size, mode)
+//!      ─► Reader::set_size(exact resize) ─► decode frame by frame ─► convert the frames the
+//!      plan needs ─► crop (a FrameView, no copy) or resample (bicubic) ─► Mixer (device)
+//!      ─► flip the output when drawn ─► out
 //! ```
 //!
-//! The `resize` step is where a per-clip spatial transform decides the size every frame is
-//! converted to, from the clip's own size (see [`crate::transform`]).
+//! The transform ([`MixRequest::transform`], [`crate::transform`]) is planned once per clip
+//! from its own decoded size and the plan's mode (train mode: the sample's seed). Three-crop
+//! testing ([`crate::transform::CropMode::Three`], three views per clip) is not wired into
+//! the pipeline yet: it is refused with [`Problem::Usage`].
 
 use mixcore::{Epilogue, FrameView, Geometry, Layout, MixSpec, Plan, PlanConfig};
 
@@ -15,6 +19,7 @@ use crate::damage::Damage;
 use crate::device::{self, Device, MixFailure};
 use crate::error::{Error, Problem, Result};
 use crate::source::{ReaderOptions, Source};
+use crate::transform::{ClipTransform, Resampler, Transform, flip_output};
 
 /// Everything about a mix besides the input.
 #[derive(Clone, Copy, Debug)]
@@ -25,8 +30,9 @@ pub struct MixRequest<'a> {
     pub layout: Layout,
     /// Output scale.
     pub epilogue: Epilogue,
-    /// Resize every frame to (width, height) before mixing; `None`: keep the input's size.
-    pub size: Option<(u32, u32)>,
+    /// The spatial transform of every clip (resize, crop, flip; [`crate::transform`]).
+    /// Default: none (every frame at its own size).
+    pub transform: Transform,
     /// Where the mixing runs.
     pub device: Device,
     /// Decoder threads per video (0: FFmpeg decides).
@@ -58,6 +64,8 @@ pub struct MixedInfo {
     pub rotation: i32,
     /// The clip's own frame size (displayed, before any resize).
     pub source_size: (u32, u32),
+    /// The transform applied to every frame: the converter's size and the view's geometry.
+    pub transform: ClipTransform,
 }
 
 /// A finished mix.
@@ -81,6 +89,8 @@ pub struct Mixed {
     pub rotation: i32,
     /// The clip's own frame size (displayed, before any resize).
     pub source_size: (u32, u32),
+    /// The transform applied to every frame: the converter's size and the view's geometry.
+    pub transform: ClipTransform,
 }
 
 impl Mixed {
@@ -94,6 +104,7 @@ impl Mixed {
             damage: info.damage,
             rotation: info.rotation,
             source_size: info.source_size,
+            transform: info.transform,
         }
     }
 
@@ -108,6 +119,7 @@ impl Mixed {
             damage: self.damage,
             rotation: self.rotation,
             source_size: self.source_size,
+            transform: self.transform,
         };
         (info, self.data)
     }
@@ -135,10 +147,31 @@ fn mix_failure(path: &std::path::Path, failure: MixFailure<Error>) -> Error {
     }
 }
 
+/// The one view of `source_size` under the request's transform, or the refusal.
+fn clip_transform(
+    path: &std::path::Path,
+    req: &MixRequest<'_>,
+    source_size: (u32, u32),
+) -> Result<ClipTransform> {
+    let views = req
+        .transform
+        .for_clip(source_size, req.plan.mode)
+        .map_err(|e| Error::at(path, Problem::Usage(e.to_string())))?;
+    match views[..] {
+        [one] => Ok(one),
+        _ => Err(Error::at(
+            path,
+            Problem::Usage(format!(
+                "--crop-mode three makes {} views per clip, which the pipeline does not mix yet (use center)",
+                views.len()
+            )),
+        )),
+    }
+}
+
 fn one_pass(
     source: &Source,
     req: &MixRequest<'_>,
-    resize: &dyn Fn((u32, u32)) -> Option<(u32, u32)>,
     frames: u32,
     counted: u32,
     target: &mut Target<'_>,
@@ -156,11 +189,27 @@ fn one_pass(
     let Some(source_size) = reader.source_size() else {
         return Ok(Pass::Recount(0));
     };
-    reader.set_size(resize(source_size));
-    let Some((width, height)) = reader.output_size() else {
+    let clip = clip_transform(path, req, source_size)?;
+    reader.set_size(clip.convert);
+    let Some(converted) = reader.output_size() else {
         return Ok(Pass::Recount(0));
     };
+    let view = clip.geometry;
+    if converted != view.source {
+        return Err(Error::at(
+            path,
+            Problem::Usage(format!(
+                "the transform was planned for {}x{} frames, the reader writes {}x{}",
+                view.source.0, view.source.1, converted.0, converted.1
+            )),
+        ));
+    }
+    let (width, height) = view.output_size();
     let geometry = Geometry::new(width, height, 3).map_err(|e| Error::mix(path, e))?;
+    // A view that only crops starts at its first pixel of the converted frame.
+    let crop_x = view.pre_crop.x as usize + view.crop.x as usize;
+    let crop_y = view.pre_crop.y as usize + view.crop.y as usize;
+    let mut resampler = view.resamples().then(Resampler::new);
     let len = mixcore::output_len(&plan, geometry).map_err(|e| Error::mix(path, e))?;
     let shape = req.layout.shape(plan.segments(), geometry);
     let out: &mut [f32] = match target {
@@ -205,9 +254,21 @@ fn one_pass(
         while let Some(d) = reader.next_frame(|f| f < frames && sink.is_needed(f))? {
             decoded = d.index + 1;
             if let Some(rgb) = d.rgb {
-                let view = FrameView::new(rgb.data, geometry, rgb.stride)
-                    .map_err(|e| Error::mix(path, e))?;
-                sink.push(d.index, &view)
+                let frame = match resampler.as_mut() {
+                    Some(r) => {
+                        let pixels = r
+                            .resample(rgb.data, rgb.stride, converted, &view)
+                            .map_err(|e| Error::at(path, Problem::Usage(e.to_string())))?;
+                        FrameView::packed(pixels, geometry)
+                    }
+                    None => {
+                        let start = crop_y * rgb.stride + crop_x * 3;
+                        let data = rgb.data.get(start..).unwrap_or_default();
+                        FrameView::new(data, geometry, rgb.stride)
+                    }
+                }
+                .map_err(|e| Error::mix(path, e))?;
+                sink.push(d.index, &frame)
                     .map_err(|e| Error::at(path, e.into()))?;
             }
         }
@@ -222,6 +283,10 @@ fn one_pass(
     if !finished {
         return Ok(Pass::Recount(decoded));
     }
+    if view.flip {
+        flip_output(out, req.layout, plan.segments(), geometry)
+            .map_err(|e| Error::at(path, Problem::Usage(e.to_string())))?;
+    }
     Ok(Pass::Done(MixedInfo {
         frames,
         counted,
@@ -230,16 +295,12 @@ fn one_pass(
         damage,
         rotation: reader.orientation().degrees,
         source_size,
+        transform: clip,
     }))
 }
 
 /// Counts, plans, and mixes in as many passes as the count needs (at most two).
-fn mix_passes(
-    source: &Source,
-    req: &MixRequest<'_>,
-    resize: &dyn Fn((u32, u32)) -> Option<(u32, u32)>,
-    mut target: Target<'_>,
-) -> Result<MixedInfo> {
+fn mix_passes(source: &Source, req: &MixRequest<'_>, mut target: Target<'_>) -> Result<MixedInfo> {
     let path = source.path();
     let counted = source.count()?;
     let mut frames = counted;
@@ -247,7 +308,7 @@ fn mix_passes(
         if frames == 0 {
             return Err(Error::at(path, Problem::ZeroFrames));
         }
-        match one_pass(source, req, resize, frames, counted, &mut target)? {
+        match one_pass(source, req, frames, counted, &mut target)? {
             Pass::Done(info) => return Ok(info),
             Pass::Recount(decoded) if pass == 0 => frames = decoded,
             Pass::Recount(decoded) => {
@@ -272,40 +333,20 @@ fn mix_passes(
 /// Every input error (not found, not a video, no video stream, truncated, zero frames,
 /// unreadable frame, mismatched frame sizes), mixcore's refusals of the plan, the device's.
 pub fn mix_input(source: &Source, req: &MixRequest<'_>) -> Result<Mixed> {
-    let size = req.size;
-    mix_input_with(source, req, &|_| size)
-}
-
-/// As [`mix_input`], deciding each clip's frame size from its own: `resize(source size)` is
-/// the size every frame is converted to (`None`: its own), in place of [`MixRequest::size`].
-/// The slot of a per-clip transform ([`crate::transform`]).
-///
-/// # Errors
-/// As [`mix_input`].
-pub fn mix_input_with(
-    source: &Source,
-    req: &MixRequest<'_>,
-    resize: &dyn Fn((u32, u32)) -> Option<(u32, u32)>,
-) -> Result<Mixed> {
     let mut data = Vec::new();
-    let info = mix_passes(source, req, resize, Target::Grow(&mut data))?;
+    let info = mix_passes(source, req, Target::Grow(&mut data))?;
     Ok(Mixed::new(info, data))
 }
 
-/// As [`mix_input_with`], writing into the caller's `out`, which must hold exactly the output
-/// (`S * 3 * H * W` values, H and W the frames' size after `resize`). On an error `out` holds
+/// As [`mix_input`], writing into the caller's `out`, which must hold exactly the output
+/// (`S * 3 * H * W` values, H and W the frames' size after the transform). On an error `out` holds
 /// unspecified values.
 ///
 /// # Errors
 /// As [`mix_input`]; [`Problem::BufferLength`] when `out` does not hold exactly the output
 /// (found before anything but the first frame is decoded).
-pub fn mix_input_into(
-    source: &Source,
-    req: &MixRequest<'_>,
-    resize: &dyn Fn((u32, u32)) -> Option<(u32, u32)>,
-    out: &mut [f32],
-) -> Result<MixedInfo> {
-    mix_passes(source, req, resize, Target::Slice(out, None))
+pub fn mix_input_into(source: &Source, req: &MixRequest<'_>, out: &mut [f32]) -> Result<MixedInfo> {
+    mix_passes(source, req, Target::Slice(out, None))
 }
 
 /// As [`mix_input_into`], refusing a clip whose output shape is not `expect` with
@@ -313,24 +354,19 @@ pub fn mix_input_into(
 pub(crate) fn mix_input_checked(
     source: &Source,
     req: &MixRequest<'_>,
-    resize: &dyn Fn((u32, u32)) -> Option<(u32, u32)>,
     out: &mut [f32],
     expect: Option<[usize; 4]>,
 ) -> Result<MixedInfo> {
-    mix_passes(source, req, resize, Target::Slice(out, expect))
+    mix_passes(source, req, Target::Slice(out, expect))
 }
 
-/// The output shape of `source` under `req` and `resize`, from its first frame alone (no
+/// The output shape of `source` under `req` (its transform), from its first frame alone (no
 /// count, no plan): `[S, 3, H, W]` in the request's layout. What a batch of clips needs to
 /// know before its first clip is mixed.
 ///
 /// # Errors
 /// Open and decoding errors of the first frame; [`Problem::ZeroFrames`] when nothing decodes.
-pub fn output_shape(
-    source: &Source,
-    req: &MixRequest<'_>,
-    resize: &dyn Fn((u32, u32)) -> Option<(u32, u32)>,
-) -> Result<[usize; 4]> {
+pub fn output_shape(source: &Source, req: &MixRequest<'_>) -> Result<[usize; 4]> {
     let path = source.path();
     let mut reader = source.reader(&ReaderOptions {
         threads: req.threads,
@@ -341,7 +377,10 @@ pub fn output_shape(
     let Some(source_size) = reader.source_size() else {
         return Err(Error::at(path, Problem::ZeroFrames));
     };
-    let (width, height) = resize(source_size).unwrap_or(source_size);
+    let (width, height) = req
+        .transform
+        .output_size(source_size)
+        .map_err(|e| Error::at(path, Problem::Usage(e.to_string())))?;
     let geometry = Geometry::new(width, height, 3).map_err(|e| Error::mix(path, e))?;
     Ok(req.layout.shape(req.plan.segments, geometry))
 }

@@ -116,7 +116,11 @@ fn dataset_resize_gives_every_clip_one_shape() {
     let (entries, _) = png_clips(dir.path(), 2, |_| 8, |c| (10 + 2 * c, 6 + c));
     let config = DatasetConfig {
         transform: Transform {
-            size: Some((16, 12)),
+            resize: mixdata::Resize::Exact {
+                width: 16,
+                height: 12,
+            },
+            ..Transform::default()
         },
         ..train(1)
     };
@@ -153,7 +157,13 @@ fn dataset_refuses_configurations_that_mix_nothing() {
             ..DatasetConfig::default()
         },
         DatasetConfig {
-            transform: Transform { size: Some((0, 8)) },
+            transform: Transform {
+                resize: mixdata::Resize::Exact {
+                    width: 0,
+                    height: 8,
+                },
+                ..Transform::default()
+            },
             ..DatasetConfig::default()
         },
     ];

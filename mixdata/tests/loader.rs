@@ -309,7 +309,13 @@ fn loader_refuses_a_clip_of_another_shape_naming_it() {
     let resized = Dataset::new(
         entries,
         DatasetConfig {
-            transform: Transform { size: Some((8, 8)) },
+            transform: Transform {
+                resize: mixdata::Resize::Exact {
+                    width: 8,
+                    height: 8,
+                },
+                ..Transform::default()
+            },
             ..config(1)
         },
     )

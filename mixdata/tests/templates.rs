@@ -17,7 +17,7 @@ fn request() -> MixRequest<'static> {
         },
         layout: mixcore::Layout::Tchw,
         epilogue: mixcore::Epilogue::Raw,
-        size: None,
+        transform: mixdata::Transform::default(),
         device: mixdata::Device::Cpu,
         threads: 1,
         autorotate: true,

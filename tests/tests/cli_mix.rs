@@ -282,6 +282,262 @@ fn mix_size_resizes_every_frame() {
     );
 }
 
+/// Runs mixcli and asserts a usage error (exit status 2); returns stderr.
+fn run_usage(args: &[&str]) -> String {
+    let out = run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?} should be a usage error: {stderr}"
+    );
+    stderr
+}
+
+/// Frames `w`x`h` of `frames`, each cropped to `rect` = (x, y, width, height), packed.
+fn crop_frames(frames: &[Vec<u8>], w: u32, rect: (u32, u32, u32, u32)) -> Vec<Vec<u8>> {
+    let (x, y, cw, ch) = rect;
+    frames
+        .iter()
+        .map(|f| {
+            (y..y + ch)
+                .flat_map(|row| {
+                    let start = ((row * w + x) * 3) as usize;
+                    f[start..start + (cw * 3) as usize].iter().copied()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Flips the mixed `[S, 3, H, W]` output horizontally, in place.
+fn flip_tchw(data: &mut [f32], w: usize) {
+    for row in data.chunks_mut(w) {
+        row.reverse();
+    }
+}
+
+#[test]
+fn mix_resize_short_crop_matches_ffmpeg_bicubic_chain_bits() {
+    let dir = TempDir::new("mix-resize-short");
+    let video = make_video(dir.path(), "clip.mp4", Codec::H264, 10, 320, 240);
+    let out = dir.join("out.npy");
+    let v = video.to_string_lossy().into_owned();
+    let o = out.to_string_lossy().into_owned();
+    run_ok([
+        "mix",
+        &v,
+        "-o",
+        &o,
+        "--resize-short",
+        "224",
+        "--crop",
+        "224x224",
+        "--segments",
+        "2",
+    ]);
+    let (shape, got) = read_npy(&out);
+    assert_eq!(shape, vec![2, 3, 224, 224]);
+    // 320x240 -> 299x224 (320 * 224 / 240 = 298.67, rounded), centre crop at x = 37.
+    let scaled = dir.join("scaled.nut");
+    ffmpeg(&[
+        "-i",
+        &v,
+        "-vf",
+        "format=rgb24,scale=299:224:flags=bicubic,crop=224:224:37:0",
+        "-c:v",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        &scaled.to_string_lossy(),
+    ]);
+    let frames = decode_rgb(&scaled, 224, 224);
+    assert_eq!(frames.len(), 10);
+    let config = PlanConfig {
+        segments: 2,
+        ..PlanConfig::default()
+    };
+    let want = reference_mix(&frames, 224, 224, &config, &MixSpec::default());
+    assert_bits_eq(&got, &want, "resize-short 224 + crop 224x224");
+}
+
+#[test]
+fn mix_center_crop_is_the_frames_crop_bits() {
+    let dir = TempDir::new("mix-crop");
+    let video = make_video(dir.path(), "clip.mp4", Codec::H264, 9, 64, 48);
+    let out = dir.join("out.npy");
+    let v = video.to_string_lossy().into_owned();
+    let o = out.to_string_lossy().into_owned();
+    run_ok(["mix", &v, "-o", &o, "--crop", "41x30", "--segments", "3"]);
+    let (shape, got) = read_npy(&out);
+    assert_eq!(shape, vec![3, 3, 30, 41]);
+    // Centre: x = (64 - 41) / 2 = 11, y = (48 - 30) / 2 = 9.
+    let frames = crop_frames(&decode_rgb(&video, 64, 48), 64, (11, 9, 41, 30));
+    let config = PlanConfig {
+        segments: 3,
+        ..PlanConfig::default()
+    };
+    assert_bits_eq(
+        &got,
+        &reference_mix(&frames, 41, 30, &config, &MixSpec::default()),
+        "centre crop",
+    );
+}
+
+#[test]
+fn mix_random_crop_and_flip_follow_seed_and_epoch() {
+    let dir = TempDir::new("mix-random-crop");
+    let (w, h) = (64u32, 48u32);
+    let video = make_video(dir.path(), "clip.mp4", Codec::H264, 12, w, h);
+    let v = video.to_string_lossy().into_owned();
+    let decoded = decode_rgb(&video, w, h);
+    let transform = mixdata::Transform {
+        resize: mixdata::Resize::Keep,
+        crop: Some(mixdata::Crop {
+            width: 24,
+            height: 20,
+            mode: mixdata::CropMode::Random,
+        }),
+        flip: true,
+    };
+    let mut outputs = Vec::new();
+    let mut geometries = Vec::new();
+    for (run_no, epoch) in [0u64, 0, 1, 2, 3].into_iter().enumerate() {
+        let out = dir.join(format!("out{run_no}.npy"));
+        let o = out.to_string_lossy().into_owned();
+        let e = epoch.to_string();
+        run_ok([
+            "mix",
+            &v,
+            "-o",
+            &o,
+            "--train",
+            "--seed",
+            "7",
+            "--epoch",
+            &e,
+            "--crop",
+            "24x20",
+            "--crop-mode",
+            "random",
+            "--flip",
+            "--segments",
+            "2",
+        ]);
+        let (shape, mut got) = read_npy(&out);
+        assert_eq!(shape, vec![2, 3, 20, 24]);
+        // The reference: the geometry mixdata draws from the sample's seed, the frames
+        // cropped, mixed in train mode with that seed, then flipped.
+        let seed = mixdata::seed::sample_seed(7, epoch, 0);
+        let mode = Mode::Train { seed };
+        let g = transform.for_clip((w, h), mode).unwrap()[0].geometry;
+        let frames = crop_frames(&decoded, w, (g.crop.x, g.crop.y, 24, 20));
+        let config = PlanConfig {
+            segments: 2,
+            mode,
+            ..PlanConfig::default()
+        };
+        let mut want = reference_mix(&frames, 24, 20, &config, &MixSpec::default());
+        if g.flip {
+            flip_tchw(&mut want, 24);
+        }
+        assert_bits_eq(&got, &want, &format!("random crop, epoch {epoch}"));
+        if g.flip {
+            flip_tchw(&mut got, 24);
+        }
+        outputs.push(got);
+        geometries.push((g.crop, g.flip));
+    }
+    assert_bits_eq(&outputs[0], &outputs[1], "the same epoch twice");
+    assert!(
+        geometries[1..].windows(2).any(|p| p[0] != p[1]),
+        "every epoch drew the same crop and flip: {geometries:?}"
+    );
+    // Seed 7's epochs 0 to 3 draw both flips (fixed draws: a regression would show here).
+    assert!(
+        geometries.iter().any(|g| g.1) && geometries.iter().any(|g| !g.1),
+        "{geometries:?}"
+    );
+}
+
+#[test]
+fn mix_multiscale_crop_is_deterministic_per_epoch() {
+    let dir = TempDir::new("mix-multiscale");
+    let video = make_video(dir.path(), "clip.mp4", Codec::H264, 8, 64, 48);
+    let v = video.to_string_lossy().into_owned();
+    let run_epoch = |name: &str, epoch: &str| {
+        let out = dir.join(name);
+        let o = out.to_string_lossy().into_owned();
+        run_ok([
+            "mix",
+            &v,
+            "-o",
+            &o,
+            "--train",
+            "--seed",
+            "3",
+            "--epoch",
+            epoch,
+            "--crop",
+            "32x32",
+            "--crop-mode",
+            "multiscale",
+            "--segments",
+            "2",
+        ]);
+        let (shape, data) = read_npy(&out);
+        assert_eq!(shape, vec![2, 3, 32, 32]);
+        data
+    };
+    let a = run_epoch("a.npy", "0");
+    let b = run_epoch("b.npy", "0");
+    assert_bits_eq(&a, &b, "multiscale, the same epoch twice");
+    let differs = (1..6).any(|e| {
+        let c = run_epoch(&format!("e{e}.npy"), &e.to_string());
+        c.iter().zip(&a).any(|(x, y)| x.to_bits() != y.to_bits())
+    });
+    assert!(differs, "every epoch drew the same multi-scale crop");
+}
+
+#[test]
+fn mix_transform_refusals_are_usage_errors() {
+    let dir = TempDir::new("mix-transform-usage");
+    let video = make_video(dir.path(), "clip.mp4", Codec::H264, 4, 64, 48);
+    let v = video.to_string_lossy().into_owned();
+    let o = dir.join("out.npy").to_string_lossy().into_owned();
+    let base = ["mix", &v, "-o", &o];
+    for (extra, says) in [
+        (&["--crop", "32x32", "--crop-mode", "random"][..], "train"),
+        (
+            &["--crop", "32x32", "--crop-mode", "multiscale"][..],
+            "train",
+        ),
+        (&["--flip"][..], "train"),
+        (&["--crop", "32x32", "--crop-mode", "three"][..], "three"),
+        (&["--resize-short", "0"][..], "resize-short"),
+        (&["--size", "40x30", "--crop", "41x30"][..], "crop"),
+        (&["--resize-short", "20", "--crop", "21x21"][..], "crop"),
+    ] {
+        let args: Vec<&str> = base.iter().copied().chain(extra.iter().copied()).collect();
+        let stderr = run_usage(&args);
+        assert!(stderr.contains(says), "{extra:?}: {stderr}");
+    }
+    // clap's own refusals are usage errors too.
+    run_usage(&["mix", &v, "-o", &o, "--crop-mode", "center"]);
+    run_usage(&["mix", &v, "-o", &o, "--size", "8x8", "--resize-short", "8"]);
+    run_usage(&[
+        "mix",
+        &v,
+        "-o",
+        &o,
+        "--crop",
+        "8x8",
+        "--crop-mode",
+        "diagonal",
+    ]);
+    assert!(!dir.join("out.npy").exists());
+}
+
 #[test]
 fn mix_preview_is_a_grid_of_the_mixed_frames() {
     let dir = TempDir::new("mix-preview");
