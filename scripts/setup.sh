@@ -3,13 +3,14 @@
 # FFmpeg 5.1 development files for ffmpeg-next, libclang for its bindgen, the ffmpeg program
 # (tests synthesise media with it), clang-16 (CUDA C -> PTX without the CUDA toolkit), g++
 # (with AddressSanitizer, for mixcuda's host emulator of its kernels) and
-# Debian's libcuda1 from non-free, which cust links against. Safe to run again: it does nothing
-# once everything is present.
+# Debian's libcuda1 from non-free, which cust links against, and Python 3 with venv and its
+# development files (python/, the Python module, builds with pyo3 and maturin in a venv). Safe
+# to run again: it does nothing once everything is present.
 set -euo pipefail
 
 pkgs=(pkg-config libclang-dev clang-16 g++ ffmpeg
       libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
-      libavfilter-dev libavdevice-dev libcuda1)
+      libavfilter-dev libavdevice-dev libcuda1 python3 python3-venv python3-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -41,6 +41,9 @@ cargo clippy -p mixcuda -p mixcli --all-targets --features mixcuda/cuda,mixcli/c
 cargo test -p mixcuda --features cuda
 cargo test -p mixcli --features cuda
 
+step "Python module: pip install ./python in target/pyvenv, pytest python/tests (bit for bit against mixcli)"
+bash scripts/python-test.sh
+
 step "benches build"
 cargo bench -p framemix-benches --no-run
 
