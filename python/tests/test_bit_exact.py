@@ -4,7 +4,7 @@ real clips of ../shared/realdata when they were fetched."""
 import pytest
 
 import framemix
-from conftest import REAL_CLIPS, assert_bits_equal, real_clip
+from conftest import REAL_CLIPS, assert_bits_equal, ffmpeg, real_clip
 
 
 @pytest.mark.parametrize("kind", ["h264", "vp9", "mjpeg", "jpeg_folder", "png_folder", "long"])
@@ -47,3 +47,16 @@ def test_mix_matches_cli_on_real_clips_resized_imagenet(name, cli):
 def test_info_matches_cli_on_real_clips(name, cli):
     path = real_clip(name)
     assert framemix.info(path) == cli.info(path)
+
+
+def test_mix_matches_cli_on_a_frame_folder_from_a_real_clip(tmp_path, cli):
+    # Something-Something-V1 ships JPEG frame folders: one made from a real clip.
+    clip = real_clip("mecavideo_balle1_vp9.avi")
+    folder = tmp_path / "balle1"
+    folder.mkdir()
+    ffmpeg("-i", str(clip), "-fps_mode", "passthrough", "-q:v", "2", "-start_number", "1",
+           str(folder / "%05d.jpg"))
+    assert len(list(folder.iterdir())) == 295
+    for kwargs, flags in [({}, []), ({"frames": 3, "scale": "unit"}, ["--frames", "3", "--scale", "unit"])]:
+        assert_bits_equal(framemix.mix(folder, **kwargs), cli.mix(folder, flags), str(kwargs))
+    assert framemix.info(folder) == cli.info(folder)
