@@ -261,7 +261,7 @@ pub fn info_json(
     Ok(mixcli::info::run(&args)?)
 }
 
-/// The version of the library, and whether it can mix on CUDA devices.
+/// The version of the library (the workspace's).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// True when this build can mix on CUDA devices.
