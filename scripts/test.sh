@@ -3,8 +3,10 @@
 # needs, then checks formatting and lints, runs every test, proves the no_std claim (also on
 # two bare-metal targets), runs mixcore's and the property tests on aarch64 under qemu (the
 # NEON path), checks that mixcore publishes and mixcuda packages its PTX, checks the
-# committed PTX, builds the benches, and runs a short pass of every fuzz target (45 s each,
-# two at a time; `scripts/fuzz.sh SECONDS` or fuzz/README.md for longer runs).
+# committed PTX, runs the Python module's tests (scripts/python-test.sh: a venv in
+# target/pyvenv, `pip install ./python`, pytest), builds the benches, and runs a short pass of
+# every fuzz target (45 s each, two at a time; `scripts/fuzz.sh SECONDS` or fuzz/README.md for
+# longer runs).
 # `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -88,6 +90,9 @@ cargo clippy -p mixcuda -p mixdata -p mixcli -p framemix-benches --all-targets \
 cargo test -p mixcuda --features cuda
 cargo test -p mixdata --features cuda
 cargo test -p mixcli --features cuda
+
+step "Python module: pip install ./python in target/pyvenv, pytest python/tests (bit for bit against mixcli)"
+bash scripts/python-test.sh
 
 step "benches build"
 cargo bench -p framemix-benches --no-run

@@ -179,8 +179,12 @@ pub const MAX_THREADS: usize = 64;
 /// The most inputs mixed at once (`--jobs`); each job holds a decoder and an output tensor.
 pub const MAX_JOBS: u32 = 256;
 
-/// Parses `--threads`: 0 (FFmpeg decides) to [`MAX_THREADS`].
-fn threads_arg(s: &str) -> std::result::Result<usize, String> {
+/// Parses `--threads`: 0 (FFmpeg decides) to [`MAX_THREADS`]. Public so that other front
+/// ends (the Python module) accept exactly the CLI's values.
+///
+/// # Errors
+/// A value that is not an integer, or more than [`MAX_THREADS`].
+pub fn threads_arg(s: &str) -> std::result::Result<usize, String> {
     match s.trim().parse::<u64>() {
         Ok(n) if n <= MAX_THREADS as u64 => Ok(n as usize),
         Ok(n) => Err(format!(
