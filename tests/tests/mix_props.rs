@@ -350,16 +350,13 @@ fn fast_backend_runs_on_this_machine() {
     let auto = mixcore::Kernels::for_backend(mixcore::Backend::Auto).backend;
     #[cfg(target_arch = "x86_64")]
     {
-        let avx512 = ["avx512f", "avx512bw", "avx512vl", "avx512dq"];
-        let has = |f: &str| match f {
-            "avx512f" => std::is_x86_feature_detected!("avx512f"),
-            "avx512bw" => std::is_x86_feature_detected!("avx512bw"),
-            "avx512vl" => std::is_x86_feature_detected!("avx512vl"),
-            _ => std::is_x86_feature_detected!("avx512dq"),
-        };
         let has_avx2 =
             std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
-        if has_avx2 && avx512.iter().all(|f| has(f)) {
+        let has_avx512 = std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512dq");
+        if has_avx2 && has_avx512 {
             assert_eq!(auto, mixcore::Backend::Avx512);
             assert_eq!(
                 mixcore::Kernels::for_backend(mixcore::Backend::Avx512).backend,

@@ -31,6 +31,27 @@
 //! - Epilogue and layout: `vdivps`/`vsubps` exactly as docs/contract.md orders them, never
 //!   fused. Planar output of 2 to 4 channels is deinterleaved by `vpermt2ps` on finished values
 //!   after the accumulator tiles, and by the widening permute in the one-pass kernel.
+//! - Stores: every output run is written in whole 64-byte lines ([`LineWriter`]), however the
+//!   caller's buffer is aligned, and a one-pass call writing [`STREAM_MIN_BYTES`] or more
+//!   writes them with streaming stores, which skip reading each line before overwriting it.
+//! - A row's last partial 64-byte column goes through the same code with masked loads and
+//!   stores; only the finish kernels' last partial 16 values are finished one at a time.
+//!
+//! Where the time goes (Intel Xeon, AVX-512 with VNNI, 2 MiB L2, 3.6 GHz; 2026-12-01): in L1
+//! and L2 the one-pass kernel takes about 112 cycles per block of 64 RGB pixels of a
+//! six-frame window into planar output (1152 input bytes, 768 output bytes: 0.15 cycles per
+//! output byte), as the AVX2 kernel does (114; interleaved output 109 against AVX2's 95).
+//! Its vectors are twice as wide, but 512-bit instructions leave the
+//! core two vector ports instead of three and byte shuffles stay at one per cycle, and the
+//! pair route is shuffle-bound (two `vpunpck*bw` per pair of frames and column, one
+//! `vpermt2w`, two uops, per 16 values). That is 10 input bytes per cycle, about 36 GB/s,
+//! above every case's memory bound, so the gains are in memory traffic: whole-line stores
+//! (a 64-byte store to a run 16 bytes past a line boundary straddles two lines) and
+//! streaming stores for large outputs. Long windows are bound by reading many frames' rows
+//! at once from DRAM (16 streams per group); the engine groups them by the 16-bit pair limits
+//! (16/11/8/3 frames for a 38-frame linear window), where the VNNI route could take 16 frames a
+//! group, and a one-pass kernel with VNNI sums in registers could take windows longer than 16
+//! frames whole. See the README's performance section for the cases.
 //!
 //! FMA appears only inside the exact division (where the result is the correctly rounded
 //! quotient whatever the method); the float path and the epilogue are never fused, as
