@@ -3,7 +3,8 @@
 # needs, then checks formatting and lints, runs every test, proves the no_std claim, checks
 # the committed PTX, runs the Python module's tests (scripts/python-test.sh: a venv in
 # target/pyvenv, `pip install ./python`, pytest), builds the benches, and runs a short pass
-# of every fuzz target (45 s each, two at a time; `scripts/fuzz.sh SECONDS` or fuzz/README.md for longer runs).
+# of every fuzz target (45 s each, two at a time; `scripts/fuzz.sh SECONDS` or
+# fuzz/README.md for longer runs).
 # `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
