@@ -1,7 +1,6 @@
 //! `mixcli batch` end to end: mirrored outputs, failures reported and isolated, shards that
 //! cover a dataset exactly once, resumption after SIGKILL.
 
-#[path = "cli_support.rs"]
 mod support;
 
 use std::collections::BTreeSet;
@@ -109,24 +108,24 @@ fn batch_mirrors_outputs_and_isolates_a_failing_input() {
     let report = std::fs::read_to_string(out.join("mixcli-failures.jsonl")).unwrap();
     let lines: Vec<&str> = report.lines().collect();
     assert_eq!(lines.len(), 1, "{report}");
-    let failure = Json::parse(lines[0]);
+    let failure = json(lines[0]);
     assert!(
-        failure
-            .get("input")
+        failure["input"]
             .as_str()
+            .unwrap()
             .ends_with("class_b/broken.mp4")
     );
     assert!(
-        failure
-            .get("output")
+        failure["output"]
             .as_str()
+            .unwrap()
             .ends_with("class_b/broken.npy")
     );
-    assert_eq!(failure.get("kind").as_str(), "not_a_video");
+    assert_eq!(failure["kind"].as_str().unwrap(), "not_a_video");
     assert!(
-        failure
-            .get("error")
+        failure["error"]
             .as_str()
+            .unwrap()
             .contains("broken.mp4: not a video")
     );
     assert_no_partial_outputs(&out);
