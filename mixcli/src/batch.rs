@@ -721,13 +721,12 @@ impl Report {
                 .map_err(|e| Error::io(&self.path, "creating", e))?;
             self.file = Some(file);
         }
-        let line = format!(
-            "{{\"input\": {}, \"output\": {}, \"kind\": {}, \"error\": {}}}\n",
-            json::string(&job.input.to_string_lossy()),
-            json::string(&job.output.to_string_lossy()),
-            json::string(error.problem.kind()),
-            json::string(&error.to_string()),
-        );
+        let line = json::line(&serde_json::json!({
+            "input": job.input.to_string_lossy(),
+            "output": job.output.to_string_lossy(),
+            "kind": error.problem.kind(),
+            "error": error.to_string(),
+        }));
         if let Some(f) = self.file.as_mut() {
             // One write per line: a killed run leaves whole lines.
             f.write_all(line.as_bytes())

@@ -162,20 +162,7 @@ pub fn key(req: &MixRequest<'_>, input: &Path, template: Option<&FrameTemplate>)
 /// when no plan can be made (never for a mixed output).
 #[must_use]
 pub fn segments(plan: &PlanConfig<'_>, frames: u32) -> Value {
-    let Ok(plan) = Plan::new(frames, plan) else {
-        return Value::Null;
-    };
-    plan.iter()
-        .map(|seg| {
-            let w = seg.window();
-            json!({
-                "frames": seg.positions().collect::<Vec<u32>>(),
-                "numerators": seg.numerators().collect::<Vec<u32>>(),
-                "denominator": seg.denominator(),
-                "window": [w.lo, w.hi],
-            })
-        })
-        .collect()
+    Plan::new(frames, plan).map_or(Value::Null, |plan| crate::json::segments(&plan))
 }
 
 /// The geometry a clip was mixed with, as records and `index.jsonl` write it: the clip's
