@@ -32,11 +32,7 @@ pub fn columns(segments: u32) -> u32 {
 }
 
 fn to_raw(y: f32, c: usize, epilogue: &Epilogue) -> u8 {
-    let v = match epilogue {
-        Epilogue::Raw => y,
-        Epilogue::Unit => y * 255.0,
-        Epilogue::Normalize { mean, std } => (y * std[c & 3] + mean[c & 3]) * 255.0,
-    };
+    let v = epilogue.unapply(y, c);
     // `as` saturates and maps NaN to 0.
     v.round_ties_even().clamp(0.0, 255.0) as u8
 }

@@ -590,7 +590,8 @@ fn info_json_matches_the_plan() {
         "99".as_ref(),
     ]);
     assert!(
-        text.starts_with(r#"{"frames":23,"width":32,"height":24,"segments":["#) && text.ends_with("}\n"),
+        text.starts_with(r#"{"frames":23,"width":32,"height":24,"segments":["#)
+            && text.ends_with("}\n"),
         "{text}"
     );
     let json = json(&text);

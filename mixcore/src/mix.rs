@@ -23,6 +23,7 @@ pub const TILE_ELEMENTS: usize = 8192;
 
 /// Float weights for the float path (docs/contract.md section 7).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub enum FloatWeights<'w> {
     /// The plan's schedule weights `n_t / D_i`, each correctly rounded to `f32`. Default.
     #[default]
@@ -34,6 +35,7 @@ pub enum FloatWeights<'w> {
 
 /// Which arithmetic produces the mixed value.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub enum MixPath<'w> {
     /// Exact integer sums and one correctly rounded division (docs/contract.md section 6). Default.
     #[default]

@@ -35,6 +35,7 @@ use crate::select::Selection;
 
 /// Why a text is not a spelling of an option.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ParseError {
     /// The text is none of the spellings of `what`.
     Unknown {

@@ -31,6 +31,12 @@ pub enum Error {
     },
     /// A batch with no videos.
     EmptyBatch,
+    /// A choice of a newer mixcore (a layout, an epilogue or a mix path) that these CUDA
+    /// kernels do not implement.
+    Unsupported {
+        /// The choice, as mixcore spells it (`Debug`).
+        what: String,
+    },
     /// A video index at or past the batch size.
     VideoOutOfRange {
         /// The index asked for.
@@ -124,6 +130,9 @@ impl fmt::Display for Error {
             Error::Mix(e) => e.fmt(f),
             Error::Video { video, .. } => write!(f, "video {video} of the batch"),
             Error::EmptyBatch => f.write_str("the batch has no videos"),
+            Error::Unsupported { what } => {
+                write!(f, "{what} is not implemented by mixcuda's kernels")
+            }
             Error::VideoOutOfRange { video, videos } => {
                 write!(f, "video {video} is out of range (the batch has {videos})")
             }

@@ -7,7 +7,7 @@
 //! bits depend on the clip, `(seed, epoch, index)` and the configuration only.
 
 use mixcore::{
-    Epilogue, FramesPerSegment, Geometry, Layout, MixSpec, Mode, Plan, PlanConfig, Schedule,
+    Epilogue, FramesPerSegment, Geometry, Layout, MixSpec, Mode, Plan, PlanConfig, ScheduleBuf,
     Selection,
 };
 
@@ -20,45 +20,6 @@ use crate::seed;
 use crate::source::{OpenOptions, Source};
 use crate::template::FrameTemplate;
 use crate::transform::{ClipTransform, Transform};
-
-/// A schedule that owns its custom numerators (mixcore's [`Schedule`] borrows them), so a
-/// dataset can be shared by worker threads.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub enum ScheduleBuf {
-    /// [`Schedule::Average`].
-    Average,
-    /// [`Schedule::Linear`]. Default.
-    #[default]
-    Linear,
-    /// [`Schedule::Linear0`].
-    Linear0,
-    /// [`Schedule::Custom`]: one numerator per mixed frame.
-    Custom(Vec<u32>),
-}
-
-impl ScheduleBuf {
-    /// The borrowed form.
-    #[must_use]
-    pub fn as_schedule(&self) -> Schedule<'_> {
-        match self {
-            ScheduleBuf::Average => Schedule::Average,
-            ScheduleBuf::Linear => Schedule::Linear,
-            ScheduleBuf::Linear0 => Schedule::Linear0,
-            ScheduleBuf::Custom(n) => Schedule::Custom(n),
-        }
-    }
-}
-
-impl From<Schedule<'_>> for ScheduleBuf {
-    fn from(s: Schedule<'_>) -> Self {
-        match s {
-            Schedule::Average => ScheduleBuf::Average,
-            Schedule::Linear => ScheduleBuf::Linear,
-            Schedule::Linear0 => ScheduleBuf::Linear0,
-            Schedule::Custom(n) => ScheduleBuf::Custom(n.to_vec()),
-        }
-    }
-}
 
 /// How every clip of a dataset is mixed. `Default` is docs/contract.md's default plan (8
 /// segments, all frames, spread, linear, test mode) with raw `[S, 3, H, W]` output.
