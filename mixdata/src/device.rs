@@ -35,6 +35,12 @@ pub enum PushError {
     Device(String),
 }
 
+impl From<mixcore::Error> for PushError {
+    fn from(e: mixcore::Error) -> Self {
+        PushError::Mix(e)
+    }
+}
+
 impl From<PushError> for Problem {
     fn from(e: PushError) -> Self {
         match e {
@@ -44,25 +50,31 @@ impl From<PushError> for Problem {
     }
 }
 
-/// Where decoded frames go: a streaming mixer on some device.
-pub trait FrameSink {
-    /// True when frame `f` is mixed into some segment (others need no colour conversion).
-    fn is_needed(&self, f: u32) -> bool;
-    /// Adds frame `f`. The frame is consumed (mixed or copied) before this returns.
-    ///
-    /// # Errors
-    /// [`PushError::Mix`] for mixcore's refusals (out of range, pushed twice, wrong
-    /// geometry), [`PushError::Device`] when the device fails.
-    fn push(&mut self, f: u32, frame: &FrameView<'_>) -> Result<(), PushError>;
-}
+/// Where decoded frames go, on whichever device mixes: mixcore's device-neutral
+/// [`mixcore::FrameSink`] (one admission rule everywhere), with this crate's [`PushError`].
+pub type FrameSink<'a> = dyn mixcore::FrameSink<Error = PushError> + 'a;
 
-impl FrameSink for Mixer<'_, '_> {
+/// A device's streaming mixer seen as a [`FrameSink`]: its pushes' errors become
+/// [`PushError`]s (mixcore's refusals stay mixcore's, the device's own failures are named).
+struct Pushes<S>(S);
+
+impl<S: mixcore::FrameSink> mixcore::FrameSink for Pushes<S>
+where
+    PushError: From<S::Error>,
+{
+    type Error = PushError;
+    type Output = S::Output;
+
     fn is_needed(&self, f: u32) -> bool {
-        Mixer::is_needed(self, f)
+        self.0.is_needed(f)
     }
 
     fn push(&mut self, f: u32, frame: &FrameView<'_>) -> Result<(), PushError> {
-        Mixer::push(self, f, frame).map_err(PushError::Mix)
+        self.0.push(f, frame).map_err(PushError::from)
+    }
+
+    fn finish(self, out: &mut S::Output) -> Result<(), PushError> {
+        self.0.finish(out).map_err(PushError::from)
     }
 }
 
@@ -117,7 +129,7 @@ pub fn mix_streaming<E>(
     geometry: Geometry,
     spec: MixSpec<'_>,
     out: &mut [f32],
-    feed: &mut dyn FnMut(&mut dyn FrameSink) -> Result<bool, E>,
+    feed: &mut dyn FnMut(&mut FrameSink<'_>) -> Result<bool, E>,
 ) -> Result<bool, MixFailure<E>> {
     match device {
         Device::Cpu => {
@@ -126,12 +138,13 @@ pub fn mix_streaming<E>(
                 .map_err(MixFailure::Mix)?;
             // Zeroed lazily by the allocator; the mixer initialises what it uses.
             let mut scratch = vec![0u64; len];
-            let mut mixer = Mixer::with_output(plan, geometry, spec, buffered, &mut scratch, out)
+            let mixer = Mixer::with_output(plan, geometry, spec, buffered, &mut scratch, out)
                 .map_err(MixFailure::Mix)?;
-            if !feed(&mut mixer).map_err(MixFailure::Feed)? {
+            let mut sink = Pushes(mixer);
+            if !feed(&mut sink).map_err(MixFailure::Feed)? {
                 return Ok(false);
             }
-            mixer.finish_output().map_err(MixFailure::Mix)?;
+            sink.0.finish_output().map_err(MixFailure::Mix)?;
             Ok(true)
         }
         #[cfg(feature = "cuda")]
@@ -146,10 +159,10 @@ pub fn mix_streaming<E>(
 mod cuda {
     use std::sync::OnceLock;
 
-    use mixcore::{FrameView, Geometry, MixSpec, Plan};
-    use mixcuda::{Gpu, StreamMixer};
+    use mixcore::{Geometry, MixSpec, Plan};
+    use mixcuda::Gpu;
 
-    use super::{FrameSink, MixFailure, PushError};
+    use super::{FrameSink, MixFailure, PushError, Pushes};
 
     /// The ordinal `--device cuda` opens: the first device the driver shows (select another
     /// with `CUDA_VISIBLE_DEVICES`).
@@ -184,23 +197,14 @@ mod cuda {
             .map_err(Clone::clone)
     }
 
-    /// Frames from the decoder to the device: each needed frame is copied once, row by row
-    /// (dropping the decoder's row padding), into pinned memory and uploaded in groups while
-    /// earlier groups are accumulated on the GPU.
-    struct Sink<'g>(StreamMixer<'g>);
-
-    impl FrameSink for Sink<'_> {
-        fn is_needed(&self, f: u32) -> bool {
-            self.0.is_needed(0, f)
-        }
-
-        fn push(&mut self, f: u32, frame: &FrameView<'_>) -> Result<(), PushError> {
-            self.0.push(f, frame).map_err(|e| match e {
+    impl From<mixcuda::Error> for PushError {
+        fn from(e: mixcuda::Error) -> Self {
+            match e {
                 mixcuda::Error::Mix(m) | mixcuda::Error::Video { error: m, .. } => {
                     PushError::Mix(m)
                 }
                 other => PushError::Device(describe(&other)),
-            })
+            }
         }
     }
 
@@ -209,7 +213,7 @@ mod cuda {
         geometry: Geometry,
         spec: MixSpec<'_>,
         out: &mut [f32],
-        feed: &mut dyn FnMut(&mut dyn FrameSink) -> Result<bool, E>,
+        feed: &mut dyn FnMut(&mut FrameSink<'_>) -> Result<bool, E>,
     ) -> Result<bool, MixFailure<E>> {
         let gpu = gpu().map_err(MixFailure::Device)?;
         let len = mixcore::output_len(plan, geometry).map_err(MixFailure::Mix)?;
@@ -221,7 +225,9 @@ mod cuda {
         }
         let on_gpu = gpu.upload_plan(plan, &spec).map_err(failure)?;
         let mut mixed = gpu.alloc_output_for(&on_gpu, geometry).map_err(failure)?;
-        let mut sink = Sink(gpu.stream_mixer(&on_gpu, geometry).map_err(failure)?);
+        // Each needed frame is copied once, row by row (dropping the decoder's row padding),
+        // into pinned memory and uploaded in groups while earlier groups are accumulated.
+        let mut sink = Pushes(gpu.stream_mixer(&on_gpu, geometry).map_err(failure)?);
         if !feed(&mut sink).map_err(MixFailure::Feed)? {
             return Ok(false);
         }
