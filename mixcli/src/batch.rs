@@ -82,6 +82,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use walkdir::WalkDir;
 
 use crate::args::{BatchArgs, Shard};
 use crate::atomic;
@@ -189,67 +190,67 @@ impl Search {
         p.is_dir() && frames_dir::classify(p).is_ok_and(|k| k != DirKind::Frames)
     }
 
-    /// The inputs under the search folder `dir`: paths `dir.join(...)`, in name order.
+    /// The inputs under the search folder `dir`: paths `dir.join(...)`, in name order. A
+    /// frame folder is one input and is not descended into; hidden entries, the output folder
+    /// and symbolic links back to a folder being searched (a loop) are passed over; two links
+    /// to one folder elsewhere are both searched, each input named by its own path.
     fn search(&mut self, dir: &Path) -> Vec<PathBuf> {
         let mut found = Vec::new();
-        let mut ancestors = Vec::new();
-        self.walk(dir, &mut ancestors, &mut found);
-        found
-    }
-
-    fn walk(&mut self, dir: &Path, ancestors: &mut Vec<PathBuf>, found: &mut Vec<PathBuf>) {
-        // A symbolic link back to a folder being searched would loop: stop there. Two links
-        // to one folder elsewhere are both searched, each input named by its own path.
-        let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-        if ancestors.len() > 64 || ancestors.contains(&canonical) {
-            return;
-        }
-        let kind = match frames_dir::classify(dir) {
-            Ok(DirKind::Frames) => {
-                found.push(dir.to_path_buf());
-                return;
+        // Folders with images that are not frame folders, and how many inputs came before them.
+        let mut mixed: Vec<(PathBuf, usize)> = Vec::new();
+        let mut walk = WalkDir::new(dir)
+            .follow_links(true)
+            .max_depth(MAX_SEARCH_DEPTH)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| {
+                e.depth() == 0 || e.file_name().as_encoded_bytes().first() != Some(&b'.')
+            });
+        while let Some(entry) = walk.next() {
+            // A link loop, or a folder whose listing fails after `classify` read it: nothing
+            // more to find there.
+            let Ok(entry) = entry else { continue };
+            let path = entry.path();
+            if !entry.file_type().is_dir() {
+                if frames_dir::has_video_extension(path) {
+                    found.push(path.to_path_buf());
+                }
+                continue;
             }
-            Ok(kind) => kind,
-            Err(_) => {
-                // Unreadable: an input that fails, naming the problem.
-                found.push(dir.to_path_buf());
-                return;
-            }
-        };
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut paths: Vec<PathBuf> = entries
-            .flatten()
-            .filter(|e| e.file_name().as_encoded_bytes().first() != Some(&b'.'))
-            .map(|e| e.path())
-            .collect();
-        paths.sort();
-        let before = found.len();
-        ancestors.push(canonical);
-        for path in paths {
-            if path.is_dir() {
-                if self
+            if entry.depth() > 0
+                && self
                     .skip
                     .as_ref()
-                    .is_some_and(|s| *s == identity::identify(&path))
-                {
-                    continue;
+                    .is_some_and(|s| *s == identity::identify(path))
+            {
+                walk.skip_current_dir();
+                continue;
+            }
+            match frames_dir::classify(path) {
+                Ok(DirKind::Frames) | Err(_) => {
+                    // A frame folder is one input; an unreadable folder is an input that
+                    // fails, naming the problem.
+                    found.push(path.to_path_buf());
+                    walk.skip_current_dir();
                 }
-                self.walk(&path, ancestors, found);
-            } else if frames_dir::has_video_extension(&path) {
-                found.push(path);
+                Ok(DirKind::Mixed) => mixed.push((path.to_path_buf(), found.len())),
+                Ok(_) => {}
             }
         }
-        ancestors.pop();
-        if kind == DirKind::Mixed && found.len() == before {
-            self.notes.push(format!(
-                "{}: holds images but is not a frame folder (it also holds videos, sub-folders or .npy files), and no input was found in it",
-                dir.display()
-            ));
+        for (folder, before) in mixed {
+            if !found[before..].iter().any(|p| p.starts_with(&folder)) {
+                self.notes.push(format!(
+                    "{}: holds images but is not a frame folder (it also holds videos, sub-folders or .npy files), and no input was found in it",
+                    folder.display()
+                ));
+            }
         }
+        found
     }
 }
+
+/// How deep a batch search descends below a folder given on the command line.
+const MAX_SEARCH_DEPTH: usize = 64;
 
 /// The name under `root` of `input`: lexically, or else through the canonical form of the
 /// input's folder (the input's own name is kept, never a link's target).
