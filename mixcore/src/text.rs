@@ -8,6 +8,7 @@
 //! | [`Selection`] | `spread`, `consecutive` |
 //! | [`Layout`] | `tchw`, `cthw`, `thwc` |
 //! | [`Epilogue`] | `raw`, `unit`, `imagenet`, `normalize:MEAN,.../STD,...` |
+//! | [`crate::Dtype`] (in [`crate::half`]) | `f32`, `f16`, `bf16` |
 //!
 //! ```
 //! use mixcore::{Epilogue, Layout, Schedule, Selection};
