@@ -240,6 +240,9 @@ pub(crate) trait Sink {
     }
 }
 
+/// Pixels per one-pass run into a half-precision output (a multiple of 64 pixels).
+const HALF_RUN_PIXELS: usize = 1024;
+
 /// A sink into a half-precision output (`u16` bit patterns): each run is finished into an
 /// `f32` staging tile (in L1), then rounded into the output (docs/contract.md section 10).
 pub(crate) struct HalfSink<'o> {
@@ -295,8 +298,10 @@ impl Sink for HalfSink<'_> {
         }
     }
 
-    fn max_pixels(&self, p: &Prepared<'_>) -> usize {
-        TILE_ELEMENTS / p.geometry.channels as usize
+    fn max_pixels(&self, _p: &Prepared<'_>) -> usize {
+        // Runs of the one-pass kernel stay small enough that their staged values and the
+        // rows they read stay in L1 between the kernel and the rounding.
+        HALF_RUN_PIXELS
     }
 }
 

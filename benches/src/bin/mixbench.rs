@@ -33,7 +33,7 @@ use framemix_benches::{
     CASES, HugeBuf, Scratch, Variant, Workload, gbps, keep, median, median_ratio, paired_times,
     read_baseline, read_baseline_par, run,
 };
-use mixcore::{FloatWeights, MixPath, MixSpec};
+use mixcore::{FloatWeights, Half, MixPath, MixSpec};
 
 struct Row {
     name: &'static str,
@@ -115,6 +115,23 @@ fn main() -> ExitCode {
         for &v in &variants {
             out.fill(f32::NAN);
             run(&w, &frames, v, &mut out, &mut scratch);
+            if v == Variant::ExactF16 {
+                let half = scratch.half.as_deref().unwrap_or(&[]);
+                let differs = if half.len() == reference.len() {
+                    (0..half.len()).find(|&j| half[j] != Half::F16.bits(reference[j]))
+                } else {
+                    Some(0)
+                };
+                if let Some(j) = differs {
+                    eprintln!(
+                        "mixbench: case {}: {} differs from the reference rounded to f16 at element {j}",
+                        case.name,
+                        v.name()
+                    );
+                    return ExitCode::FAILURE;
+                }
+                continue;
+            }
             let expect = if v == Variant::Float {
                 &float_ref
             } else {
