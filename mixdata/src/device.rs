@@ -33,6 +33,13 @@ pub enum PushError {
     Mix(mixcore::Error),
     /// The device failed (a CUDA error), naming the device and the driver's message.
     Device(String),
+    /// A frame pushed to a view a [`ViewSinks`] does not have.
+    NoSuchView {
+        /// The view asked for.
+        view: usize,
+        /// The views there are.
+        views: usize,
+    },
 }
 
 impl From<PushError> for Problem {
@@ -40,6 +47,9 @@ impl From<PushError> for Problem {
         match e {
             PushError::Mix(e) => Problem::Mix(e),
             PushError::Device(reason) => Problem::Device { reason },
+            PushError::NoSuchView { view, views } => Problem::Usage(format!(
+                "internal: a frame for view {view} of a clip mixed with {views} views"
+            )),
         }
     }
 }
@@ -138,6 +148,122 @@ pub fn mix_streaming<E>(
         Device::Cuda => cuda::mix_streaming(plan, geometry, spec, out, feed),
         #[cfg(not(feature = "cuda"))]
         Device::Cuda => Err(MixFailure::Device(NO_CUDA.into())),
+    }
+}
+
+/// The sinks of several views of one clip (three crops), each a streaming mixer of its own
+/// ([`mix_streaming_views`]).
+pub trait ViewSinks {
+    /// The number of views.
+    fn views(&self) -> usize;
+    /// True when frame `f` is mixed into some segment (the plan is the same for every view).
+    fn is_needed(&self, f: u32) -> bool;
+    /// Adds frame `f` of view `view` (`0 <= view < views()`). Every view must be given every
+    /// needed frame.
+    ///
+    /// # Errors
+    /// As [`FrameSink::push`]; [`PushError::NoSuchView`] for a view out of range.
+    fn push(&mut self, view: usize, f: u32, frame: &FrameView<'_>) -> Result<(), PushError>;
+}
+
+/// No views: where [`mix_streaming_views`] starts.
+struct NoViews;
+
+impl ViewSinks for NoViews {
+    fn views(&self) -> usize {
+        0
+    }
+
+    fn is_needed(&self, _f: u32) -> bool {
+        false
+    }
+
+    fn push(&mut self, view: usize, _f: u32, _frame: &FrameView<'_>) -> Result<(), PushError> {
+        Err(PushError::NoSuchView { view, views: 0 })
+    }
+}
+
+/// The views before, and one more.
+struct OneMore<'a> {
+    before: &'a mut dyn ViewSinks,
+    last: &'a mut dyn FrameSink,
+}
+
+impl ViewSinks for OneMore<'_> {
+    fn views(&self) -> usize {
+        self.before.views() + 1
+    }
+
+    fn is_needed(&self, f: u32) -> bool {
+        self.last.is_needed(f)
+    }
+
+    fn push(&mut self, view: usize, f: u32, frame: &FrameView<'_>) -> Result<(), PushError> {
+        let before = self.before.views();
+        match view.cmp(&before) {
+            std::cmp::Ordering::Less => self.before.push(view, f, frame),
+            std::cmp::Ordering::Equal => self.last.push(f, frame),
+            std::cmp::Ordering::Greater => Err(PushError::NoSuchView {
+                view,
+                views: before + 1,
+            }),
+        }
+    }
+}
+
+/// As [`mix_streaming`] for several views of one clip: one streaming mixer per view (each of
+/// its own geometry, all with `plan` and `spec`), fed together by `feed`, which pushes each
+/// needed frame to every view ([`ViewSinks`]); view `v` is finished into `outs[v]`. The frames
+/// are decoded once for all views. `geometries` and `outs` have one entry per view.
+///
+/// # Errors
+/// As [`mix_streaming`].
+pub fn mix_streaming_views<E>(
+    device: Device,
+    plan: &Plan<'_>,
+    geometries: &[Geometry],
+    spec: MixSpec<'_>,
+    outs: &mut [&mut [f32]],
+    feed: &mut dyn FnMut(&mut dyn ViewSinks) -> Result<bool, E>,
+) -> Result<bool, MixFailure<E>> {
+    if geometries.len() != outs.len() || outs.is_empty() {
+        // One output buffer per view, and at least one view.
+        return Err(MixFailure::Mix(mixcore::Error::BufferTooSmall {
+            len: outs.len(),
+            needed: geometries.len().max(1),
+        }));
+    }
+    nest(device, plan, geometries, spec, outs, &mut NoViews, feed)
+}
+
+/// One mixer per level of recursion: view `before.views()` is mixed by this level's
+/// [`mix_streaming`], whose feeder opens the next level; the last level calls `feed` with all.
+fn nest<E>(
+    device: Device,
+    plan: &Plan<'_>,
+    geometries: &[Geometry],
+    spec: MixSpec<'_>,
+    outs: &mut [&mut [f32]],
+    before: &mut dyn ViewSinks,
+    feed: &mut dyn FnMut(&mut dyn ViewSinks) -> Result<bool, E>,
+) -> Result<bool, MixFailure<E>> {
+    let (Some((&geometry, geometries)), Some((out, outs))) =
+        (geometries.split_first(), outs.split_first_mut())
+    else {
+        return feed(before).map_err(MixFailure::Feed);
+    };
+    let done = mix_streaming(device, plan, geometry, spec, out, &mut |sink| {
+        let mut all = OneMore {
+            before: &mut *before,
+            last: sink,
+        };
+        nest(device, plan, geometries, spec, outs, &mut all, &mut *feed)
+    });
+    match done {
+        Ok(done) => Ok(done),
+        Err(MixFailure::Feed(inner)) => Err(inner),
+        Err(MixFailure::Device(reason)) => Err(MixFailure::Device(reason)),
+        Err(MixFailure::Mix(e)) => Err(MixFailure::Mix(e)),
     }
 }
 
