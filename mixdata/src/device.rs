@@ -539,6 +539,112 @@ mod tests {
         );
     }
 
+    /// Three views of `frames` frames, view `v` reading each frame at byte offset `3 * v`
+    /// (as three crops of one wider frame do), through `mix_streaming_views` on `device`.
+    fn stream_views(
+        device: Device,
+        plan: &Plan<'_>,
+        g: Geometry,
+        spec: MixSpec<'_>,
+        frames: &[Vec<u8>],
+        stride: usize,
+    ) -> Result<Vec<Vec<f32>>, MixFailure<PushError>> {
+        let len = mixcore::output_len(plan, g).unwrap();
+        let mut out = vec![f32::NAN; 3 * len];
+        let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(len).collect();
+        let done = mix_streaming_views(device, plan, &[g; 3], spec, &mut outs, &mut |sinks| {
+            assert_eq!(sinks.views(), 3);
+            for (f, data) in (0..).zip(frames) {
+                if sinks.is_needed(f) {
+                    for v in 0..3 {
+                        sinks.push(v, f, &FrameView::new(&data[3 * v..], g, stride).unwrap())?;
+                    }
+                }
+            }
+            Ok(true)
+        })?;
+        assert!(done);
+        Ok(out.chunks_exact(len).map(<[f32]>::to_vec).collect())
+    }
+
+    /// Each view of `mix_streaming_views` is the single-view stream of its own frames; a push
+    /// to a fourth view, a missing frame and mismatched buffers are errors, not panics.
+    #[test]
+    fn cpu_streaming_views_match_one_stream_per_view() {
+        let wide = Geometry::new(15, 5, 3).unwrap();
+        let g = Geometry::new(13, 5, 3).unwrap();
+        for (frames, config, spec) in cases() {
+            let plan = Plan::new(frames, &config).unwrap();
+            let (data, stride) = padded_frames(frames, wide, 7);
+            let views = stream_views(Device::Cpu, &plan, g, spec, &data, stride).unwrap();
+            for (v, got) in views.iter().enumerate() {
+                let shifted: Vec<Vec<u8>> = data.iter().map(|d| d[3 * v..].to_vec()).collect();
+                let want = stream(Device::Cpu, &plan, g, spec, &shifted, stride).unwrap();
+                assert!(same_bits(got, &want), "view {v}, F = {frames}, {config:?}");
+            }
+        }
+        let plan = Plan::new(6, &PlanConfig::default()).unwrap();
+        let spec = MixSpec::default();
+        let len = mixcore::output_len(&plan, g).unwrap();
+        let frame = vec![7u8; 13 * 5 * 3];
+        let mut out = vec![0.0; 2 * len];
+        let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(len).collect();
+        let fourth = mix_streaming_views::<PushError>(
+            Device::Cpu,
+            &plan,
+            &[g; 2],
+            spec,
+            &mut outs,
+            &mut |s| {
+                s.push(2, 0, &FrameView::packed(&frame, g).unwrap())?;
+                Ok(true)
+            },
+        );
+        assert!(
+            matches!(
+                fourth,
+                Err(MixFailure::Feed(PushError::NoSuchView {
+                    view: 2,
+                    views: 2
+                }))
+            ),
+            "{fourth:?}"
+        );
+        let missing = mix_streaming_views::<PushError>(
+            Device::Cpu,
+            &plan,
+            &[g; 2],
+            spec,
+            &mut outs,
+            &mut |s| {
+                for f in 0..6 {
+                    s.push(0, f, &FrameView::packed(&frame, g).unwrap())?;
+                }
+                Ok(true)
+            },
+        );
+        assert!(
+            matches!(
+                missing,
+                Err(MixFailure::Mix(mixcore::Error::FramesMissing { .. }))
+            ),
+            "{missing:?}"
+        );
+        let abandoned =
+            mix_streaming_views::<()>(Device::Cpu, &plan, &[g; 2], spec, &mut outs, &mut |_| {
+                Ok(false)
+            });
+        assert!(matches!(abandoned, Ok(false)));
+        let mismatched =
+            mix_streaming_views::<()>(Device::Cpu, &plan, &[g; 3], spec, &mut outs, &mut |_| {
+                panic!("no frame may be pushed for mismatched buffers")
+            });
+        assert!(
+            matches!(mismatched, Err(MixFailure::Mix(_))),
+            "{mismatched:?}"
+        );
+    }
+
     #[test]
     fn push_errors_become_the_clis_problems() {
         let p: Problem = PushError::Device("--device cuda: broken".into()).into();
@@ -604,6 +710,14 @@ mod tests {
             let got = stream(Device::Cuda, &plan, g, spec, &data, stride).unwrap();
             let want = reference(&plan, g, &spec, &data, stride);
             assert!(same_bits(&got, &want), "F = {frames}, {config:?}, {spec:?}");
+            // Three views (three crops): one GPU mixer each, the CPU's bits.
+            let wide = Geometry::new(15, 5, 3).unwrap();
+            let (data, stride) = padded_frames(frames, wide, 7);
+            let got = stream_views(Device::Cuda, &plan, g, spec, &data, stride).unwrap();
+            let want = stream_views(Device::Cpu, &plan, g, spec, &data, stride).unwrap();
+            for (a, b) in got.iter().zip(&want) {
+                assert!(same_bits(a, b), "views, F = {frames}, {config:?}, {spec:?}");
+            }
         }
     }
 }
