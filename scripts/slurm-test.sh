@@ -85,6 +85,7 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM HUP
 
 # --- munge: its own key, socket, pid, seed and log files.
 dd if=/dev/urandom of="$tmp/munge/munge.key" bs=1024 count=1 status=none
@@ -95,7 +96,8 @@ munged --key-file="$tmp/munge/munge.key" --socket="$sock" --pid-file="$tmp/munge
   die "munged did not start"
 munge -n -S "$sock" | unmunge -S "$sock" >/dev/null || die "munge cannot encode and decode a credential"
 
-# --- slurm.conf: this host, two free ports, every file in $tmp.
+# --- slurm.conf: this host (at 127.0.0.1, so its name need not resolve), two free ports,
+# every file in $tmp.
 host=$(hostname -s)
 read -r port_ctld port_d < <(python3 -c '
 import socket
@@ -109,7 +111,7 @@ cpus=$(($(nproc) < 3 ? 3 : $(nproc)))
 export SLURM_CONF=$tmp/slurm.conf
 cat >"$SLURM_CONF" <<EOF
 ClusterName=framemix-test
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$port_ctld
 SlurmdPort=$port_d
 SlurmUser=root
@@ -137,7 +139,7 @@ MinJobAge=5
 JobCompType=jobcomp/none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
-NodeName=$host CPUs=$cpus State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
 
