@@ -195,10 +195,10 @@ fn mix_failure(path: &std::path::Path, failure: MixFailure<Error>) -> Error {
 }
 
 /// The views of `source_size` under the request's transform (one, or three for three crops),
-/// and the geometry they share: the converter's size, the part of the frame resampled and the
-/// size it is resampled to (all views alike), with the whole resampled frame kept. Each view
-/// is then a crop of that shared frame. Refused when the views differ in anything but their
-/// crop's offset (never for [`Transform::for_clip`]'s views).
+/// and the geometry they share: the part of the frame resampled and the size it is resampled
+/// to (all views alike), keeping the one view's crop, or with several views the whole
+/// resampled frame. Each view is then a crop of that shared frame. Refused when the views
+/// differ in anything but their crop's offset (never for [`Transform::for_clip`]'s views).
 fn clip_transforms(
     path: &std::path::Path,
     req: &MixRequest<'_>,
@@ -214,7 +214,11 @@ fn clip_transforms(
     };
     let g = first.geometry;
     let shared = ClipGeometry {
-        crop: Rect::full(g.resized),
+        crop: if views.len() == 1 {
+            g.crop
+        } else {
+            Rect::full(g.resized)
+        },
         ..g
     };
     let alike = views.iter().all(|v| {
@@ -269,17 +273,21 @@ fn one_pass(
     }
     let (width, height) = views[0].output_size();
     let geometry = Geometry::new(width, height, 3).map_err(|e| Error::mix(path, e))?;
-    // The frame every view is a crop of: the resampled frame (`shared`, the whole of it), or
-    // the converted frame itself when nothing is resampled (then each view starts at its
-    // crop's first pixel inside the pre-crop: a FrameView, no copy).
+    // The frame every view is a crop of: the resampled frame (`shared`: the one view's crop,
+    // or the whole resampled frame), or the converted frame itself when nothing is resampled
+    // (then each view starts at its crop's first pixel inside the pre-crop: a FrameView, no
+    // copy).
     let mut resampler = shared.resamples().then(Resampler::new);
-    let resampled_stride = shared.resized.0 as usize * 3;
+    let resampled_stride = shared.crop.width as usize * 3;
     let offsets: Vec<(usize, usize)> = views
         .iter()
         .map(|v| {
             let c = v.geometry.crop;
             if resampler.is_some() {
-                (c.x as usize, c.y as usize)
+                (
+                    c.x.saturating_sub(shared.crop.x) as usize,
+                    c.y.saturating_sub(shared.crop.y) as usize,
+                )
             } else {
                 (
                     shared.pre_crop.x as usize + c.x as usize,
