@@ -13,7 +13,8 @@
 #      every clip's seed and crop depend on its index in the list, not on its shard);
 #   4. checks that the shards' `.npy` files are the one-process run's, bit for bit (the same
 #      names, `cmp`), that the shards' index lines are its `index.jsonl` (the same text, by
-#      index) and that each array task ran its own shard.
+#      index) and that each array task ran its own shard;
+#   5. submits the job again: every task resumes, mixing nothing, and writes the same index.
 #
 # Each daemon is stopped by its own pid file (TERM, then KILL after 10 s) when the script
 # exits, also on failure; the folder is removed then (KEEP=1 keeps it). It fails, loudly, when
@@ -235,9 +236,21 @@ for a, b in zip(one, by_index):
     assert a == b, f"one process: {a}\nshards:      {b}"
 assert [json.loads(l)["index"] for l in one] == list(range(len(one)))
 EOF
+
+# --- resubmitted, the job resumes: every task skips its outputs and writes the same index.
+cat "$tmp"/shards/index-shard-{0,1,2}-of-3.jsonl >"$tmp/index.before"
+sbatch --wait --array=0-2 --cpus-per-task=1 --chdir="$tmp" --output="$tmp/logs/again-%a.log" \
+  scripts/slurm-batch.sh "$list" video "$data" "$tmp/shards" "${opts[@]}" >"$tmp/logs/sbatch-again.out" ||
+  die "the resubmitted array job failed (sbatch --wait: $(cat "$tmp/logs/sbatch-again.out"))"
+for i in 0 1 2; do
+  grep -q "batch: 0 mixed" "$tmp/logs/again-$i.log" || die "resubmitted task $i mixed again: $(cat "$tmp/logs/again-$i.log")"
+done
+cat "$tmp"/shards/index-shard-{0,1,2}-of-3.jsonl | cmp - "$tmp/index.before" ||
+  die "the resubmitted job wrote another index"
 status=0
 now=$(date +%s.%N)
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
 echo "slurm-test: ok: $clips clips ($real real), 3 array tasks equal to one process bit for bit;" \
   "SLURM up in $(secs "$t_up" "$t0") s, one process $(secs "$t_one" "$t_up") s," \
-  "array job $(secs "$t_array" "$t_one") s, total $(secs "$now" "$t0") s"
+  "array job $(secs "$t_array" "$t_one") s, resubmitted $(secs "$now" "$t_array") s," \
+  "total $(secs "$now" "$t0") s"
