@@ -51,9 +51,11 @@
 //!
 //! With a list, the run writes `OUT/index.jsonl` (`index-shard-I-of-N.jsonl` with `--shard`)
 //! atomically at its end: one JSON object per output, by index, `{"index", "output"
-//! (relative to OUT), "input" (as the list writes it), "labels", "frames" (F), "shape",
-//! "seed" (null in test mode), "segments": [{"frames" (positions), "numerators",
-//! "denominator", "window"}]}`. Outputs skipped as current get their line from their record
+//! (relative to OUT), "input" (as the list writes it), "labels", "frames" (F), "shape" (the
+//! `.npy`'s), "seed" (null in test mode), "geometry" (the transform as applied: resize, crop,
+//! flip; [`record::geometry`]), "views" (every view's geometry, in the order of the `.npy`'s
+//! views: one, or three with `--crop-mode three`), "segments": [{"frames" (positions),
+//! "numerators", "denominator", "window"}]}`. Outputs skipped as current get their line from their record
 //! (F and shape; the plan is the key's, the labels the list's), so the index is complete
 //! after any resumed run; inputs that failed are in the failure report instead.
 //!
@@ -566,8 +568,9 @@ fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + 
 enum Outcome {
     Done {
         frames: u32,
-        shape: [usize; 4],
+        shape: Vec<usize>,
         geometry: Value,
+        views: Value,
         secs: f64,
     },
     Failed(Error),
@@ -600,7 +603,7 @@ impl JobSetup<'_> {
 fn run_job(job: &Job, setup: &JobSetup<'_>, preview: bool) -> Outcome {
     let start = Instant::now();
     let req = &setup.req;
-    let result = (|| -> Result<(u32, [usize; 4], Value)> {
+    let result = (|| -> Result<(u32, Vec<usize>, Value, Value)> {
         if let Some(dir) = job.output.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::io(dir, "creating the output folder", e))?;
@@ -614,15 +617,17 @@ fn run_job(job: &Job, setup: &JobSetup<'_>, preview: bool) -> Outcome {
         record::write(&job.output, &key, &job.input, &mixed, req)?;
         Ok((
             mixed.frames,
-            mixed.shape,
+            mixed.full_shape(),
             record::geometry(&mixed.transform),
+            record::views(&mixed.views),
         ))
     })();
     match result {
-        Ok((frames, shape, geometry)) => Outcome::Done {
+        Ok((frames, shape, geometry, views)) => Outcome::Done {
             frames,
             shape,
             geometry,
+            views,
             secs: start.elapsed().as_secs_f64(),
         },
         Err(e) => Outcome::Failed(e),
@@ -631,14 +636,15 @@ fn run_job(job: &Job, setup: &JobSetup<'_>, preview: bool) -> Outcome {
 
 /// One line of `index.jsonl`: the output (relative to the output folder), the clip as the list
 /// writes it, its index and labels, F, the shape, the seed, the geometry the clip was mixed
-/// with ([`record::geometry`]) and the plan's segments.
+/// with ([`record::geometry`]: the first view's), every view's geometry in the order of the
+/// output's views ([`record::views`]) and the plan's segments.
 fn index_line(
     job: &Job,
     req: &MixRequest<'_>,
     out_dir: &Path,
     frames: u32,
     shape: &[usize],
-    geometry: &Value,
+    (geometry, views): (&Value, &Value),
 ) -> Value {
     let output = job.output.strip_prefix(out_dir).unwrap_or(&job.output);
     let (input, labels) = job.entry.as_ref().map_or_else(
@@ -658,6 +664,7 @@ fn index_line(
         "shape": shape,
         "seed": seed,
         "geometry": geometry,
+        "views": views,
         "segments": record::segments(&req.plan, frames),
     })
 }
@@ -909,9 +916,16 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
             Freshness::Current if index_path.is_none() => summary.skipped += 1,
             Freshness::Current => {
                 let req = job_request(&req, args, &job);
-                if let Some((frames, shape, geometry)) = record::output_of(&job.output) {
+                if let Some((frames, shape, geometry, views)) = record::output_of(&job.output) {
                     summary.skipped += 1;
-                    let line = index_line(&job, &req, &args.out_dir, frames, &shape, &geometry);
+                    let line = index_line(
+                        &job,
+                        &req,
+                        &args.out_dir,
+                        frames,
+                        &shape,
+                        (&geometry, &views),
+                    );
                     index_lines.insert(job.index, line);
                 } else {
                     // A record without what came out says too little to keep it.
@@ -978,12 +992,20 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
                     frames,
                     shape,
                     geometry,
+                    views,
                     secs,
                 } => {
                     summary.mixed += 1;
                     if index_path.is_some() {
                         let req = job_request(&req, args, job);
-                        let line = index_line(job, &req, &args.out_dir, frames, &shape, &geometry);
+                        let line = index_line(
+                            job,
+                            &req,
+                            &args.out_dir,
+                            frames,
+                            &shape,
+                            (&geometry, &views),
+                        );
                         index_lines.insert(job.index, line);
                     }
                     progress.line(&format!(

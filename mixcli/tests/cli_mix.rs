@@ -512,7 +512,7 @@ fn mix_transform_refusals_are_usage_errors() {
             "train",
         ),
         (&["--flip"][..], "train"),
-        (&["--crop", "32x32", "--crop-mode", "three"][..], "three"),
+        (&["--crop", "65x32", "--crop-mode", "three"][..], "crop"),
         (&["--resize-short", "0"][..], "resize-short"),
         (&["--size", "40x30", "--crop", "41x30"][..], "crop"),
         (&["--resize-short", "20", "--crop", "21x21"][..], "crop"),

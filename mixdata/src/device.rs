@@ -33,6 +33,13 @@ pub enum PushError {
     Mix(mixcore::Error),
     /// The device failed (a CUDA error), naming the device and the driver's message.
     Device(String),
+    /// A frame pushed to a view a [`ViewSinks`] does not have.
+    NoSuchView {
+        /// The view asked for.
+        view: usize,
+        /// The views there are.
+        views: usize,
+    },
 }
 
 impl From<mixcore::Error> for PushError {
@@ -46,6 +53,9 @@ impl From<PushError> for Problem {
         match e {
             PushError::Mix(e) => Problem::Mix(e),
             PushError::Device(reason) => Problem::Device { reason },
+            PushError::NoSuchView { view, views } => Problem::Usage(format!(
+                "internal: a frame for view {view} of a clip mixed with {views} views"
+            )),
         }
     }
 }
@@ -151,6 +161,122 @@ pub fn mix_streaming<E>(
         Device::Cuda => cuda::mix_streaming(plan, geometry, spec, out, feed),
         #[cfg(not(feature = "cuda"))]
         Device::Cuda => Err(MixFailure::Device(NO_CUDA.into())),
+    }
+}
+
+/// The sinks of several views of one clip (three crops), each a streaming mixer of its own
+/// ([`mix_streaming_views`]).
+pub trait ViewSinks {
+    /// The number of views.
+    fn views(&self) -> usize;
+    /// True when frame `f` is mixed into some segment (the plan is the same for every view).
+    fn is_needed(&self, f: u32) -> bool;
+    /// Adds frame `f` of view `view` (`0 <= view < views()`). Every view must be given every
+    /// needed frame.
+    ///
+    /// # Errors
+    /// As [`FrameSink::push`]; [`PushError::NoSuchView`] for a view out of range.
+    fn push(&mut self, view: usize, f: u32, frame: &FrameView<'_>) -> Result<(), PushError>;
+}
+
+/// No views: where [`mix_streaming_views`] starts.
+struct NoViews;
+
+impl ViewSinks for NoViews {
+    fn views(&self) -> usize {
+        0
+    }
+
+    fn is_needed(&self, _f: u32) -> bool {
+        false
+    }
+
+    fn push(&mut self, view: usize, _f: u32, _frame: &FrameView<'_>) -> Result<(), PushError> {
+        Err(PushError::NoSuchView { view, views: 0 })
+    }
+}
+
+/// The views before, and one more.
+struct OneMore<'a> {
+    before: &'a mut dyn ViewSinks,
+    last: &'a mut dyn FrameSink,
+}
+
+impl ViewSinks for OneMore<'_> {
+    fn views(&self) -> usize {
+        self.before.views() + 1
+    }
+
+    fn is_needed(&self, f: u32) -> bool {
+        self.last.is_needed(f)
+    }
+
+    fn push(&mut self, view: usize, f: u32, frame: &FrameView<'_>) -> Result<(), PushError> {
+        let before = self.before.views();
+        match view.cmp(&before) {
+            std::cmp::Ordering::Less => self.before.push(view, f, frame),
+            std::cmp::Ordering::Equal => self.last.push(f, frame),
+            std::cmp::Ordering::Greater => Err(PushError::NoSuchView {
+                view,
+                views: before + 1,
+            }),
+        }
+    }
+}
+
+/// As [`mix_streaming`] for several views of one clip: one streaming mixer per view (each of
+/// its own geometry, all with `plan` and `spec`), fed together by `feed`, which pushes each
+/// needed frame to every view ([`ViewSinks`]); view `v` is finished into `outs[v]`. The frames
+/// are decoded once for all views. `geometries` and `outs` have one entry per view.
+///
+/// # Errors
+/// As [`mix_streaming`].
+pub fn mix_streaming_views<E>(
+    device: Device,
+    plan: &Plan<'_>,
+    geometries: &[Geometry],
+    spec: MixSpec<'_>,
+    outs: &mut [&mut [f32]],
+    feed: &mut dyn FnMut(&mut dyn ViewSinks) -> Result<bool, E>,
+) -> Result<bool, MixFailure<E>> {
+    if geometries.len() != outs.len() || outs.is_empty() {
+        // One output buffer per view, and at least one view.
+        return Err(MixFailure::Mix(mixcore::Error::BufferTooSmall {
+            len: outs.len(),
+            needed: geometries.len().max(1),
+        }));
+    }
+    nest(device, plan, geometries, spec, outs, &mut NoViews, feed)
+}
+
+/// One mixer per level of recursion: view `before.views()` is mixed by this level's
+/// [`mix_streaming`], whose feeder opens the next level; the last level calls `feed` with all.
+fn nest<E>(
+    device: Device,
+    plan: &Plan<'_>,
+    geometries: &[Geometry],
+    spec: MixSpec<'_>,
+    outs: &mut [&mut [f32]],
+    before: &mut dyn ViewSinks,
+    feed: &mut dyn FnMut(&mut dyn ViewSinks) -> Result<bool, E>,
+) -> Result<bool, MixFailure<E>> {
+    let (Some((&geometry, geometries)), Some((out, outs))) =
+        (geometries.split_first(), outs.split_first_mut())
+    else {
+        return feed(before).map_err(MixFailure::Feed);
+    };
+    let done = mix_streaming(device, plan, geometry, spec, out, &mut |sink| {
+        let mut all = OneMore {
+            before: &mut *before,
+            last: sink,
+        };
+        nest(device, plan, geometries, spec, outs, &mut all, &mut *feed)
+    });
+    match done {
+        Ok(done) => Ok(done),
+        Err(MixFailure::Feed(inner)) => Err(inner),
+        Err(MixFailure::Device(reason)) => Err(MixFailure::Device(reason)),
+        Err(MixFailure::Mix(e)) => Err(MixFailure::Mix(e)),
     }
 }
 
@@ -419,6 +545,112 @@ mod tests {
         );
     }
 
+    /// Three views of `frames` frames, view `v` reading each frame at byte offset `3 * v`
+    /// (as three crops of one wider frame do), through `mix_streaming_views` on `device`.
+    fn stream_views(
+        device: Device,
+        plan: &Plan<'_>,
+        g: Geometry,
+        spec: MixSpec<'_>,
+        frames: &[Vec<u8>],
+        stride: usize,
+    ) -> Result<Vec<Vec<f32>>, MixFailure<PushError>> {
+        let len = mixcore::output_len(plan, g).unwrap();
+        let mut out = vec![f32::NAN; 3 * len];
+        let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(len).collect();
+        let done = mix_streaming_views(device, plan, &[g; 3], spec, &mut outs, &mut |sinks| {
+            assert_eq!(sinks.views(), 3);
+            for (f, data) in (0..).zip(frames) {
+                if sinks.is_needed(f) {
+                    for v in 0..3 {
+                        sinks.push(v, f, &FrameView::new(&data[3 * v..], g, stride).unwrap())?;
+                    }
+                }
+            }
+            Ok(true)
+        })?;
+        assert!(done);
+        Ok(out.chunks_exact(len).map(<[f32]>::to_vec).collect())
+    }
+
+    /// Each view of `mix_streaming_views` is the single-view stream of its own frames; a push
+    /// to a fourth view, a missing frame and mismatched buffers are errors, not panics.
+    #[test]
+    fn cpu_streaming_views_match_one_stream_per_view() {
+        let wide = Geometry::new(15, 5, 3).unwrap();
+        let g = Geometry::new(13, 5, 3).unwrap();
+        for (frames, config, spec) in cases() {
+            let plan = Plan::new(frames, &config).unwrap();
+            let (data, stride) = padded_frames(frames, wide, 7);
+            let views = stream_views(Device::Cpu, &plan, g, spec, &data, stride).unwrap();
+            for (v, got) in views.iter().enumerate() {
+                let shifted: Vec<Vec<u8>> = data.iter().map(|d| d[3 * v..].to_vec()).collect();
+                let want = stream(Device::Cpu, &plan, g, spec, &shifted, stride).unwrap();
+                assert!(same_bits(got, &want), "view {v}, F = {frames}, {config:?}");
+            }
+        }
+        let plan = Plan::new(6, &PlanConfig::default()).unwrap();
+        let spec = MixSpec::default();
+        let len = mixcore::output_len(&plan, g).unwrap();
+        let frame = vec![7u8; 13 * 5 * 3];
+        let mut out = vec![0.0; 2 * len];
+        let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(len).collect();
+        let fourth = mix_streaming_views::<PushError>(
+            Device::Cpu,
+            &plan,
+            &[g; 2],
+            spec,
+            &mut outs,
+            &mut |s| {
+                s.push(2, 0, &FrameView::packed(&frame, g).unwrap())?;
+                Ok(true)
+            },
+        );
+        assert!(
+            matches!(
+                fourth,
+                Err(MixFailure::Feed(PushError::NoSuchView {
+                    view: 2,
+                    views: 2
+                }))
+            ),
+            "{fourth:?}"
+        );
+        let missing = mix_streaming_views::<PushError>(
+            Device::Cpu,
+            &plan,
+            &[g; 2],
+            spec,
+            &mut outs,
+            &mut |s| {
+                for f in 0..6 {
+                    s.push(0, f, &FrameView::packed(&frame, g).unwrap())?;
+                }
+                Ok(true)
+            },
+        );
+        assert!(
+            matches!(
+                missing,
+                Err(MixFailure::Mix(mixcore::Error::FramesMissing { .. }))
+            ),
+            "{missing:?}"
+        );
+        let abandoned =
+            mix_streaming_views::<()>(Device::Cpu, &plan, &[g; 2], spec, &mut outs, &mut |_| {
+                Ok(false)
+            });
+        assert!(matches!(abandoned, Ok(false)));
+        let mismatched =
+            mix_streaming_views::<()>(Device::Cpu, &plan, &[g; 3], spec, &mut outs, &mut |_| {
+                panic!("no frame may be pushed for mismatched buffers")
+            });
+        assert!(
+            matches!(mismatched, Err(MixFailure::Mix(_))),
+            "{mismatched:?}"
+        );
+    }
+
     #[test]
     fn push_errors_become_the_clis_problems() {
         let p: Problem = PushError::Device("--device cuda: broken".into()).into();
@@ -484,6 +716,14 @@ mod tests {
             let got = stream(Device::Cuda, &plan, g, spec, &data, stride).unwrap();
             let want = reference(&plan, g, &spec, &data, stride);
             assert!(same_bits(&got, &want), "F = {frames}, {config:?}, {spec:?}");
+            // Three views (three crops): one GPU mixer each, the CPU's bits.
+            let wide = Geometry::new(15, 5, 3).unwrap();
+            let (data, stride) = padded_frames(frames, wide, 7);
+            let got = stream_views(Device::Cuda, &plan, g, spec, &data, stride).unwrap();
+            let want = stream_views(Device::Cpu, &plan, g, spec, &data, stride).unwrap();
+            for (a, b) in got.iter().zip(&want) {
+                assert!(same_bits(a, b), "views, F = {frames}, {config:?}, {spec:?}");
+            }
         }
     }
 }

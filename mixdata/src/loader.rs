@@ -22,10 +22,12 @@
 //! - **Buffers.** [`Loader::recycle`] hands a batch's buffer back; with every batch recycled,
 //!   the loader allocates no buffer after its first `in_flight() + 2`
 //!   ([`Loader::buffers_allocated`]).
-//! - **Shapes.** Every sample of a loader has one shape, the dataset's fixed shape (a resize)
-//!   or else the shape of the first clip in list order that opens. A clip of another shape is
-//!   an error naming it ([`crate::Problem::ShapeMismatch`]) until transforms that crop or
-//!   resize per clip arrive.
+//! - **Shapes.** Every sample of a loader has one shape, the dataset's fixed shape (a crop or
+//!   an exact resize) or else the shape of the first clip in list order that opens. A clip of
+//!   another shape is an error naming it ([`crate::Problem::ShapeMismatch`]).
+//! - **Views.** With three crops ([`crate::CropMode::Three`]) every sample has three views,
+//!   and a batch is `[B, 3, S, 3, H, W]` (`tchw`; [`Batch::full_shape`]): each sample's three
+//!   views one after the other, in its slot.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -106,12 +108,16 @@ pub struct Skipped {
 /// Consecutive samples of an epoch's order, in one contiguous buffer.
 #[derive(Debug)]
 pub struct Batch {
-    /// The values, `shape` in C order: sample `i` is
+    /// The values, [`Batch::full_shape`] in C order: sample `i` is
     /// `data[i * sample_len .. (i + 1) * sample_len]`.
     pub data: Vec<f32>,
-    /// `[B, ...]`: the number of samples, then the sample shape in the dataset's layout
-    /// (`[B, S, 3, H, W]` for `tchw`, `[B, 3, S, H, W]` for `cthw`).
+    /// `[B, ...]`: the number of samples, then the shape of one view of a sample in the
+    /// dataset's layout (`[B, S, 3, H, W]` for `tchw`, `[B, 3, S, H, W]` for `cthw`); the whole
+    /// batch's with one view per sample.
     pub shape: [usize; 5],
+    /// Views per sample: 3 with three crops, else 1. With 3, each sample holds its views one
+    /// after the other and the batch is `[B, 3, ...]` ([`Batch::full_shape`]).
+    pub views: usize,
     /// The samples' indices in the dataset.
     pub indices: Vec<usize>,
     /// The samples' labels.
@@ -124,6 +130,18 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// The whole batch's shape: [`Batch::shape`] with one view per sample, `[B, V, ...]`
+    /// with V > 1 (three crops: `[B, 3, S, 3, H, W]` for `tchw`).
+    #[must_use]
+    pub fn full_shape(&self) -> Vec<usize> {
+        let [b, rest @ ..] = self.shape;
+        if self.views > 1 {
+            [b, self.views].into_iter().chain(rest).collect()
+        } else {
+            self.shape.to_vec()
+        }
+    }
+
     /// The number of samples.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -141,7 +159,10 @@ impl Batch {
 struct Shared {
     dataset: Arc<Dataset>,
     config: LoaderConfig,
+    /// One view's shape.
     shape: [usize; 4],
+    views: usize,
+    /// Values per sample, every view.
     sample_len: usize,
     /// Buffers handed back, ready for reuse.
     pool: Mutex<Vec<Vec<f32>>>,
@@ -283,11 +304,15 @@ impl Loader {
                 }
             }
         };
-        let sample_len = shape.iter().product();
+        let views = dataset.views();
+        let sample_len = shape
+            .iter()
+            .try_fold(views, |n, &d| n.checked_mul(d))
+            .unwrap_or(usize::MAX);
         let batch_len = sample_len as u128 * config.batch_size as u128;
         if batch_len > isize::MAX as u128 / 4 {
             return Err(Error::bare(Problem::Usage(format!(
-                "a batch of {} samples of shape {shape:?} does not fit in memory",
+                "a batch of {} samples of {views} views of shape {shape:?} does not fit in memory",
                 config.batch_size
             ))));
         }
@@ -296,6 +321,7 @@ impl Loader {
                 dataset,
                 config,
                 shape,
+                views,
                 sample_len,
                 pool: Mutex::new(Vec::new()),
                 allocated: AtomicUsize::new(0),
@@ -315,10 +341,16 @@ impl Loader {
         &self.shared.config
     }
 
-    /// The shape every sample has.
+    /// The shape of one view of every sample (the sample's, with one view).
     #[must_use]
     pub fn sample_shape(&self) -> [usize; 4] {
         self.shared.shape
+    }
+
+    /// Views per sample: 3 with three crops, else 1 ([`crate::Dataset::views`]).
+    #[must_use]
+    pub fn views(&self) -> usize {
+        self.shared.views
     }
 
     /// The order in which `epoch` visits the samples.
@@ -525,6 +557,7 @@ impl Epoch {
         Batch {
             data: buf,
             shape: [0, 0, 0, 0, 0],
+            views: self.shared.views,
             indices: Vec::with_capacity(b),
             labels: Vec::with_capacity(b),
             samples: Vec::with_capacity(b),
