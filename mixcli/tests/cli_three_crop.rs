@@ -8,45 +8,15 @@
 //! `$FRAMEMIX_REALDATA`, or `target/realdata` of the workspace) when they are there (the test
 //! says loudly when not), and on synthetic clips always (a wide one and a tall one).
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::process::Output;
 
-use serde_json::Value;
-
-/// A folder removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "mixcli-three-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use support::*;
 
 fn mixcli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mixcli"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("running mixcli")
+    run(args)
 }
 
 fn ok(out: &Output) {
@@ -58,40 +28,9 @@ fn ok(out: &Output) {
     );
 }
 
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-v", "error", "-nostdin", "-y"])
-        .args(args)
-        .output()
-        .expect("the ffmpeg program (installed by scripts/setup.sh)");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// The values and shape of a little-endian float32 `.npy` file.
+/// The shape and values of a `.npy` file.
 fn npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
-    let bytes = std::fs::read(path).unwrap();
-    assert_eq!(&bytes[..6], b"\x93NUMPY");
-    let header = 10 + usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
-    let text = String::from_utf8_lossy(&bytes[10..header]).into_owned();
-    let dims = &text[text.find("'shape': (").unwrap() + 10..];
-    let shape = dims[..dims.find(')').unwrap()]
-        .split(',')
-        .filter(|d| !d.trim().is_empty())
-        .map(|d| d.trim().parse().unwrap())
-        .collect();
-    let data = bytes[header..]
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    (shape, data)
-}
-
-fn same_bits(a: &[f32], b: &[f32]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+    read_npy(path)
 }
 
 /// Bounds on the differences between two mixes, over every value (`mixdata::transform`'s
@@ -258,7 +197,7 @@ fn three_crop_views_are_the_ffmpeg_programs_crops_and_the_middle_one_the_centre_
     args.extend(TRANSFORM);
     ok(&mixcli(&args));
 
-    let index: Vec<Value> = std::fs::read_to_string(out.join("index.jsonl"))
+    let index: Vec<Json> = std::fs::read_to_string(out.join("index.jsonl"))
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

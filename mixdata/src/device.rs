@@ -199,7 +199,7 @@ impl ViewSinks for NoViews {
 /// The views before, and one more.
 struct OneMore<'a> {
     before: &'a mut dyn ViewSinks,
-    last: &'a mut dyn FrameSink,
+    last: &'a mut FrameSink<'a>,
 }
 
 impl ViewSinks for OneMore<'_> {
