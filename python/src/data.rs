@@ -17,7 +17,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::engine::{self, Failure, ListSpelling, LoaderConfig};
 use crate::errors::{self, IntoPyResult};
-use crate::values::{FramesValue, IntText, ScheduleValue, SizeValue};
+use crate::values::{self, FramesValue, IntText, ScheduleValue, SizeValue};
 use crate::{DataValues, OutputValues, PlanValues};
 
 /// The keyword options of `VideoDataset` (those of `framemix.mix`, with `threads` defaulting
@@ -281,13 +281,17 @@ impl VideoDataset {
     fn __getitem__<'py>(
         &self,
         py: Python<'py>,
-        index: isize,
+        index: &Bound<'py, PyAny>,
     ) -> PyResult<(Bound<'py, PyArray4<f32>>, Bound<'py, PyAny>)> {
         let len = self.len();
-        let Some(i) = usize::try_from(index).ok().filter(|&i| i < len) else {
+        // Any integer (`__index__`; not a slice, a float or a bool); one beyond i128 is out of
+        // range as well.
+        let index = values::IntText::extract_index(index)?;
+        let Some(i) = index.0.parse::<usize>().ok().filter(|&i| i < len) else {
             return Err(PyIndexError::new_err(format!(
-                "VideoDataset index {index} is out of range: the dataset has {len} clips \
-                 (indices 0 to len - 1; negative indices are not taken)"
+                "VideoDataset index {} is out of range: the dataset has {len} clips \
+                 (indices 0 to len - 1; negative indices are not taken)",
+                index.0
             )));
         };
         let epoch = self.epoch.load(Ordering::Relaxed);
