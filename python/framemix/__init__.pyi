@@ -10,6 +10,7 @@ clips of an annotation list on demand (a map-style dataset for torch's DataLoade
 """
 
 import os
+import pathlib
 from typing import Any, Iterator, List, Literal, Optional, Sequence, SupportsIndex, Tuple, Union
 
 import numpy as np
@@ -248,8 +249,8 @@ class VideoDataset:
     def epoch(self) -> int:
         """The current epoch (set_epoch)."""
     @property
-    def paths(self) -> List[str]:
-        """The clips' paths, in list order (relative ones joined to root)."""
+    def paths(self) -> List[pathlib.Path]:
+        """The clips' paths (pathlib.Path), in list order (relative ones joined to root)."""
     @property
     def sample_shape(self) -> Optional[Tuple[int, int, int, int]]:
         """The shape every sample has when the options fix the frame size (crop, or size

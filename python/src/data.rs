@@ -328,7 +328,7 @@ impl VideoDataset {
         self.epoch.load(Ordering::Relaxed)
     }
 
-    /// The clips' paths, in list order (relative ones joined to root).
+    /// The clips' paths (pathlib.Path), in list order (relative ones joined to root).
     #[getter]
     fn paths(&self) -> Vec<PathBuf> {
         self.inner
