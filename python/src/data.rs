@@ -576,6 +576,21 @@ pub struct LoaderIter {
     loader: Py<Loader>,
 }
 
+impl Drop for LoaderIter {
+    /// Stops an abandoned epoch's threads without the GIL: they finish the sample they are
+    /// mixing first, which may take a while for a long clip.
+    fn drop(&mut self) {
+        let epoch = self
+            .epoch
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if epoch.is_some() {
+            Python::attach(|py| py.detach(move || drop(epoch)));
+        }
+    }
+}
+
 /// A batch as Python gets it.
 type PyBatch<'py> = (
     Bound<'py, PyArray5<f32>>,

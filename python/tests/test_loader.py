@@ -260,3 +260,34 @@ def test_bad_options_raise(args, kwargs, exc, piece, clip_list):
 def test_a_loader_needs_a_video_dataset():
     with pytest.raises(TypeError, match="must be a framemix.VideoDataset, not list"):
         framemix.Loader([1, 2, 3], 2, 1)
+
+
+EXIT_CHILD = r"""
+import sys, threading, time
+import framemix
+
+lst, mode = sys.argv[1:]
+ds = framemix.VideoDataset(lst, ".", segments=2, size=(64, 48))
+it = iter(framemix.Loader(ds, 1, 2))
+next(it)
+if mode == "waiting":
+    # Another thread waits for a batch (without the GIL) while the interpreter exits.
+    threading.Thread(target=lambda: [b for b in it], daemon=True).start()
+    time.sleep(0.05)
+print("exiting", mode)
+"""
+
+
+@pytest.mark.parametrize("mode", ["live", "waiting"])
+def test_exit_with_an_unfinished_epoch_is_clean(mode, media, tmp_path):
+    # The interpreter exits with an epoch half read (its threads still mixing): the epoch's
+    # threads are stopped, or the process ends around them, without a crash or a hang.
+    import subprocess
+    import sys
+
+    lst = tmp_path / "l.txt"
+    lst.write_text(f"{media['long']} 0\n" * 6)
+    done = subprocess.run([sys.executable, "-c", EXIT_CHILD, str(lst), mode],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"exiting {mode}"
