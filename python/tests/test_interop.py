@@ -46,7 +46,9 @@ def ran_inside(call, n: int = 4) -> tuple:
     many of them this thread ran Python code during the middle half of the call, and the
     calls' shortest length. A call that held the GIL would let it run at no time inside (the
     interpreter's switch interval lets it in only between calls); a loaded host's scheduler
-    can keep it off a core for tens of milliseconds, not for the middle of several calls."""
+    can keep it off a core for tens of milliseconds, not for the middle of several calls. A
+    call that releases the GIL gives 3 or 4 of 4 here, one that holds it 0 or 1 (the
+    control below)."""
     done = threading.Event()
     spans = []
 
@@ -86,7 +88,9 @@ def test_gil_measure_sees_a_held_gil():
     values = [random.random() for _ in range(300_000)]
     inside, shortest = ran_inside(lambda: sorted(values))
     assert shortest > 0.04, f"a sort took only {shortest:.3f} s: too fast to tell"
-    assert inside == 0, f"this thread ran inside {inside} of 4 sorts, which hold the GIL"
+    # At most one: a loaded host can delay the start of a call after its clock was read (the
+    # GIL handed over between the two), which lets this thread run early in its span.
+    assert inside <= 1, f"this thread ran inside {inside} of 4 sorts, which hold the GIL"
 
 
 def test_threads_mix_in_parallel_with_the_same_result(media):
