@@ -10,8 +10,7 @@
 
 use mixcore::half::{Half, bf16_bits, convert, f16_bits};
 use mixcore::{
-    Backend, Epilogue, FrameView, Geometry, Layout, MixSpec, Plan, PlanConfig, Schedule, mix,
-    mix_half,
+    Epilogue, FrameView, Geometry, Layout, MixSpec, Plan, PlanConfig, Schedule, mix, mix_half,
 };
 
 /// Runs `check(lo, hi)` over the bit patterns `0..2^32` split among the CPU's threads.
