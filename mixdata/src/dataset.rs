@@ -341,6 +341,17 @@ impl Dataset {
         self.mix(index, epoch, Out::Slice(out, Some(shape)))
     }
 
+    /// As [`Dataset::get`], into `data`, resized to the sample (its capacity reused): a
+    /// ragged loader's buffer.
+    pub(crate) fn get_into_vec(
+        &self,
+        index: usize,
+        epoch: u64,
+        data: &mut Vec<f32>,
+    ) -> Result<SampleInfo> {
+        self.mix(index, epoch, Out::Grow(data))
+    }
+
     fn entry(&self, index: usize) -> Result<&Entry> {
         self.entries.get(index).ok_or_else(|| {
             Error::bare(Problem::Usage(format!(
@@ -381,11 +392,7 @@ impl Dataset {
         let req = self.request(mode);
         let source = self.open(entry)?;
         let info: MixedInfo = match out {
-            Out::Grow(data) => {
-                let (info, values) = mixing::mix_input(&source, &req)?.split();
-                *data = values;
-                info
-            }
+            Out::Grow(data) => mixing::mix_input_vec(&source, &req, data)?,
             Out::Slice(out, expect) => mixing::mix_input_checked(&source, &req, out, expect)?,
         };
         let plan = Plan::new(info.frames, &req.plan).map_err(|e| Error::mix(&entry.path, e))?;
