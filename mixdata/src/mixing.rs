@@ -214,8 +214,10 @@ fn one_pass(
     let shape = req.layout.shape(plan.segments(), geometry);
     let out: &mut [f32] = match target {
         Target::Grow(data) => {
-            data.clear();
-            data.try_reserve_exact(len).map_err(|_| {
+            // The mixer writes every value: only a longer output's new tail is initialised
+            // here, so a reused buffer is not written twice.
+            data.truncate(len);
+            data.try_reserve_exact(len - data.len()).map_err(|_| {
                 Error::at(
                     path,
                     Problem::Usage(format!("the output of {len} values does not fit in memory")),
@@ -244,6 +246,11 @@ fn one_pass(
             ));
         }
     };
+    // Videos decode on a thread of their own from here on, overlapping the conversion and
+    // the mix on this one (frame folders stay here: their errors name the frame's file).
+    if matches!(source, Source::Video(_)) {
+        reader.decode_ahead()?;
+    }
     let mut decoded = 0u32;
     let spec = MixSpec {
         layout: req.layout,
@@ -336,6 +343,15 @@ pub fn mix_input(source: &Source, req: &MixRequest<'_>) -> Result<Mixed> {
     let mut data = Vec::new();
     let info = mix_passes(source, req, Target::Grow(&mut data))?;
     Ok(Mixed::new(info, data))
+}
+
+/// As [`mix_input`], into `data`, cleared and resized to the output (its capacity reused).
+pub(crate) fn mix_input_vec(
+    source: &Source,
+    req: &MixRequest<'_>,
+    data: &mut Vec<f32>,
+) -> Result<MixedInfo> {
+    mix_passes(source, req, Target::Grow(data))
 }
 
 /// As [`mix_input`], writing into the caller's `out`, which must hold exactly the output
