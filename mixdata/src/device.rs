@@ -135,8 +135,8 @@ pub fn mix_streaming<E>(
             // for its pages (faults, zeroing) once, not per clip.
             let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
             if scratch.len() < len {
-                scratch = Vec::new();
-                scratch.resize(len, 0u64);
+                // Zeroed lazily by the allocator.
+                scratch = vec![0u64; len];
             }
             let result = (|| {
                 let mut mixer =
