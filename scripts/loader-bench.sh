@@ -9,6 +9,8 @@
 # The three are run in turn in each of $REPS rounds; the medians give clips/s and the ratio
 # to the target: with W workers, at least 0.9 x W x the floor's clips/s. Clips are passed
 # largest first, so that two workers share them as evenly as whole clips allow.
+# CPU seconds (every thread, user + system; ffmpeg's utime + stime) are reported beside them:
+# on a host that other work keeps busy, wall-clock ratios say little about two threads.
 # Then the peak RSS of loaderbench (VmHWM) with every clip once and ten times: memory is
 # flat in the number of clips when the two are about equal.
 # Usage: scripts/loader-bench.sh [REPS]   (default 5; builds loaderbench in release mode)
@@ -43,17 +45,19 @@ bin, reps, clips = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 clips.sort(key=lambda c: -os.path.getsize(c))
 
 def floor_seconds():
-    """Sum over the clips of the ffmpeg program's -benchmark rtime, one decoder thread."""
-    total = 0.0
+    """Sums over the clips of the ffmpeg program's -benchmark rtime and utime + stime, one
+    decoder thread."""
+    total, cpu = 0.0, 0.0
     for c in clips:
         p = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-threads", "1", "-benchmark",
                             "-i", c, "-f", "rawvideo", "-pix_fmt", "rgb24", "-y", "/dev/null"],
                            capture_output=True, text=True, check=True)
-        m = re.search(r"rtime=([0-9.]+)s", p.stderr)
+        m = re.search(r"utime=([0-9.]+)s stime=([0-9.]+)s rtime=([0-9.]+)s", p.stderr)
         if not m:
             sys.exit(f"loader-bench: no rtime in ffmpeg's output for {c}")
-        total += float(m.group(1))
-    return total
+        total += float(m.group(3))
+        cpu += float(m.group(1)) + float(m.group(2))
+    return total, cpu
 
 def loaderbench(workers, repeat=1):
     p = subprocess.run([bin, "--workers", str(workers), "--repeat", str(repeat), "--json", *clips],
@@ -65,25 +69,29 @@ def loaderbench(workers, repeat=1):
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {cpu}, {os.cpu_count()} CPUs, "
       f"{len(clips)} clips, {reps} rounds (floor, W=1, W=2 in turn)")
-floor_secs = floor_seconds(); loaderbench(1)  # warm the page cache and the binaries
+floor_seconds(); loaderbench(1)  # warm the page cache and the binaries
 rounds = {"floor": [], 1: [], 2: []}
+cpu = {"floor": [], 1: [], 2: []}
 for r in range(reps):
-    rounds["floor"].append(floor_seconds())
+    t, c = floor_seconds()
+    rounds["floor"].append(t); cpu["floor"].append(c)
     for w in (1, 2):
-        rounds[w].append(loaderbench(w)["seconds"])
+        j = loaderbench(w)
+        rounds[w].append(j["seconds"]); cpu[w].append(j["cpu_seconds"] or float("nan"))
     print(f"  round {r + 1}: floor {rounds['floor'][-1]:.3f} s, W=1 {rounds[1][-1]:.3f} s, "
           f"W=2 {rounds[2][-1]:.3f} s", flush=True)
 n = len(clips)
 floor_cps = n / statistics.median(rounds["floor"])
 print(f"\nmedians of {reps}:")
 print(f"  floor (ffmpeg -threads 1, rgb24)  {statistics.median(rounds['floor']):6.3f} s  "
-      f"{floor_cps:6.2f} clips/s")
+      f"{floor_cps:6.2f} clips/s  (CPU {statistics.median(cpu['floor']):.2f} s)")
 for w in (1, 2):
     cps = n / statistics.median(rounds[w])
     ratio = cps / (w * floor_cps)
     verdict = "met" if ratio >= 0.9 else "NOT met"
     print(f"  loaderbench --workers {w}          {statistics.median(rounds[w]):6.3f} s  "
-          f"{cps:6.2f} clips/s  = {ratio:.2f} x {w} x floor (target 0.90: {verdict})")
+          f"{cps:6.2f} clips/s  = {ratio:.2f} x {w} x floor (target 0.90: {verdict}); "
+          f"CPU {statistics.median(cpu[w]):.2f} s = {statistics.median(cpu[w]) / statistics.median(cpu['floor']):.2f} x the floor's")
 
 one, ten = loaderbench(1, 1), loaderbench(1, 10)
 if one["max_rss_kib"] and ten["max_rss_kib"]:

@@ -54,6 +54,25 @@ pub trait FrameSink {
     /// [`PushError::Mix`] for mixcore's refusals (out of range, pushed twice, wrong
     /// geometry), [`PushError::Device`] when the device fails.
     fn push(&mut self, f: u32, frame: &FrameView<'_>) -> Result<(), PushError>;
+
+    /// True when [`FrameSink::push_with`] takes frames. Default: false.
+    fn can_fill(&self) -> bool {
+        false
+    }
+
+    /// Adds frame `f`, having `fill` write it straight into the sink's own buffer, packed
+    /// (`H * W * C` bytes, rows of `W * C` bytes, no padding): no copy of a converted frame.
+    /// `fill` is called once for a needed frame and not at all for another. Only for a sink
+    /// that [`FrameSink::can_fill`].
+    ///
+    /// # Errors
+    /// As [`FrameSink::push`]; [`PushError::Device`] for a sink that cannot fill.
+    fn push_with(&mut self, f: u32, fill: &mut dyn FnMut(&mut [u8])) -> Result<(), PushError> {
+        let _ = (f, fill);
+        Err(PushError::Device(
+            "this device takes frames by copy only (a bug: please report it)".into(),
+        ))
+    }
 }
 
 impl FrameSink for Mixer<'_, '_> {
@@ -63,6 +82,14 @@ impl FrameSink for Mixer<'_, '_> {
 
     fn push(&mut self, f: u32, frame: &FrameView<'_>) -> Result<(), PushError> {
         Mixer::push(self, f, frame).map_err(PushError::Mix)
+    }
+
+    fn can_fill(&self) -> bool {
+        true
+    }
+
+    fn push_with(&mut self, f: u32, fill: &mut dyn FnMut(&mut [u8])) -> Result<(), PushError> {
+        Mixer::push_with(self, f, fill).map_err(PushError::Mix)
     }
 }
 

@@ -257,10 +257,22 @@ fn one_pass(
         epilogue: req.epilogue,
         ..MixSpec::default()
     };
+    // Whole frames (no crop, no resample) are converted straight into the mixer's buffer
+    // where the device has one (`push_with`): no copy of a converted frame.
+    let whole = resampler.is_none() && (crop_x, crop_y) == (0, 0) && (width, height) == converted;
     let finished = device::mix_streaming(req.device, &plan, geometry, spec, out, &mut |sink| {
-        while let Some(d) = reader.next_frame(|f| f < frames && sink.is_needed(f))? {
-            decoded = d.index + 1;
-            if let Some(rgb) = d.rgb {
+        let fill = whole && sink.can_fill();
+        while let Some(d) = reader.next_frame(|f| !fill && f < frames && sink.is_needed(f))? {
+            let f = d.index;
+            decoded = f + 1;
+            if fill {
+                if f < frames && sink.is_needed(f) {
+                    let mut written = Ok(());
+                    sink.push_with(f, &mut |slot| written = reader.write_packed(f, slot))
+                        .map_err(|e| Error::at(path, e.into()))?;
+                    written?;
+                }
+            } else if let Some(rgb) = d.rgb {
                 let frame = match resampler.as_mut() {
                     Some(r) => {
                         let pixels = r

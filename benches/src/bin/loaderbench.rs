@@ -13,9 +13,10 @@
 //! The time runs from the loader's creation to the end of the epoch (opening, counting,
 //! decoding, colour conversion and mixing of every clip). The last line is
 //! `{"clips": n, "seconds": t, "clips_per_s": r, "workers": W, ...}` with `--json`
-//! (also `repeat`, `threads`, `values`, the number of f32 values produced, and `max_rss_kib`,
-//! the process's peak resident set from `/proc/self/status` `VmHWM`, to show that memory is
-//! flat in the number of clips: compare `--repeat 1` with `--repeat 10`); a sentence without.
+//! (also `repeat`, `threads`, `values`, the number of f32 values produced, `cpu_seconds`,
+//! the CPU time of every thread over the same span, user and system, and `max_rss_kib`, the
+//! process's peak resident set from `/proc/self/status` `VmHWM`, to show that memory is flat
+//! in the number of clips: compare `--repeat 1` with `--repeat 10`); a sentence without.
 //! Any clip that fails ends the run with its error (exit status 1).
 //!
 //! `scripts/loader-bench.sh` runs it against the `ffmpeg` program's decode floor.
@@ -96,6 +97,19 @@ mod run {
         Ok(Some(args))
     }
 
+    /// CPU seconds the process has used so far, every thread, user and system
+    /// (`/proc/self/stat`, in the kernel's clock ticks of 1/100 s).
+    fn cpu_seconds() -> Option<f64> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let rest = stat.get(stat.rfind(')')? + 2..)?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some(ticks as f64 / 100.0)
+    }
+
     /// The process's peak resident set in KiB (`VmHWM`), when the kernel reports it.
     fn max_rss_kib() -> Option<u64> {
         let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -130,6 +144,7 @@ mod run {
             ..DatasetConfig::default()
         };
         let start = Instant::now();
+        let cpu_start = cpu_seconds();
         let mut clips = 0usize;
         let mut values = 0usize;
         let result = Dataset::new(entries, config).and_then(|dataset| {
@@ -151,6 +166,7 @@ mod run {
             Ok(())
         });
         let seconds = start.elapsed().as_secs_f64();
+        let cpu = cpu_seconds().zip(cpu_start).map(|(end, start)| end - start);
         if let Err(e) = result {
             eprintln!("loaderbench: {e}");
             return ExitCode::FAILURE;
@@ -167,6 +183,7 @@ mod run {
                 "threads": args.threads,
                 "values": values,
                 "max_rss_kib": rss,
+                "cpu_seconds": cpu,
             });
             println!("{line}");
         } else {

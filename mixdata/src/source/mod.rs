@@ -531,6 +531,64 @@ impl Reader {
         }))
     }
 
+    /// Writes frame `index`, the one [`Reader::next_frame`] handed out last (with `want`
+    /// declining it), into `dst` as RGB24 at the output size, packed: rows of `width * 3`
+    /// bytes, no padding (`dst` holds exactly that). Straight from swscale where
+    /// [`Converter::convert_packed`] takes packed rows for this format and size, else
+    /// converted as [`Reader::next_frame`] converts and copied: the same bytes either way.
+    ///
+    /// # Errors
+    /// [`Problem::Usage`] when `index` is not the last frame handed out or `dst` has another
+    /// length; the conversion's failure, as [`Reader::next_frame`] reports it.
+    pub fn write_packed(&mut self, index: u32, dst: &mut [u8]) -> Result<()> {
+        if self.pending || self.decoded.checked_sub(1) != Some(index) {
+            return Err(Error::at(
+                &self.path,
+                Problem::Usage(format!(
+                    "frame {index} is not the frame the reader handed out last"
+                )),
+            ));
+        }
+        let (dw, dh) = self
+            .reorienter
+            .orientation()
+            .display_size(self.frame.width(), self.frame.height());
+        let (width, height) = self.converter.output_size(dw, dh);
+        let row = width as usize * 3;
+        if dst.len() != row * height as usize {
+            return Err(Error::at(
+                &self.path,
+                Problem::Usage(format!(
+                    "a packed {width}x{height} RGB24 frame is {} bytes, not {}",
+                    row * height as usize,
+                    dst.len()
+                )),
+            ));
+        }
+        let written = match self.reorienter.apply(&self.frame) {
+            Ok(turned) => match self.converter.convert_packed(turned, dst) {
+                Ok(true) => Ok(()),
+                Ok(false) => self.converter.convert(turned).map(|rgb| {
+                    for (y, out) in dst.chunks_exact_mut(row).enumerate() {
+                        out.copy_from_slice(&rgb.data[y * rgb.stride..y * rgb.stride + row]);
+                    }
+                }),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        written.map_err(|e| {
+            Error::at(
+                &self.path,
+                Problem::UnreadableFrame {
+                    frame: index,
+                    file: self.decoding.frame_file(index),
+                    reason: format!("conversion to RGB24 failed: {e}"),
+                },
+            )
+        })
+    }
+
     /// Decodes the next frame into `self.frame`; false at the end of the source.
     fn advance(&mut self) -> Result<bool> {
         if self.done {
