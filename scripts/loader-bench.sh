@@ -11,8 +11,9 @@
 # largest first, so that two workers share them as evenly as whole clips allow.
 # CPU seconds (every thread, user + system; ffmpeg's utime + stime) are reported beside them:
 # on a host that other work keeps busy, wall-clock ratios say little about two threads.
-# Then the peak RSS of loaderbench (VmHWM) with every clip once and ten times: memory is
-# flat in the number of clips when the two are about equal.
+# Then the peak RSS of loaderbench (VmHWM) with every clip once, 10 and 30 times: memory is
+# bounded by the batch buffers in flight and recycled (each grows to the largest clip it has
+# held, so the first rounds of clips raise it) and flat in the number of clips after that.
 # Usage: scripts/loader-bench.sh [REPS]   (default 5; builds loaderbench in release mode)
 # Clips: $FRAMEMIX_REALDATA, else target/realdata (DEST=target/realdata bash
 # ../shared/realdata/fetch.sh fetches them).
@@ -93,11 +94,11 @@ for w in (1, 2):
           f"{cps:6.2f} clips/s  = {ratio:.2f} x {w} x floor (target 0.90: {verdict}); "
           f"CPU {statistics.median(cpu[w]):.2f} s = {statistics.median(cpu[w]) / statistics.median(cpu['floor']):.2f} x the floor's")
 
-one, ten = loaderbench(1, 1), loaderbench(1, 10)
-if one["max_rss_kib"] and ten["max_rss_kib"]:
-    print(f"\npeak RSS, W=1: {one['clips']} clips {one['max_rss_kib'] / 1024:.1f} MiB, "
-          f"{ten['clips']} clips {ten['max_rss_kib'] / 1024:.1f} MiB "
-          f"(x{ten['max_rss_kib'] / one['max_rss_kib']:.2f})")
+runs = [loaderbench(1, k) for k in (1, 10, 30)]
+if all(r["max_rss_kib"] for r in runs):
+    print("\npeak RSS, W=1: " + ", ".join(
+        f"{r['clips']} clips {r['max_rss_kib'] / 1024:.1f} MiB" for r in runs)
+        + f" (30x over 10x: x{runs[2]['max_rss_kib'] / runs[1]['max_rss_kib']:.2f})")
 print("load average (1, 5, 15 min) at the end: %.2f %.2f %.2f (other work skews timings)"
       % os.getloadavg())
 PY
