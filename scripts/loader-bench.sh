@@ -14,7 +14,8 @@
 # Then the peak RSS of loaderbench (VmHWM) with every clip once, 10 and 30 times: memory is
 # bounded by the batch buffers in flight and recycled (each grows to the largest clip it has
 # held, so the first rounds of clips raise it) and flat in the number of clips after that.
-# Usage: scripts/loader-bench.sh [REPS]   (default 5; builds loaderbench in release mode)
+# Last, mixcli's start-up: `mixcli --version` against `true`, wall and CPU time.
+# Usage: scripts/loader-bench.sh [REPS]   (default 5; builds loaderbench and mixcli in release mode)
 # Clips: $FRAMEMIX_REALDATA, else target/realdata (DEST=target/realdata bash
 # ../shared/realdata/fetch.sh fetches them).
 set -euo pipefail
@@ -36,12 +37,13 @@ for n in "${names[@]}"; do
 done
 command -v ffmpeg >/dev/null || { echo "loader-bench: the ffmpeg program is not installed" >&2; exit 1; }
 cargo build --release --quiet --bin loaderbench --manifest-path "$root/Cargo.toml"
+cargo build --release --quiet -p mixcli --manifest-path "$root/Cargo.toml"
 bin="$target/release/loaderbench"
 
-python3 - "$bin" "$REPS" "${clips[@]}" <<'PY'
+python3 - "$bin" "$target/release/mixcli" "$REPS" "${clips[@]}" <<'PY'
 import json, os, re, statistics, subprocess, sys, time
 
-bin, reps, clips = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+bin, mixcli, reps, clips = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 # Largest first (bytes), for an even split between workers.
 clips.sort(key=lambda c: -os.path.getsize(c))
 
@@ -99,6 +101,20 @@ if all(r["max_rss_kib"] for r in runs):
     print("\npeak RSS, W=1: " + ", ".join(
         f"{r['clips']} clips {r['max_rss_kib'] / 1024:.1f} MiB" for r in runs)
         + f" (30x over 10x: x{runs[2]['max_rss_kib'] / runs[1]['max_rss_kib']:.2f})")
+def start_up(cmd, n=20):
+    """Median wall and CPU (user + system) milliseconds of running cmd n times."""
+    wall, cpu = [], []
+    for _ in range(n):
+        t = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, _, ru = os.wait4(p.pid, 0)
+        wall.append(time.perf_counter() - t); cpu.append(ru.ru_utime + ru.ru_stime)
+    return statistics.median(wall) * 1000, statistics.median(cpu) * 1000
+
+print("\nstart-up, medians of 20 (wall, CPU):")
+for name, cmd in [("mixcli --version", [mixcli, "--version"]), ("true (a trivial program)", ["true"])]:
+    w, c = start_up(cmd)
+    print(f"  {name:26s} {w:6.1f} ms  {c:5.1f} ms CPU")
 print("load average (1, 5, 15 min) at the end: %.2f %.2f %.2f (other work skews timings)"
       % os.getloadavg())
 PY

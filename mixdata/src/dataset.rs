@@ -93,8 +93,8 @@ pub struct DatasetConfig {
     /// format's default, [`crate::ListFormat::default_template`]); `None`: each entry's, and
     /// for entries without one the plain rule (every file a numbered frame). Default: `None`.
     pub template: Option<FrameTemplate>,
-    /// Decoder threads per clip (0: FFmpeg decides). Default: 1, as the loader's workers
-    /// decode clips in parallel.
+    /// Decoder threads per clip (0: FFmpeg decides; [`MixRequest::threads`]). Default: 1, as
+    /// the loader's workers decode clips in parallel.
     pub threads: usize,
     /// Where clips are mixed. Default: [`Device::Cpu`].
     pub device: Device,

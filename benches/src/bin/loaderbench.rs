@@ -5,8 +5,11 @@
 //! crop, mixed on the CPU. Clips of different sizes keep their own shapes: the loader is
 //! ragged (batches of one sample, each buffer sized to its clip; [`LoaderConfig::ragged`]),
 //! and every batch buffer is handed back for reuse, as a training loop would. `--workers W`
-//! worker threads decode and mix (one decoder thread per clip unless `--threads` says
-//! otherwise), `--workers 0` the calling thread.
+//! worker threads decode and mix, `--workers 0` the calling thread. `--threads T` is the
+//! dataset's decoder threads per clip: 1 (the default) keeps each clip on its worker's
+//! thread, as the `ffmpeg` program's `-threads 1` floor does; other values let FFmpeg thread
+//! the decoder and decode on a thread of its own ahead of the conversion and the mix
+//! ([`mixdata::MixRequest::threads`]).
 //!
 //!     cargo run --release --bin loaderbench -- [--workers W] [--repeat K] [--threads T] [--json] FILE...
 //!
