@@ -4,15 +4,17 @@
 # (tests synthesise media with it), clang-16 (CUDA C -> PTX without the CUDA toolkit), g++
 # (with AddressSanitizer, for mixcuda's host emulator of its kernels), Debian's libcuda1 from
 # non-free, which cust links against, the aarch64 cross linker, C library and qemu-user that
-# run mixcore's tests on the NEON path (scripts/test.sh), and Python 3 with venv and its
-# development files (python/, the Python module, builds with pyo3 and maturin in a venv). Safe
-# to run again: it does nothing once everything is present.
+# run mixcore's tests on the NEON path (scripts/test.sh), Python 3 with venv and its
+# development files (python/, the Python module, builds with pyo3 and maturin in a venv), and
+# SLURM with munge (slurm-wlm, munge: scripts/slurm-test.sh starts a one-node cluster of its
+# own, from a temporary folder, and uses none of their services or /etc files). Safe to run
+# again: it does nothing once everything is present.
 set -euo pipefail
 
 pkgs=(pkg-config libclang-dev clang-16 g++ ffmpeg
       libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
       libavfilter-dev libavdevice-dev libcuda1 python3 python3-venv python3-dev
-      gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+      gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user slurm-wlm munge)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -4,7 +4,8 @@
 # two bare-metal targets), runs mixcore's and the property tests on aarch64 under qemu (the
 # NEON path), checks that mixcore publishes and mixcuda packages its PTX, checks the
 # committed PTX, runs the Python module's tests (scripts/python-test.sh: a venv in
-# target/pyvenv, `pip install ./python`, pytest), builds the benches, and runs a short pass of
+# target/pyvenv, `pip install ./python`, pytest), runs mixcli batch as a SLURM array job on a
+# one-node cluster it starts (scripts/slurm-test.sh), builds the benches, and runs a short pass of
 # every fuzz target (45 s each, two at a time; `scripts/fuzz.sh SECONDS` or fuzz/README.md for
 # longer runs).
 # `.ci/run` calls exactly this.
@@ -91,10 +92,15 @@ cargo clippy -p mixcuda -p mixdata -p mixcli -p framemix-benches --all-targets \
   --features mixcuda/cuda,mixcli/cuda,framemix-benches/cuda -- -D warnings
 cargo test -p mixcuda --features cuda
 cargo test -p mixdata --features cuda
+# mixcli's unit and end-to-end tests again, against the binary built with the cuda feature
+# (cli_cuda checks that build mixes exactly on a GPU or names the missing device).
 cargo test -p mixcli --features cuda
 
 step "Python module: pip install ./python in target/pyvenv, pytest python/tests (bit for bit against mixcli)"
 bash scripts/python-test.sh
+
+step "SLURM array job: a one-node cluster, sbatch --wait --array=0-2 scripts/slurm-batch.sh, equal to one process bit for bit"
+bash scripts/slurm-test.sh
 
 step "benches build"
 cargo bench -p framemix-benches --no-run

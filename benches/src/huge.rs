@@ -84,3 +84,11 @@ impl<T: Copy> Drop for HugeBuf<T> {
         unsafe { dealloc(self.ptr.as_ptr().cast(), self.layout) };
     }
 }
+
+impl<T: Copy> std::fmt::Debug for HugeBuf<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HugeBuf")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}

@@ -10,7 +10,7 @@ pub use huge::HugeBuf;
 pub mod peer;
 
 use mixcore::{
-    Backend, FloatWeights, FrameView, Geometry, MixPath, MixSpec, Mixer, Plan, PlanConfig,
+    Backend, FloatWeights, FrameView, Geometry, Half, MixPath, MixSpec, Mixer, Plan, PlanConfig,
 };
 
 /// One workload: F frames of W x H x 3 bytes, mixed into S = 8 segments.
@@ -117,6 +117,9 @@ pub enum Variant {
     ExactAvx512,
     /// Exact path, fastest backend, every rayon thread (`mix_par`).
     ExactParallel,
+    /// Exact path, fastest backend, one thread, f16 output (`mix_half`) into
+    /// [`Scratch::half`] instead of the f32 output.
+    ExactF16,
     /// Float path (schedule weights), fastest backend, one thread.
     Float,
     /// Exact path through the streaming `Mixer` with its recommended buffer and the output
@@ -139,17 +142,20 @@ pub struct Scratch {
     pub words: Vec<u64>,
     /// The whole decoded video of [`Variant::DecodeToMemory`].
     pub video: Vec<u8>,
+    /// The f16 output of [`Variant::ExactF16`] (as bit patterns), as long as the f32 output.
+    pub half: Option<HugeBuf<u16>>,
 }
 
 impl Variant {
     /// Every variant.
-    pub const ALL: [Variant; 10] = [
+    pub const ALL: [Variant; 11] = [
         Variant::Reference,
         Variant::Wide,
         Variant::Exact,
         Variant::ExactAvx2,
         Variant::ExactAvx512,
         Variant::ExactParallel,
+        Variant::ExactF16,
         Variant::Float,
         Variant::Stream,
         Variant::DecodeToMemory,
@@ -165,6 +171,7 @@ impl Variant {
             Variant::ExactAvx2 => "exact_avx2_1t",
             Variant::ExactAvx512 => "exact_avx512_1t",
             Variant::ExactParallel => "exact_mt",
+            Variant::ExactF16 => "exact_f16_1t",
             Variant::Float => "float_1t",
             Variant::Stream => "stream_1t",
             Variant::DecodeToMemory => "pipe_memory_1t",
@@ -210,6 +217,13 @@ pub fn run(
         Variant::ExactAvx2 => mixcore::mix(&plan, frames, &spec(Backend::Avx2), out),
         Variant::ExactAvx512 => mixcore::mix(&plan, frames, &spec(Backend::Avx512), out),
         Variant::ExactParallel => mixcore::mix_par(&plan, frames, &spec(Backend::Auto), out),
+        Variant::ExactF16 => {
+            let half = match &mut scratch.half {
+                Some(h) if h.len() == out.len() => h,
+                slot => slot.insert(HugeBuf::new(out.len(), 0u16)),
+            };
+            mixcore::mix_half(&plan, frames, &spec(Backend::Auto), Half::F16, half)
+        }
         Variant::Float => {
             let s = MixSpec {
                 path: MixPath::Float(FloatWeights::Schedule),

@@ -43,7 +43,8 @@ fn check_output(out: &OutputArgs, plan: &PlanArgs) {
         }
     }
     // The transform options become a request whose transform validates in the plan's mode
-    // (with one view), or a usage error: never a panic, never a refusal of another kind.
+    // (three views exactly for --crop-mode three, else one), or a usage error: never a
+    // panic, never a refusal of another kind.
     if let Ok(config) = plan.config() {
         match out.request(config, 0) {
             Ok(req) => {
@@ -54,7 +55,8 @@ fn check_output(out: &OutputArgs, plan: &PlanArgs) {
                     "{t:?} accepted in {:?}",
                     config.mode
                 );
-                assert_eq!(t.views(), 1, "{t:?} accepted with several views");
+                let three = t.crop.is_some_and(|c| c.mode == mixdata::CropMode::Three);
+                assert_eq!(t.views(), if three { 3 } else { 1 }, "{t:?}: views");
             }
             Err(e) => assert!(
                 e.is_usage(),

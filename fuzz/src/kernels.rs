@@ -254,6 +254,7 @@ fn oracle_mix(
                             }
                             acc
                         }
+                        other => unimplemented!("the fuzz oracle has no rule for {other:?}"),
                     };
                     let idx = oracle::output_index(
                         spec.layout,

@@ -71,6 +71,7 @@ pub fn numerator(schedule: Schedule<'_>, t: u32, m: u32) -> u64 {
         Schedule::Linear0 if m == 1 => 1,
         Schedule::Linear0 => u64::from(t),
         Schedule::Custom(n) => u64::from(n[t as usize]),
+        other => unimplemented!("the fuzz oracle has no rule for {other:?}"),
     }
 }
 
@@ -84,6 +85,7 @@ pub fn denominator(schedule: Schedule<'_>, m: u32) -> u64 {
         Schedule::Linear0 if m == 1 => 1,
         Schedule::Linear0 => m * (m - 1) / 2,
         Schedule::Custom(n) => n.iter().map(|&x| u64::from(x)).sum(),
+        other => unimplemented!("the fuzz oracle has no rule for {other:?}"),
     }
 }
 
@@ -223,6 +225,7 @@ pub fn position(
         (Selection::Consecutive, Some((seed, before))) => {
             u128::from(uniform(splitmix(seed, before), (n - m + 1) as u64)) + t
         }
+        (other, _) => unimplemented!("the fuzz oracle has no rule for {other:?}"),
     };
     lo + offset as u32
 }
@@ -292,6 +295,7 @@ pub fn epilogue(e: &Epilogue, v: f32, c: usize) -> f32 {
         Epilogue::Raw => v,
         Epilogue::Unit => v / 255.0,
         Epilogue::Normalize { mean, std } => (v / 255.0 - mean[c]) / std[c],
+        other => unimplemented!("the fuzz oracle has no rule for {other:?}"),
     }
 }
 
@@ -314,6 +318,7 @@ pub fn output_index(
         Layout::Tchw => ((i * ch + c) * h + y) * w + x,
         Layout::Cthw => ((c * segments + i) * h + y) * w + x,
         Layout::Thwc => ((i * h + y) * w + x) * ch + c,
+        other => unimplemented!("the fuzz oracle has no rule for {other:?}"),
     }
 }
 

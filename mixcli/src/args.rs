@@ -313,8 +313,10 @@ pub struct OutputArgs {
     /// Keep a WIDTHxHEIGHT crop of every (resized) frame: every clip comes out at this size.
     #[arg(long, value_name = "WxH", help_heading = "Transform")]
     pub crop: Option<Size>,
-    /// Where the crop is taken: center; random or multiscale (TSN's multi-scale crop), drawn
-    /// per clip from the seed, need --train; three (three views) is not mixed yet.
+    /// Where the crop is taken: center; three (three views for testing: left, right, middle
+    /// along the long side, as mmaction2's ThreeCrop; the .npy gets a leading axis of 3);
+    /// random or multiscale (TSN's multi-scale crop), drawn per clip from the seed, need
+    /// --train.
     #[arg(long, value_name = "MODE", default_value_t = CropMode::Center, requires = "crop", help_heading = "Transform")]
     pub crop_mode: CropMode,
     /// Flip each clip horizontally with probability 1/2, drawn per clip from the seed (needs
@@ -364,19 +366,13 @@ impl OutputArgs {
     /// # Errors
     /// A usage error with the transform module's message when the transform options are
     /// refused on their own or in the plan's mode (random crops and the flip need train
-    /// mode), or when they ask for three views (not mixed yet).
+    /// mode).
     pub fn request<'a>(&self, plan: PlanConfig<'a>, threads: usize) -> Result<MixRequest<'a>> {
         let transform = self.transform();
         transform
             .validate()
             .and_then(|()| transform.check_mode(plan.mode))
             .map_err(|e| Error::usage(e.to_string()))?;
-        if transform.views() != 1 {
-            return Err(Error::usage(format!(
-                "--crop-mode three makes {} views per clip, which mixcli does not mix yet (use center)",
-                transform.views()
-            )));
-        }
         Ok(MixRequest {
             plan,
             layout: self.layout,

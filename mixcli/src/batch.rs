@@ -51,9 +51,11 @@
 //!
 //! With a list, the run writes `OUT/index.jsonl` (`index-shard-I-of-N.jsonl` with `--shard`)
 //! atomically at its end: one JSON object per output, by index, `{"index", "output"
-//! (relative to OUT), "input" (as the list writes it), "labels", "frames" (F), "shape",
-//! "seed" (null in test mode), "segments": [{"frames" (positions), "numerators",
-//! "denominator", "window"}]}`. Outputs skipped as current get their line from their record
+//! (relative to OUT), "input" (as the list writes it), "labels", "frames" (F), "shape" (the
+//! `.npy`'s), "seed" (null in test mode), "geometry" (the transform as applied: resize, crop,
+//! flip; [`record::geometry`]), "views" (every view's geometry, in the order of the `.npy`'s
+//! views: one, or three with `--crop-mode three`), "segments": [{"frames" (positions),
+//! "numerators", "denominator", "window"}]}`. Outputs skipped as current get their line from their record
 //! (F and shape; the plan is the key's, the labels the list's), so the index is complete
 //! after any resumed run; inputs that failed are in the failure report instead.
 //!
@@ -82,6 +84,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use walkdir::WalkDir;
 
 use crate::args::{BatchArgs, Shard};
 use crate::atomic;
@@ -189,67 +192,67 @@ impl Search {
         p.is_dir() && frames_dir::classify(p).is_ok_and(|k| k != DirKind::Frames)
     }
 
-    /// The inputs under the search folder `dir`: paths `dir.join(...)`, in name order.
+    /// The inputs under the search folder `dir`: paths `dir.join(...)`, in name order. A
+    /// frame folder is one input and is not descended into; hidden entries, the output folder
+    /// and symbolic links back to a folder being searched (a loop) are passed over; two links
+    /// to one folder elsewhere are both searched, each input named by its own path.
     fn search(&mut self, dir: &Path) -> Vec<PathBuf> {
         let mut found = Vec::new();
-        let mut ancestors = Vec::new();
-        self.walk(dir, &mut ancestors, &mut found);
-        found
-    }
-
-    fn walk(&mut self, dir: &Path, ancestors: &mut Vec<PathBuf>, found: &mut Vec<PathBuf>) {
-        // A symbolic link back to a folder being searched would loop: stop there. Two links
-        // to one folder elsewhere are both searched, each input named by its own path.
-        let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-        if ancestors.len() > 64 || ancestors.contains(&canonical) {
-            return;
-        }
-        let kind = match frames_dir::classify(dir) {
-            Ok(DirKind::Frames) => {
-                found.push(dir.to_path_buf());
-                return;
+        // Folders with images that are not frame folders, and how many inputs came before them.
+        let mut mixed: Vec<(PathBuf, usize)> = Vec::new();
+        let mut walk = WalkDir::new(dir)
+            .follow_links(true)
+            .max_depth(MAX_SEARCH_DEPTH)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| {
+                e.depth() == 0 || e.file_name().as_encoded_bytes().first() != Some(&b'.')
+            });
+        while let Some(entry) = walk.next() {
+            // A link loop, or a folder whose listing fails after `classify` read it: nothing
+            // more to find there.
+            let Ok(entry) = entry else { continue };
+            let path = entry.path();
+            if !entry.file_type().is_dir() {
+                if frames_dir::has_video_extension(path) {
+                    found.push(path.to_path_buf());
+                }
+                continue;
             }
-            Ok(kind) => kind,
-            Err(_) => {
-                // Unreadable: an input that fails, naming the problem.
-                found.push(dir.to_path_buf());
-                return;
-            }
-        };
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut paths: Vec<PathBuf> = entries
-            .flatten()
-            .filter(|e| e.file_name().as_encoded_bytes().first() != Some(&b'.'))
-            .map(|e| e.path())
-            .collect();
-        paths.sort();
-        let before = found.len();
-        ancestors.push(canonical);
-        for path in paths {
-            if path.is_dir() {
-                if self
+            if entry.depth() > 0
+                && self
                     .skip
                     .as_ref()
-                    .is_some_and(|s| *s == identity::identify(&path))
-                {
-                    continue;
+                    .is_some_and(|s| *s == identity::identify(path))
+            {
+                walk.skip_current_dir();
+                continue;
+            }
+            match frames_dir::classify(path) {
+                Ok(DirKind::Frames) | Err(_) => {
+                    // A frame folder is one input; an unreadable folder is an input that
+                    // fails, naming the problem.
+                    found.push(path.to_path_buf());
+                    walk.skip_current_dir();
                 }
-                self.walk(&path, ancestors, found);
-            } else if frames_dir::has_video_extension(&path) {
-                found.push(path);
+                Ok(DirKind::Mixed) => mixed.push((path.to_path_buf(), found.len())),
+                Ok(_) => {}
             }
         }
-        ancestors.pop();
-        if kind == DirKind::Mixed && found.len() == before {
-            self.notes.push(format!(
-                "{}: holds images but is not a frame folder (it also holds videos, sub-folders or .npy files), and no input was found in it",
-                dir.display()
-            ));
+        for (folder, before) in mixed {
+            if !found[before..].iter().any(|p| p.starts_with(&folder)) {
+                self.notes.push(format!(
+                    "{}: holds images but is not a frame folder (it also holds videos, sub-folders or .npy files), and no input was found in it",
+                    folder.display()
+                ));
+            }
         }
+        found
     }
 }
+
+/// How deep a batch search descends below a folder given on the command line.
+const MAX_SEARCH_DEPTH: usize = 64;
 
 /// The name under `root` of `input`: lexically, or else through the canonical form of the
 /// input's folder (the input's own name is kept, never a link's target).
@@ -565,8 +568,9 @@ fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + 
 enum Outcome {
     Done {
         frames: u32,
-        shape: [usize; 4],
+        shape: Vec<usize>,
         geometry: Value,
+        views: Value,
         secs: f64,
     },
     Failed(Error),
@@ -599,7 +603,7 @@ impl JobSetup<'_> {
 fn run_job(job: &Job, setup: &JobSetup<'_>, preview: bool) -> Outcome {
     let start = Instant::now();
     let req = &setup.req;
-    let result = (|| -> Result<(u32, [usize; 4], Value)> {
+    let result = (|| -> Result<(u32, Vec<usize>, Value, Value)> {
         if let Some(dir) = job.output.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::io(dir, "creating the output folder", e))?;
@@ -613,15 +617,17 @@ fn run_job(job: &Job, setup: &JobSetup<'_>, preview: bool) -> Outcome {
         record::write(&job.output, &key, &job.input, &mixed, req)?;
         Ok((
             mixed.frames,
-            mixed.shape,
+            mixed.full_shape(),
             record::geometry(&mixed.transform),
+            record::views(&mixed.views),
         ))
     })();
     match result {
-        Ok((frames, shape, geometry)) => Outcome::Done {
+        Ok((frames, shape, geometry, views)) => Outcome::Done {
             frames,
             shape,
             geometry,
+            views,
             secs: start.elapsed().as_secs_f64(),
         },
         Err(e) => Outcome::Failed(e),
@@ -630,14 +636,15 @@ fn run_job(job: &Job, setup: &JobSetup<'_>, preview: bool) -> Outcome {
 
 /// One line of `index.jsonl`: the output (relative to the output folder), the clip as the list
 /// writes it, its index and labels, F, the shape, the seed, the geometry the clip was mixed
-/// with ([`record::geometry`]) and the plan's segments.
+/// with ([`record::geometry`]: the first view's), every view's geometry in the order of the
+/// output's views ([`record::views`]) and the plan's segments.
 fn index_line(
     job: &Job,
     req: &MixRequest<'_>,
     out_dir: &Path,
     frames: u32,
     shape: &[usize],
-    geometry: &Value,
+    (geometry, views): (&Value, &Value),
 ) -> Value {
     let output = job.output.strip_prefix(out_dir).unwrap_or(&job.output);
     let (input, labels) = job.entry.as_ref().map_or_else(
@@ -657,6 +664,7 @@ fn index_line(
         "shape": shape,
         "seed": seed,
         "geometry": geometry,
+        "views": views,
         "segments": record::segments(&req.plan, frames),
     })
 }
@@ -721,13 +729,12 @@ impl Report {
                 .map_err(|e| Error::io(&self.path, "creating", e))?;
             self.file = Some(file);
         }
-        let line = format!(
-            "{{\"input\": {}, \"output\": {}, \"kind\": {}, \"error\": {}}}\n",
-            json::string(&job.input.to_string_lossy()),
-            json::string(&job.output.to_string_lossy()),
-            json::string(error.problem.kind()),
-            json::string(&error.to_string()),
-        );
+        let line = json::line(&serde_json::json!({
+            "input": job.input.to_string_lossy(),
+            "output": job.output.to_string_lossy(),
+            "kind": error.problem.kind(),
+            "error": error.to_string(),
+        }));
         if let Some(f) = self.file.as_mut() {
             // One write per line: a killed run leaves whole lines.
             f.write_all(line.as_bytes())
@@ -909,9 +916,16 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
             Freshness::Current if index_path.is_none() => summary.skipped += 1,
             Freshness::Current => {
                 let req = job_request(&req, args, &job);
-                if let Some((frames, shape, geometry)) = record::output_of(&job.output) {
+                if let Some((frames, shape, geometry, views)) = record::output_of(&job.output) {
                     summary.skipped += 1;
-                    let line = index_line(&job, &req, &args.out_dir, frames, &shape, &geometry);
+                    let line = index_line(
+                        &job,
+                        &req,
+                        &args.out_dir,
+                        frames,
+                        &shape,
+                        (&geometry, &views),
+                    );
                     index_lines.insert(job.index, line);
                 } else {
                     // A record without what came out says too little to keep it.
@@ -978,12 +992,20 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
                     frames,
                     shape,
                     geometry,
+                    views,
                     secs,
                 } => {
                     summary.mixed += 1;
                     if index_path.is_some() {
                         let req = job_request(&req, args, job);
-                        let line = index_line(job, &req, &args.out_dir, frames, &shape, &geometry);
+                        let line = index_line(
+                            job,
+                            &req,
+                            &args.out_dir,
+                            frames,
+                            &shape,
+                            (&geometry, &views),
+                        );
                         index_lines.insert(job.index, line);
                     }
                     progress.line(&format!(

@@ -121,10 +121,16 @@ pub fn run(out_dir: &Path) -> Result<()> {
         plan.segments(),
         geometry,
     )?;
-    let plan_json = format!(
-        "{{\"frames\": {FRAMES}, \"width\": {WIDTH}, \"height\": {HEIGHT}, \"segments\": {}, \"schedule\": \"linear\", \"select\": \"spread\", \"layout\": \"tchw\", \"scale\": \"raw\"}}\n",
-        json::segments(&plan)
-    );
+    let plan_json = json::line(&serde_json::json!({
+        "frames": FRAMES,
+        "width": WIDTH,
+        "height": HEIGHT,
+        "segments": json::segments(&plan),
+        "schedule": "linear",
+        "select": "spread",
+        "layout": "tchw",
+        "scale": "raw",
+    }));
     atomic::write_all(&plan_path, plan_json.as_bytes())?;
 
     println!(

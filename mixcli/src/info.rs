@@ -3,16 +3,13 @@
 use std::fmt::Write;
 
 use mixcore::Plan;
+use serde_json::json;
 
 use crate::args::InfoArgs;
 use crate::error::{Error, Problem, Result};
 use crate::json;
 use crate::mixing;
 use mixdata::Source;
-
-fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
-    v.map_or_else(|| "null".to_string(), |v| v.to_string())
-}
 
 /// Runs `mixcli info` and returns what to print.
 ///
@@ -63,45 +60,33 @@ pub fn run(args: &InfoArgs) -> Result<String> {
     let plan = Plan::new(frames, &config).map_err(|e| Error::mix(&path, e))?;
     let rate = video.as_ref().and_then(|v| v.frame_rate);
     if args.json {
-        let mut s = format!(
-            "{{\"frames\": {frames}, \"width\": {width}, \"height\": {height}, \"segments\": {}",
-            json::segments(&plan)
-        );
-        let _ = write!(
-            s,
-            ", \"input\": {}, \"kind\": \"{}\", \"counted\": {counted}, \"frames_exact\": {}",
-            json::string(&path.to_string_lossy()),
-            if video.is_some() { "video" } else { "frames" },
-            !args.quick
-        );
-        let _ = write!(
-            s,
-            ", \"rotation\": {rotation}, \"display_rotation\": {stored_rotation}, \"damage\": {}",
-            damage.as_ref().map_or_else(
-                || "null".to_string(),
-                |d| format!(
-                    "{{\"clean\": {}, \"frames\": [{}], \"lost\": {}, \"errors\": {}, \"description\": {}}}",
-                    d.is_clean(),
-                    d.frames.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
-                    d.lost,
-                    d.errors,
-                    json::string(&d.description())
-                )
-            )
-        );
-        if let Some(v) = &video {
-            let _ = write!(
-                s,
-                ", \"container\": {}, \"codec\": {}, \"frame_rate\": {}, \"header_frames\": {}, \"duration_s\": {}",
-                json::string(&v.container),
-                json::string(&v.codec),
-                rate.map_or_else(|| "null".to_string(), |(n, d)| format!("[{n}, {d}]")),
-                opt(v.header_frames),
-                opt(v.duration_s.map(|d| format!("{d:.6}"))),
-            );
+        let mut object = json!({
+            "frames": frames,
+            "width": width,
+            "height": height,
+            "segments": json::segments(&plan),
+            "input": path.to_string_lossy(),
+            "kind": if video.is_some() { "video" } else { "frames" },
+            "counted": counted,
+            "frames_exact": !args.quick,
+            "rotation": rotation,
+            "display_rotation": stored_rotation,
+            "damage": damage.as_ref().map(|d| json!({
+                "clean": d.is_clean(),
+                "frames": d.frames,
+                "lost": d.lost,
+                "errors": d.errors,
+                "description": d.description(),
+            })),
+        });
+        if let (Some(v), Some(fields)) = (&video, object.as_object_mut()) {
+            fields.insert("container".into(), json!(v.container));
+            fields.insert("codec".into(), json!(v.codec));
+            fields.insert("frame_rate".into(), json!(rate.map(|(n, d)| [n, d])));
+            fields.insert("header_frames".into(), json!(v.header_frames));
+            fields.insert("duration_s".into(), json!(v.duration_s));
         }
-        s.push_str("}\n");
-        return Ok(s);
+        return Ok(json::line(&object));
     }
     let mut s = String::new();
     let _ = writeln!(s, "input:      {}", path.display());

@@ -1,67 +1,38 @@
-//! The little JSON mixcli writes (`info --json`, the batch failure report, the demo's plan):
-//! string escaping and the plan object.
-
-use std::fmt::Write;
+//! The JSON mixcli writes (`info --json`, the batch failure report and `index.jsonl`, the
+//! demo's plan, the resume records), built as `serde_json` values. Objects keep the order
+//! their fields are written in (serde_json's `preserve_order`).
 
 use mixcore::Plan;
+use serde_json::{Value, json};
 
-/// `s` as a JSON string literal, quotes included.
+/// The plan's segments: `[{"frames": [..], "numerators": [..], "denominator": D,
+/// "window": [lo, hi]}, ...]`.
 #[must_use]
-pub fn string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn list(items: impl Iterator<Item = impl std::fmt::Display>) -> String {
-    let parts: Vec<String> = items.map(|v| v.to_string()).collect();
-    format!("[{}]", parts.join(", "))
-}
-
-/// The plan as `"segments": [{"frames": [..], "numerators": [..], "denominator": D}, ...]`
-/// (the value only, a JSON array).
-#[must_use]
-pub fn segments(plan: &Plan<'_>) -> String {
-    let segs: Vec<String> = plan
-        .iter()
+pub fn segments(plan: &Plan<'_>) -> Value {
+    plan.iter()
         .map(|seg| {
             let w = seg.window();
-            format!(
-                "{{\"frames\": {}, \"numerators\": {}, \"denominator\": {}, \"window\": [{}, {}]}}",
-                list(seg.positions()),
-                list(seg.numerators()),
-                seg.denominator(),
-                w.lo,
-                w.hi
-            )
+            json!({
+                "frames": seg.positions().collect::<Vec<u32>>(),
+                "numerators": seg.numerators().collect::<Vec<u32>>(),
+                "denominator": seg.denominator(),
+                "window": [w.lo, w.hi],
+            })
         })
-        .collect();
-    format!("[{}]", segs.join(", "))
+        .collect()
+}
+
+/// `value` as one line of JSON, newline included (a JSON Lines record or a `--json` answer).
+#[must_use]
+pub fn line(value: &Value) -> String {
+    let mut s = value.to_string();
+    s.push('\n');
+    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn string_escapes_controls_and_quotes() {
-        assert_eq!(string("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
-        assert_eq!(string("é"), "\"é\"");
-    }
 
     #[test]
     fn segments_lists_positions_numerators_denominators() {
@@ -74,9 +45,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            segments(&plan),
-            "[{\"frames\": [0, 1], \"numerators\": [1, 2], \"denominator\": 3, \"window\": [0, 2]}, \
-             {\"frames\": [2, 3], \"numerators\": [1, 2], \"denominator\": 3, \"window\": [2, 4]}]"
+            line(&segments(&plan)),
+            "[{\"frames\":[0,1],\"numerators\":[1,2],\"denominator\":3,\"window\":[0,2]},\
+             {\"frames\":[2,3],\"numerators\":[1,2],\"denominator\":3,\"window\":[2,4]}]\n"
+        );
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        assert_eq!(
+            line(&json!("a\"b\\c\nd\u{1}")),
+            "\"a\\\"b\\\\c\\nd\\u0001\"\n"
         );
     }
 }

@@ -81,7 +81,7 @@ fn run_mix(args: &MixArgs) -> Result<()> {
         args.input.display(),
         mixed.frames,
         args.output.display(),
-        mixed.shape
+        mixed.full_shape()
     );
     if let Some(p) = &args.preview {
         eprintln!("preview -> {}", p.display());

@@ -1,7 +1,8 @@
 //! The preview: a PNG grid of the S mixed frames, for people to look at.
 //!
 //! Tiles are laid out left to right, top to bottom, in segment order, separated by a 2-pixel
-//! black gap. Values are shown on the raw scale (the epilogue is undone, `V = 255 * y` for
+//! black gap. With three crops each view has its grid, one below the other in view order,
+//! separated by a gap of 4 [`GAP`]s. Values are shown on the raw scale (the epilogue is undone, `V = 255 * y` for
 //! `unit`, `V = 255 * (y * std + mean)` for `normalize`), rounded to the nearest integer and
 //! clamped to `[0, 255]`: a picture, not data (use the `.npy` for numbers).
 
@@ -32,11 +33,7 @@ pub fn columns(segments: u32) -> u32 {
 }
 
 fn to_raw(y: f32, c: usize, epilogue: &Epilogue) -> u8 {
-    let v = match epilogue {
-        Epilogue::Raw => y,
-        Epilogue::Unit => y * 255.0,
-        Epilogue::Normalize { mean, std } => (y * std[c & 3] + mean[c & 3]) * 255.0,
-    };
+    let v = epilogue.unapply(y, c);
     // `as` saturates and maps NaN to 0.
     v.round_ties_even().clamp(0.0, 255.0) as u8
 }
@@ -110,6 +107,43 @@ pub fn write_png(
     encode_png(path, out, layout, epilogue, segments, geometry)?.commit()
 }
 
+/// Renders the grid of each of `views` views (`out` holds them one after the other), one below
+/// the other, `4 * GAP` black rows apart: returns (width, height, interleaved bytes).
+///
+/// # Errors
+/// As [`render`]; no views, or an output that does not split into `views` equal parts.
+pub fn render_views(
+    out: &[f32],
+    views: usize,
+    layout: Layout,
+    epilogue: &Epilogue,
+    segments: u32,
+    geometry: Geometry,
+) -> Result<(u32, u32, Vec<u8>)> {
+    if views == 0 || !out.len().is_multiple_of(views) {
+        return Err(Error::usage(format!(
+            "internal: preview of {} values in {views} views",
+            out.len()
+        )));
+    }
+    let mut grids = out.chunks_exact(out.len() / views);
+    let Some(first) = grids.next() else {
+        return render(out, layout, epilogue, segments, geometry);
+    };
+    let (w, h, mut img) = render(first, layout, epilogue, segments, geometry)?;
+    let gap = vec![0u8; (w as usize) * geometry.channels as usize * (4 * GAP) as usize];
+    let mut height = h;
+    for grid in grids {
+        let (_, h_view, view) = render(grid, layout, epilogue, segments, geometry)?;
+        img.extend_from_slice(&gap);
+        img.extend_from_slice(&view);
+        height = height
+            .checked_add(4 * GAP + h_view)
+            .ok_or_else(|| Error::usage("the preview grid is too large for a PNG"))?;
+    }
+    Ok((w, height, img))
+}
+
 /// Encodes the preview grid of a mix as PNG into an [`Output`] for `path` and returns it
 /// uncommitted: the caller commits it (the file appears) or drops it (nothing appears).
 ///
@@ -123,7 +157,23 @@ pub fn encode_png(
     segments: u32,
     geometry: Geometry,
 ) -> Result<Output> {
-    let (w, h, img) = render(out, layout, epilogue, segments, geometry)?;
+    encode_png_views(path, out, 1, layout, epilogue, segments, geometry)
+}
+
+/// As [`encode_png`] for an output of `views` views ([`render_views`]: three crops).
+///
+/// # Errors
+/// As [`render_views`], and I/O failures.
+pub fn encode_png_views(
+    path: &Path,
+    out: &[f32],
+    views: usize,
+    layout: Layout,
+    epilogue: &Epilogue,
+    segments: u32,
+    geometry: Geometry,
+) -> Result<Output> {
+    let (w, h, img) = render_views(out, views, layout, epilogue, segments, geometry)?;
     let color = match geometry.channels {
         1 => png::ColorType::Grayscale,
         2 => png::ColorType::GrayscaleAlpha,
@@ -171,5 +221,27 @@ mod tests {
         let unit: Vec<f32> = raw.iter().map(|v| v / 255.0).collect();
         let (_, _, img2) = render(&unit, Layout::Tchw, &Epilogue::Unit, 2, g).unwrap();
         assert_eq!(img, img2);
+    }
+
+    #[test]
+    fn render_views_stacks_each_views_grid() {
+        let g = Geometry::new(1, 1, 3).unwrap();
+        // Three views of two segments, tchw: [v][s][c][h][w].
+        let raw: Vec<f32> = (0..18).map(|v| v as f32).collect();
+        let (w, h, img) = render_views(&raw, 3, Layout::Tchw, &Epilogue::Raw, 2, g).unwrap();
+        assert_eq!((w, h), (1 + GAP + 1, 3 + 2 * 4 * GAP));
+        let row = w as usize * 3;
+        for v in 0..3usize {
+            let (_, _, one) =
+                render(&raw[v * 6..(v + 1) * 6], Layout::Tchw, &Epilogue::Raw, 2, g).unwrap();
+            let at = v * (1 + 4 * GAP as usize) * row;
+            assert_eq!(&img[at..at + row], &one[..]);
+        }
+        assert!(
+            img[row..row * (1 + 4 * GAP as usize)]
+                .iter()
+                .all(|&b| b == 0)
+        );
+        assert!(render_views(&raw, 4, Layout::Tchw, &Epilogue::Raw, 2, g).is_err());
     }
 }

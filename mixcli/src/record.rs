@@ -15,6 +15,7 @@
 //!   "output": {"shape": [8, 3, 224, 224], "frames": 300, "counted": 300, "rotation": 0,
 //!              "geometry": {"convert": null, "source": [320, 240], "pre_crop": {...},
 //!                           "resized": [299, 224], "crop": {...}, "flip": false},
+//!              "views": [{...the geometry of each view...}],
 //!              "damage": null, "seed": null,
 //!              "segments": [{"frames": [18], "numerators": [1], "denominator": 1,
 //!                            "window": [0, 37]}, ...]}
@@ -34,8 +35,9 @@
 //! With `--template`, the key also holds the template and its start index
 //! (`"template": {"template": "img_{:05}.jpg", "start": 1}`): it decides which files are frames.
 //!
-//! The output part records what came out: the shape, F, the cheap count, the rotation applied,
-//! the geometry the clip was mixed with ([`geometry`]: resize, crop, flip as drawn),
+//! The output part records what came out: the shape (the `.npy`'s: `[3, ...]` with three
+//! crops), F, the cheap count, the rotation applied, the geometry the clip was mixed with
+//! ([`geometry`]: resize, crop, flip as drawn; the first view's), every view's ([`views`]),
 //! the damage an `--allow-damaged` run accepted (`null` when the input decoded cleanly), the
 //! train-mode seed the clip was mixed with (`null` in test mode; with `--epoch` the clip's own)
 //! and the plan's segments (positions, numerators, denominator, window).
@@ -162,20 +164,7 @@ pub fn key(req: &MixRequest<'_>, input: &Path, template: Option<&FrameTemplate>)
 /// when no plan can be made (never for a mixed output).
 #[must_use]
 pub fn segments(plan: &PlanConfig<'_>, frames: u32) -> Value {
-    let Ok(plan) = Plan::new(frames, plan) else {
-        return Value::Null;
-    };
-    plan.iter()
-        .map(|seg| {
-            let w = seg.window();
-            json!({
-                "frames": seg.positions().collect::<Vec<u32>>(),
-                "numerators": seg.numerators().collect::<Vec<u32>>(),
-                "denominator": seg.denominator(),
-                "window": [w.lo, w.hi],
-            })
-        })
-        .collect()
+    Plan::new(frames, plan).map_or(Value::Null, |plan| crate::json::segments(&plan))
 }
 
 /// The geometry a clip was mixed with, as records and `index.jsonl` write it: the clip's
@@ -196,10 +185,18 @@ pub fn geometry(clip: &mixdata::ClipTransform) -> Value {
     })
 }
 
-/// F, the shape and the geometry ([`geometry`]) of `output` as its record states them;
-/// `None` when the record cannot be read or lacks them.
+/// Every view's geometry ([`geometry`]), in the order of the output's views: one, or three
+/// for three crops (left, right, middle; or top, bottom, middle).
 #[must_use]
-pub fn output_of(output: &Path) -> Option<(u32, Vec<usize>, Value)> {
+pub fn views(views: &[mixdata::ClipTransform]) -> Value {
+    views.iter().map(geometry).collect()
+}
+
+/// F, the shape, the geometry ([`geometry`]) and the views ([`views`]) of `output` as its
+/// record states them (a record without views, from an earlier mixcli, has the one its
+/// geometry says); `None` when the record cannot be read or lacks them.
+#[must_use]
+pub fn output_of(output: &Path) -> Option<(u32, Vec<usize>, Value, Value)> {
     let bytes = std::fs::read(path_for(output)).ok()?;
     let record: Value = serde_json::from_slice(&bytes).ok()?;
     let frames = u32::try_from(record["output"]["frames"].as_u64()?).ok()?;
@@ -212,7 +209,12 @@ pub fn output_of(output: &Path) -> Option<(u32, Vec<usize>, Value)> {
     if !geometry.is_object() {
         return None;
     }
-    Some((frames, shape, geometry))
+    let views = match &record["output"]["views"] {
+        Value::Null => json!([geometry]),
+        views @ Value::Array(_) => views.clone(),
+        _ => return None,
+    };
+    Some((frames, shape, geometry, views))
 }
 
 /// Writes the record of `output` atomically.
@@ -240,11 +242,12 @@ pub fn write(
         "key": key,
         "input_as_given": input_as_given.to_string_lossy(),
         "output": {
-            "shape": mixed.shape,
+            "shape": mixed.full_shape(),
             "frames": mixed.frames,
             "counted": mixed.counted,
             "rotation": mixed.rotation,
             "geometry": geometry(&mixed.transform),
+            "views": views(&mixed.views),
             "damage": damage,
             "seed": match req.plan.mode {
                 Mode::Train { seed } => Value::from(seed),

@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 /// What is written for a mixed value `V` in `[0, 255]`. Each variant is exactly these IEEE-754
 /// `f32` operations in this order, none fused.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub enum Epilogue {
     /// `y = V`. Default.
     #[default]
@@ -52,6 +53,17 @@ impl Epilogue {
             Epilogue::Raw => v,
             Epilogue::Unit => v / 255.0,
             Epilogue::Normalize { mean, std } => (v / 255.0 - mean[c & 3]) / std[c & 3],
+        }
+    }
+
+    /// The mixed value `v` (0..=255 scale) that gave output `y` of channel `c`, as nearly as
+    /// `f32` arithmetic undoes [`Epilogue::apply`]: for previews and plots, not exact.
+    #[must_use]
+    pub fn unapply(&self, y: f32, c: usize) -> f32 {
+        match self {
+            Epilogue::Raw => y,
+            Epilogue::Unit => y * 255.0,
+            Epilogue::Normalize { mean, std } => (y * std[c & 3] + mean[c & 3]) * 255.0,
         }
     }
 }

@@ -5,6 +5,7 @@ use crate::frame::Geometry;
 
 /// The order of the output tensor's axes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Layout {
     /// `[S][C][H][W]`: TSN / TSM in PyTorch. Default.
     #[default]

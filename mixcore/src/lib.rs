@@ -47,6 +47,7 @@ pub mod admit;
 pub mod epilogue;
 pub mod error;
 pub mod frame;
+pub mod half;
 #[cfg(feature = "unstable-internals")]
 pub mod kernel;
 #[cfg(not(feature = "unstable-internals"))]
@@ -69,13 +70,14 @@ pub use admit::{Admission, Admitted};
 pub use epilogue::Epilogue;
 pub use error::{Error, Result};
 pub use frame::{FrameView, Geometry};
+pub use half::{Dtype, Half};
 pub use kernel::Backend;
 #[cfg(feature = "unstable-internals")]
 pub use kernel::Kernels;
 pub use layout::Layout;
 #[cfg(feature = "alloc")]
 pub use mix::mix_to_vec;
-pub use mix::{FloatWeights, MixPath, MixSpec, TILE_ELEMENTS, mix, output_len};
+pub use mix::{FloatWeights, MixPath, MixSpec, TILE_ELEMENTS, mix, mix_half, output_len};
 pub use mixer::Mixer;
 #[cfg(feature = "alloc")]
 pub use mixer::scratch_vec;

@@ -9,6 +9,7 @@ use crate::accumulator::{Accumulator, Accumulators, Group};
 use crate::epilogue::Epilogue;
 use crate::error::{Error, Result};
 use crate::frame::{FrameView, Geometry};
+use crate::half::{self, Half};
 use crate::kernel::{Backend, Finish, Kernels, MAX_GROUP};
 use crate::layout::Layout;
 use crate::plan::{FramesPerSegment, Plan, Segment};
@@ -23,6 +24,7 @@ pub const TILE_ELEMENTS: usize = 8192;
 
 /// Float weights for the float path (docs/contract.md section 7).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub enum FloatWeights<'w> {
     /// The plan's schedule weights `n_t / D_i`, each correctly rounded to `f32`. Default.
     #[default]
@@ -34,6 +36,7 @@ pub enum FloatWeights<'w> {
 
 /// Which arithmetic produces the mixed value.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub enum MixPath<'w> {
     /// Exact integer sums and one correctly rounded division (docs/contract.md section 6). Default.
     #[default]
@@ -229,6 +232,77 @@ pub(crate) trait Sink {
         pixels: usize,
         f: &mut dyn FnMut(&mut [&mut [f32]]),
     );
+
+    /// The most pixels one [`Sink::with_runs`] call takes (a sink that stages values in a
+    /// tile-sized buffer takes one tile); unbounded by default.
+    fn max_pixels(&self, _p: &Prepared<'_>) -> usize {
+        usize::MAX
+    }
+}
+
+/// Pixels per one-pass run into a half-precision output (a multiple of 64 pixels).
+const HALF_RUN_PIXELS: usize = 1024;
+
+/// A sink into a half-precision output (`u16` bit patterns): each run is finished into an
+/// `f32` staging tile (in L1), then rounded into the output (docs/contract.md section 10).
+pub(crate) struct HalfSink<'o> {
+    out: &'o mut [u16],
+    half: Half,
+    stage: [f32; TILE_ELEMENTS],
+}
+
+impl<'o> HalfSink<'o> {
+    pub(crate) fn new(out: &'o mut [u16], half: Half) -> Self {
+        HalfSink {
+            out,
+            half,
+            stage: [0.0; TILE_ELEMENTS],
+        }
+    }
+}
+
+impl Sink for HalfSink<'_> {
+    fn with_runs(
+        &mut self,
+        p: &Prepared<'_>,
+        i: u32,
+        y: u32,
+        x0: u32,
+        pixels: usize,
+        f: &mut dyn FnMut(&mut [&mut [f32]]),
+    ) {
+        let g = p.geometry;
+        let ch = g.channels as usize;
+        let (runs_n, per) = if p.layout.is_interleaved() {
+            (1, pixels * ch)
+        } else {
+            (ch, pixels)
+        };
+        let Some(stage) = self.stage.get_mut(..runs_n * per) else {
+            debug_assert!(
+                false,
+                "a run of {pixels} pixels is larger than the staging tile"
+            );
+            return;
+        };
+        let mut runs: [&mut [f32]; 4] = [&mut [], &mut [], &mut [], &mut []];
+        for (slot, chunk) in runs.iter_mut().zip(stage.chunks_mut(per)) {
+            *slot = chunk;
+        }
+        f(&mut runs[..runs_n]);
+        for (c, run) in self.stage[..runs_n * per].chunks(per).enumerate() {
+            let start = p.layout.index(p.segments, g, i, y, x0, c as u32);
+            if let Some(dst) = self.out.get_mut(start..start + per) {
+                half::convert(run, dst, self.half);
+            }
+        }
+    }
+
+    fn max_pixels(&self, _p: &Prepared<'_>) -> usize {
+        // Runs of the one-pass kernel stay small enough that their staged values and the
+        // rows they read stay in L1 between the kernel and the rounding.
+        HALF_RUN_PIXELS
+    }
 }
 
 /// A sink over a whole output slice.
@@ -377,25 +451,36 @@ pub(crate) fn mix_line<'f>(
             && m as usize <= MAX_GROUP
             && Group::at(p, seg, 0, m).end() == m
     }) {
-        let (j0, j1) = (x0 * ch, x_end * ch);
-        let mut rows: [&[u8]; MAX_GROUP] = [&[]; MAX_GROUP];
+        let max_px = sink.max_pixels(p);
         let mut nums = [0u32; MAX_GROUP];
         for t in 0..m {
-            rows[t as usize] = line(seg.position(t)).get(j0..j1).unwrap_or(&[]);
             nums[t as usize] = seg.numerator(t);
         }
-        let mut done = 0;
         let fin = p.finish();
-        sink.with_runs(p, seg.index(), y, x0 as u32, x_end - x0, &mut |dst| {
-            done = fused(
-                &rows[..m as usize],
-                &nums[..m as usize],
-                seg.denominator(),
-                &fin,
-                dst,
-            );
-        });
-        x0 += done / ch;
+        while x0 < x_end {
+            let px = (x_end - x0).min(max_px);
+            let (j0, j1) = (x0 * ch, (x0 + px) * ch);
+            let mut rows: [&[u8]; MAX_GROUP] = [&[]; MAX_GROUP];
+            for t in 0..m {
+                rows[t as usize] = line(seg.position(t)).get(j0..j1).unwrap_or(&[]);
+            }
+            let mut done = 0;
+            sink.with_runs(p, seg.index(), y, x0 as u32, px, &mut |dst| {
+                done = fused(
+                    &rows[..m as usize],
+                    &nums[..m as usize],
+                    seg.denominator(),
+                    &fin,
+                    dst,
+                );
+            });
+            x0 += done / ch;
+            // The rest of the run (the kernel's tail, if any) goes by tiles below; a sink
+            // that staged it rewrites it then.
+            if done < px * ch {
+                break;
+            }
+        }
     }
     while x0 < x_end {
         let px = tile_px.min(x_end - x0);
@@ -492,6 +577,60 @@ pub fn mix(
     check_output(&p, out)?;
     let (p, flat) = line_view(&p, frames);
     let mut sink = SliceSink(out);
+    let mut scratch = TileScratch::new();
+    for seg in plan.iter() {
+        for y in 0..p.geometry.height {
+            let line = |f: u32| frame_line(frames, flat, f, y);
+            mix_line(
+                &p,
+                &seg,
+                line,
+                y,
+                0..tiles_per_line(&p),
+                &mut scratch,
+                &mut sink,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// [`mix`] into a half-precision output: `out` receives [`output_len`] values of `half`, as
+/// bit patterns, each the value [`mix`] gives rounded to the nearest `half` value, ties to
+/// even (docs/contract.md section 10). Tiles are finished in `f32` into a staging buffer on
+/// the stack and rounded from there, so the output is written once, at half the bytes.
+///
+/// # Errors
+/// As [`mix`].
+///
+/// ```
+/// use mixcore::{FrameView, Geometry, Half, MixSpec, Plan, PlanConfig, mix_half};
+/// let g = Geometry::new(1, 1, 1)?;
+/// let bytes = [[0u8], [10], [20], [30]];
+/// let frames: Vec<FrameView> = bytes.iter().map(|b| FrameView::packed(b, g)).collect::<Result<_, _>>()?;
+/// let plan = Plan::new(4, &PlanConfig { segments: 1, ..PlanConfig::default() })?;
+/// let mut out = [0u16; 1];
+/// mix_half(&plan, &frames, &MixSpec::default(), Half::F16, &mut out)?;
+/// assert_eq!(out[0], 0x4d00); // 20.0 in f16
+/// # Ok::<(), mixcore::Error>(())
+/// ```
+pub fn mix_half(
+    plan: &Plan<'_>,
+    frames: &[FrameView<'_>],
+    spec: &MixSpec<'_>,
+    half: Half,
+    out: &mut [u16],
+) -> Result<()> {
+    let g = check_frames(plan, frames)?;
+    let p = Prepared::new(plan, g, spec)?;
+    if out.len() < p.output_len {
+        return Err(Error::BufferTooSmall {
+            len: out.len(),
+            needed: p.output_len,
+        });
+    }
+    let (p, flat) = line_view(&p, frames);
+    let mut sink = HalfSink::new(out, half);
     let mut scratch = TileScratch::new();
     for seg in plan.iter() {
         for y in 0..p.geometry.height {

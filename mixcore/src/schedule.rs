@@ -4,6 +4,7 @@ use crate::round::round_ratio;
 
 /// The weights of a window's mixed frames, as exact rationals `n_t / D`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Schedule<'a> {
     /// `n_t = 1`, `D = m`: order ignored.
     Average,
@@ -58,6 +59,7 @@ impl Schedule<'_> {
 /// slice. [`ScheduleBuf::as_schedule`] lends it to a [`crate::PlanConfig`].
 #[cfg(feature = "alloc")]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ScheduleBuf {
     /// [`Schedule::Average`].
     Average,

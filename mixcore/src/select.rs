@@ -3,6 +3,7 @@
 
 /// How the `m` mixed frames are chosen inside a window of `n`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Selection {
     /// The centres of `m` equal sub-bins (train mode: one random frame per sub-bin).
     /// `k = 1` gives TSN's centre frame; `m = n` gives every frame. Default.

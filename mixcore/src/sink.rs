@@ -63,6 +63,25 @@ pub trait FrameSink {
     /// a device's own failures.
     fn push(&mut self, f: u32, frame: &FrameView<'_>) -> Result<(), Self::Error>;
 
+    /// True when [`FrameSink::push_with`] takes frames: the sink holds a buffer a frame can be
+    /// written into (the CPU [`crate::Mixer`] with a buffer). Default: false.
+    fn can_fill(&self) -> bool {
+        false
+    }
+
+    /// Adds frame `f`, having `fill` write it straight into the sink's own buffer, packed
+    /// (`H * W * C` bytes, rows of `W * C`, no padding): [`FrameSink::push`] without the copy
+    /// of a frame a converter could have written there itself ([`crate::Mixer::push_with`]).
+    /// `fill` is called once for a needed frame and not at all for another.
+    ///
+    /// # Errors
+    /// As [`FrameSink::push`]; [`Error::BufferTooSmall`] (`len: 0`) from a sink that cannot
+    /// fill ([`FrameSink::can_fill`] false), which changes nothing.
+    fn push_with(&mut self, f: u32, fill: &mut dyn FnMut(&mut [u8])) -> Result<(), Self::Error> {
+        let _ = (f, fill);
+        Err(Error::BufferTooSmall { len: 0, needed: 1 }.into())
+    }
+
     /// Finishes the mix into `out`.
     ///
     /// # Errors

@@ -8,6 +8,7 @@
 //! | [`Selection`] | `spread`, `consecutive` |
 //! | [`Layout`] | `tchw`, `cthw`, `thwc` |
 //! | [`Epilogue`] | `raw`, `unit`, `imagenet`, `normalize:MEAN,.../STD,...` |
+//! | [`crate::Dtype`] (in [`crate::half`]) | `f32`, `f16`, `bf16` |
 //!
 //! ```
 //! use mixcore::{Epilogue, Layout, Schedule, Selection};
@@ -35,6 +36,7 @@ use crate::select::Selection;
 
 /// Why a text is not a spelling of an option.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ParseError {
     /// The text is none of the spellings of `what`.
     Unknown {

@@ -1,15 +1,17 @@
 //! mixcuda's error type: mixcore's errors, CUDA's errors with CUDA's own message, and the few
-//! problems only a device mix can have.
-
-use std::fmt;
+//! problems only a device mix can have. Each cause is printed once along the chain:
+//! [`Error::Mix`] is transparent (its message and source are mixcore's), [`Error::Video`]'s
+//! source is mixcore's error.
 
 /// Why a device mix (or setting one up) failed.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// mixcuda was built without its `cuda` feature, so there is no device backend.
+    #[error("mixcuda was built without CUDA support (enable its `cuda` feature)")]
     NotCompiledWithCudaSupport,
     /// The CUDA driver reported an error.
+    #[error("CUDA error {code} during {operation}: {message}")]
     Cuda {
         /// What mixcuda was doing (for example `"launch fm_mix_u32"`).
         operation: &'static str,
@@ -20,18 +22,30 @@ pub enum Error {
     },
     /// The plan, the frames or the spec were refused by mixcore's checks (docs/contract.md
     /// section 9). Transparent: `Display` is mixcore's message.
-    Mix(mixcore::Error),
+    #[error(transparent)]
+    Mix(#[from] mixcore::Error),
     /// As [`Error::Mix`], for one video of a batch: `Display` names the video, and
     /// [`std::error::Error::source`] is mixcore's error.
+    #[error("video {video} of the batch")]
     Video {
         /// The video's index in the batch.
         video: usize,
         /// What was wrong with it.
+        #[source]
         error: mixcore::Error,
     },
     /// A batch with no videos.
+    #[error("the batch has no videos")]
     EmptyBatch,
+    /// A choice of a newer mixcore (a layout, an epilogue or a mix path) that these CUDA
+    /// kernels do not implement.
+    #[error("{what} is not implemented by mixcuda's kernels")]
+    Unsupported {
+        /// The choice, as mixcore spells it (`Debug`).
+        what: String,
+    },
     /// A video index at or past the batch size.
+    #[error("video {video} is out of range (the batch has {videos})")]
     VideoOutOfRange {
         /// The index asked for.
         video: usize,
@@ -39,16 +53,19 @@ pub enum Error {
         videos: usize,
     },
     /// A frame larger than the kernels address: `width * height * channels` must fit in 32 bits.
+    #[error("a frame of {elements} bytes is too large for the CUDA kernels (at most 2^32 - 1)")]
     FrameTooLarge {
         /// `width * height * channels`.
         elements: u64,
     },
     /// A denominator at or above 2^48 (mixcore's plans never make one).
+    #[error("denominator {denominator} is too large for the CUDA kernels (at most 2^48 - 1)")]
     DenominatorTooLarge {
         /// The denominator.
         denominator: u64,
     },
     /// A frame buffer (device or pinned) holds fewer frames than the mix reads.
+    #[error("the frame buffer holds {count} frames but the plan reads {needed}")]
     NotEnoughFrames {
         /// Frames in the buffer.
         count: usize,
@@ -56,6 +73,7 @@ pub enum Error {
         needed: usize,
     },
     /// A frame index at or past the frames a buffer holds.
+    #[error("frame {index} is out of range (the buffer holds {count} frames)")]
     FrameIndexOutOfRange {
         /// The index.
         index: usize,
@@ -63,6 +81,7 @@ pub enum Error {
         count: usize,
     },
     /// A device buffer is shorter than its frames' geometry, stride and pitch need.
+    #[error("device buffer holds {len} elements but {needed} are needed")]
     DeviceBufferTooSmall {
         /// Bytes or elements given.
         len: usize,
@@ -70,6 +89,7 @@ pub enum Error {
         needed: usize,
     },
     /// A frame pitch shorter than one frame (`stride * (height - 1) + width * channels`).
+    #[error("frame pitch {pitch} is shorter than a frame of {frame_bytes} bytes")]
     PitchTooSmall {
         /// The pitch given.
         pitch: usize,
@@ -77,6 +97,7 @@ pub enum Error {
         frame_bytes: usize,
     },
     /// Frames of a different geometry than the mix, or buffers from a different [`crate::Gpu`].
+    #[error("mismatch: {what}")]
     Mismatch {
         /// What does not match.
         what: &'static str,
@@ -100,70 +121,6 @@ impl Error {
             // CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE (804).
             Error::Cuda { code, .. } => matches!(code, 3 | 34 | 35 | 100 | 101 | 803 | 804),
             _ => false,
-        }
-    }
-}
-
-impl From<mixcore::Error> for Error {
-    fn from(e: mixcore::Error) -> Self {
-        Error::Mix(e)
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::NotCompiledWithCudaSupport => {
-                f.write_str("mixcuda was built without CUDA support (enable its `cuda` feature)")
-            }
-            Error::Cuda {
-                operation,
-                code,
-                message,
-            } => write!(f, "CUDA error {code} during {operation}: {message}"),
-            Error::Mix(e) => e.fmt(f),
-            Error::Video { video, .. } => write!(f, "video {video} of the batch"),
-            Error::EmptyBatch => f.write_str("the batch has no videos"),
-            Error::VideoOutOfRange { video, videos } => {
-                write!(f, "video {video} is out of range (the batch has {videos})")
-            }
-            Error::FrameTooLarge { elements } => write!(
-                f,
-                "a frame of {elements} bytes is too large for the CUDA kernels (at most 2^32 - 1)"
-            ),
-            Error::DenominatorTooLarge { denominator } => write!(
-                f,
-                "denominator {denominator} is too large for the CUDA kernels (at most 2^48 - 1)"
-            ),
-            Error::NotEnoughFrames { count, needed } => write!(
-                f,
-                "the frame buffer holds {count} frames but the plan reads {needed}"
-            ),
-            Error::FrameIndexOutOfRange { index, count } => write!(
-                f,
-                "frame {index} is out of range (the buffer holds {count} frames)"
-            ),
-            Error::DeviceBufferTooSmall { len, needed } => write!(
-                f,
-                "device buffer holds {len} elements but {needed} are needed"
-            ),
-            Error::PitchTooSmall { pitch, frame_bytes } => write!(
-                f,
-                "frame pitch {pitch} is shorter than a frame of {frame_bytes} bytes"
-            ),
-            Error::Mismatch { what } => write!(f, "mismatch: {what}"),
-        }
-    }
-}
-
-/// Each cause is printed once along the chain: [`Error::Mix`] is transparent (its message is
-/// mixcore's, and it has no source of its own), [`Error::Video`]'s source is mixcore's error.
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Mix(e) => std::error::Error::source(e),
-            Error::Video { error, .. } => Some(error),
-            _ => None,
         }
     }
 }

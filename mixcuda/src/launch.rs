@@ -70,7 +70,8 @@ pub(crate) fn mix_params(
     pool: PoolLayout,
     addr: Addresses,
 ) -> MixParams {
-    let (epilogue, mean, std) = epilogue_code(&packed.epilogue);
+    // `pack` refused the layouts and epilogues the kernels lack, so these codes exist.
+    let (epilogue, mean, std) = epilogue_code(&packed.epilogue).unwrap_or((0, [0.0; 4], [1.0; 4]));
     MixParams {
         frames: addr.frames,
         out: addr.out,
@@ -84,7 +85,7 @@ pub(crate) fn mix_params(
         width: g.width,
         height: g.height,
         channels: g.channels,
-        layout: layout_code(packed.layout),
+        layout: layout_code(packed.layout).unwrap_or(0),
         epilogue,
         job_offset: 0,
         mean,

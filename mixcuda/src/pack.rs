@@ -97,6 +97,9 @@ pub(crate) fn pack(plans: &[Plan<'_>], spec: &MixSpec<'_>) -> Result<Packed> {
     if plans.is_empty() {
         return Err(Error::EmptyBatch);
     }
+    // Choices of a newer mixcore these kernels lack are refused before anything is uploaded.
+    crate::params::layout_code(spec.layout)?;
+    crate::params::epilogue_code(&spec.epilogue)?;
     let wrap = |video: usize| {
         let single = plans.len() == 1;
         move |e: mixcore::Error| {
@@ -155,6 +158,7 @@ pub(crate) fn pack(plans: &[Plan<'_>], spec: &MixSpec<'_>) -> Result<Packed> {
                     MixPath::Exact => 0.0,
                     MixPath::Float(FloatWeights::Schedule) => seg.weight_f32(to_u32(t)?),
                     MixPath::Float(FloatWeights::Given(w)) => w.get(t).copied().unwrap_or(0.0),
+                    other => return Err(crate::params::unsupported(&other)),
                 });
             }
         }

@@ -8,6 +8,8 @@
 
 use mixcore::{Accumulator, Epilogue, Layout};
 
+use crate::error::{Error, Result};
+
 /// Threads per block of every mix kernel (`FM_BLOCK_THREADS`).
 pub(crate) const BLOCK_THREADS: u32 = 256;
 /// The largest `gridDim.y` CUDA allows; launches with more jobs are split.
@@ -131,20 +133,29 @@ pub(crate) fn encode_jobs(jobs: &[Job]) -> Vec<u8> {
 }
 
 /// `FM_LAYOUT_*`.
-pub(crate) fn layout_code(layout: Layout) -> u32 {
+pub(crate) fn layout_code(layout: Layout) -> Result<u32> {
     match layout {
-        Layout::Tchw => 0,
-        Layout::Cthw => 1,
-        Layout::Thwc => 2,
+        Layout::Tchw => Ok(0),
+        Layout::Cthw => Ok(1),
+        Layout::Thwc => Ok(2),
+        other => Err(unsupported(&other)),
+    }
+}
+
+/// [`Error::Unsupported`] for a mixcore choice these kernels lack.
+pub(crate) fn unsupported(what: &dyn core::fmt::Debug) -> Error {
+    Error::Unsupported {
+        what: format!("{what:?}"),
     }
 }
 
 /// `FM_EPILOGUE_*` and the normalisation constants.
-pub(crate) fn epilogue_code(epilogue: &Epilogue) -> (u32, [f32; 4], [f32; 4]) {
+pub(crate) fn epilogue_code(epilogue: &Epilogue) -> Result<(u32, [f32; 4], [f32; 4])> {
     match *epilogue {
-        Epilogue::Raw => (0, [0.0; 4], [1.0; 4]),
-        Epilogue::Unit => (1, [0.0; 4], [1.0; 4]),
-        Epilogue::Normalize { mean, std } => (2, mean, std),
+        Epilogue::Raw => Ok((0, [0.0; 4], [1.0; 4])),
+        Epilogue::Unit => Ok((1, [0.0; 4], [1.0; 4])),
+        Epilogue::Normalize { mean, std } => Ok((2, mean, std)),
+        ref other => Err(unsupported(other)),
     }
 }
 
@@ -253,14 +264,17 @@ mod tests {
             ("FM_LAYOUT_CTHW", Layout::Cthw),
             ("FM_LAYOUT_THWC", Layout::Thwc),
         ] {
-            assert_eq!(define(name), layout_code(layout).to_string());
+            assert_eq!(define(name), layout_code(layout).unwrap().to_string());
         }
         for (name, epilogue) in [
             ("FM_EPILOGUE_RAW", Epilogue::Raw),
             ("FM_EPILOGUE_UNIT", Epilogue::Unit),
             ("FM_EPILOGUE_NORMALIZE", Epilogue::IMAGENET),
         ] {
-            assert_eq!(define(name), epilogue_code(&epilogue).0.to_string());
+            assert_eq!(
+                define(name),
+                epilogue_code(&epilogue).unwrap().0.to_string()
+            );
         }
     }
 

@@ -7,7 +7,7 @@
 //! bits depend on the clip, `(seed, epoch, index)` and the configuration only.
 
 use mixcore::{
-    Epilogue, FramesPerSegment, Geometry, Layout, MixSpec, Mode, Plan, PlanConfig, Schedule,
+    Epilogue, FramesPerSegment, Geometry, Layout, MixSpec, Mode, Plan, PlanConfig, ScheduleBuf,
     Selection,
 };
 
@@ -20,45 +20,6 @@ use crate::seed;
 use crate::source::{OpenOptions, Source};
 use crate::template::FrameTemplate;
 use crate::transform::{ClipTransform, Transform};
-
-/// A schedule that owns its custom numerators (mixcore's [`Schedule`] borrows them), so a
-/// dataset can be shared by worker threads.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub enum ScheduleBuf {
-    /// [`Schedule::Average`].
-    Average,
-    /// [`Schedule::Linear`]. Default.
-    #[default]
-    Linear,
-    /// [`Schedule::Linear0`].
-    Linear0,
-    /// [`Schedule::Custom`]: one numerator per mixed frame.
-    Custom(Vec<u32>),
-}
-
-impl ScheduleBuf {
-    /// The borrowed form.
-    #[must_use]
-    pub fn as_schedule(&self) -> Schedule<'_> {
-        match self {
-            ScheduleBuf::Average => Schedule::Average,
-            ScheduleBuf::Linear => Schedule::Linear,
-            ScheduleBuf::Linear0 => Schedule::Linear0,
-            ScheduleBuf::Custom(n) => Schedule::Custom(n),
-        }
-    }
-}
-
-impl From<Schedule<'_>> for ScheduleBuf {
-    fn from(s: Schedule<'_>) -> Self {
-        match s {
-            Schedule::Average => ScheduleBuf::Average,
-            Schedule::Linear => ScheduleBuf::Linear,
-            Schedule::Linear0 => ScheduleBuf::Linear0,
-            Schedule::Custom(n) => ScheduleBuf::Custom(n.to_vec()),
-        }
-    }
-}
 
 /// How every clip of a dataset is mixed. `Default` is docs/contract.md's default plan (8
 /// segments, all frames, spread, linear, test mode) with raw `[S, 3, H, W]` output.
@@ -155,7 +116,9 @@ pub struct SampleInfo {
     pub index: usize,
     /// The epoch it was mixed for (0 in test mode, where epochs do not matter).
     pub epoch: u64,
-    /// The tensor's shape in the dataset's layout (`[S, 3, H, W]` for `tchw`).
+    /// The shape of one view in the dataset's layout (`[S, 3, H, W]` for `tchw`): the
+    /// tensor's with one view; with three crops the tensor is `[3, ...shape]`
+    /// ([`SampleInfo::full_shape`]).
     pub shape: [usize; 4],
     /// The clip's labels.
     pub labels: Vec<u32>,
@@ -171,11 +134,25 @@ pub struct SampleInfo {
     pub rotation: i32,
     /// The clip's own frame size (displayed), before the transform.
     pub source_size: (u32, u32),
-    /// The transform applied to the clip (converter size, crop, resize, flip as drawn).
+    /// The transform applied to the clip's first view, the only one but for three crops
+    /// (converter size, crop, resize, flip as drawn).
     pub transform: ClipTransform,
+    /// Every view's transform, in the order of the tensor's views: one, or three for three
+    /// crops (left, right, middle; or top, bottom, middle).
+    pub views: Vec<ClipTransform>,
 }
 
-/// A mixed sample: its values (C order, [`SampleInfo::shape`]) and what it is.
+impl SampleInfo {
+    /// The tensor's shape: [`SampleInfo::shape`] with one view, `[V, ...shape]` with V > 1
+    /// views (three crops: `[3, S, 3, H, W]` for `tchw`).
+    #[must_use]
+    pub fn full_shape(&self) -> Vec<usize> {
+        mixing::full_shape(self.views.len(), self.shape)
+    }
+}
+
+/// A mixed sample: its values (C order, [`SampleInfo::full_shape`]: with three crops the three
+/// views one after the other) and what it is.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
     /// The values.
@@ -224,12 +201,6 @@ impl Dataset {
             .validate()
             .and_then(|()| config.transform.check_mode(config.mode))
             .map_err(|e| usage(e.to_string()))?;
-        if config.transform.views() != 1 {
-            return Err(usage(format!(
-                "--crop-mode three makes {} views per clip, which datasets do not mix yet (use center)",
-                config.transform.views()
-            )));
-        }
         // A plan of windows exactly k frames long shows every refusal that does not depend
         // on the clip's length.
         let k = match config.k {
@@ -284,8 +255,16 @@ impl Dataset {
         }
     }
 
-    /// The shape of every sample when the transform fixes the frame size (a crop, or an
-    /// exact resize; [`Transform::fixed_size`]); `None` when it depends on the clip.
+    /// Views per sample: 3 with three crops ([`crate::CropMode::Three`]), else 1
+    /// ([`Transform::views`]). A sample holds its views one after the other, each of the
+    /// sample's [`SampleInfo::shape`].
+    #[must_use]
+    pub fn views(&self) -> usize {
+        self.config.transform.views()
+    }
+
+    /// The shape of one view of every sample when the transform fixes the frame size (a crop,
+    /// or an exact resize; [`Transform::fixed_size`]); `None` when it depends on the clip.
     #[must_use]
     pub fn fixed_shape(&self) -> Option<[usize; 4]> {
         let (width, height) = self.config.transform.fixed_size()?;
@@ -293,7 +272,8 @@ impl Dataset {
         Some(self.config.layout.shape(self.config.segments, g))
     }
 
-    /// The shape of sample `index`, from its clip's first frame (nothing is mixed).
+    /// The shape of one view of sample `index`, from its clip's first frame (nothing is
+    /// mixed).
     ///
     /// # Errors
     /// Out of range; the clip's open and first-frame errors.
@@ -319,8 +299,8 @@ impl Dataset {
     }
 
     /// Mixes sample `index` as epoch `epoch` draws it into `out`, which must hold exactly the
-    /// sample (`S * 3 * H * W` values; see [`Dataset::shape_of`]): a batch's slot, with no
-    /// copy. On an error `out` holds unspecified values.
+    /// sample (`V * S * 3 * H * W` values, V = [`Dataset::views`]; see [`Dataset::shape_of`]):
+    /// a batch's slot, with no copy. On an error `out` holds unspecified values.
     ///
     /// # Errors
     /// As [`Dataset::get`]; [`Problem::BufferLength`] when `out` has another length than the
@@ -408,6 +388,7 @@ impl Dataset {
             rotation: info.rotation,
             source_size: info.source_size,
             transform: info.transform,
+            views: info.views,
         })
     }
 }

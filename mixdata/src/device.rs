@@ -33,6 +33,19 @@ pub enum PushError {
     Mix(mixcore::Error),
     /// The device failed (a CUDA error), naming the device and the driver's message.
     Device(String),
+    /// A frame pushed to a view a [`ViewSinks`] does not have.
+    NoSuchView {
+        /// The view asked for.
+        view: usize,
+        /// The views there are.
+        views: usize,
+    },
+}
+
+impl From<mixcore::Error> for PushError {
+    fn from(e: mixcore::Error) -> Self {
+        PushError::Mix(e)
+    }
 }
 
 impl From<PushError> for Problem {
@@ -40,56 +53,46 @@ impl From<PushError> for Problem {
         match e {
             PushError::Mix(e) => Problem::Mix(e),
             PushError::Device(reason) => Problem::Device { reason },
+            PushError::NoSuchView { view, views } => Problem::Usage(format!(
+                "internal: a frame for view {view} of a clip mixed with {views} views"
+            )),
         }
     }
 }
 
-/// Where decoded frames go: a streaming mixer on some device.
-pub trait FrameSink {
-    /// True when frame `f` is mixed into some segment (others need no colour conversion).
-    fn is_needed(&self, f: u32) -> bool;
-    /// Adds frame `f`. The frame is consumed (mixed or copied) before this returns.
-    ///
-    /// # Errors
-    /// [`PushError::Mix`] for mixcore's refusals (out of range, pushed twice, wrong
-    /// geometry), [`PushError::Device`] when the device fails.
-    fn push(&mut self, f: u32, frame: &FrameView<'_>) -> Result<(), PushError>;
+/// Where decoded frames go, on whichever device mixes: mixcore's device-neutral
+/// [`mixcore::FrameSink`] (one admission rule everywhere), with this crate's [`PushError`].
+pub type FrameSink<'a> = dyn mixcore::FrameSink<Error = PushError> + 'a;
 
-    /// True when [`FrameSink::push_with`] takes frames. Default: false.
-    fn can_fill(&self) -> bool {
-        false
-    }
+/// A device's streaming mixer seen as a [`FrameSink`]: its pushes' errors become
+/// [`PushError`]s (mixcore's refusals stay mixcore's, the device's own failures are named).
+struct Pushes<S>(S);
 
-    /// Adds frame `f`, having `fill` write it straight into the sink's own buffer, packed
-    /// (`H * W * C` bytes, rows of `W * C` bytes, no padding): no copy of a converted frame.
-    /// `fill` is called once for a needed frame and not at all for another. Only for a sink
-    /// that [`FrameSink::can_fill`].
-    ///
-    /// # Errors
-    /// As [`FrameSink::push`]; [`PushError::Device`] for a sink that cannot fill.
-    fn push_with(&mut self, f: u32, fill: &mut dyn FnMut(&mut [u8])) -> Result<(), PushError> {
-        let _ = (f, fill);
-        Err(PushError::Device(
-            "this device takes frames by copy only (a bug: please report it)".into(),
-        ))
-    }
-}
+impl<S: mixcore::FrameSink> mixcore::FrameSink for Pushes<S>
+where
+    PushError: From<S::Error>,
+{
+    type Error = PushError;
+    type Output = S::Output;
 
-impl FrameSink for Mixer<'_, '_> {
     fn is_needed(&self, f: u32) -> bool {
-        Mixer::is_needed(self, f)
+        self.0.is_needed(f)
     }
 
     fn push(&mut self, f: u32, frame: &FrameView<'_>) -> Result<(), PushError> {
-        Mixer::push(self, f, frame).map_err(PushError::Mix)
+        self.0.push(f, frame).map_err(PushError::from)
+    }
+
+    fn finish(self, out: &mut S::Output) -> Result<(), PushError> {
+        self.0.finish(out).map_err(PushError::from)
     }
 
     fn can_fill(&self) -> bool {
-        true
+        self.0.can_fill()
     }
 
     fn push_with(&mut self, f: u32, fill: &mut dyn FnMut(&mut [u8])) -> Result<(), PushError> {
-        Mixer::push_with(self, f, fill).map_err(PushError::Mix)
+        self.0.push_with(f, fill).map_err(PushError::from)
     }
 }
 
@@ -150,7 +153,7 @@ pub fn mix_streaming<E>(
     geometry: Geometry,
     spec: MixSpec<'_>,
     out: &mut [f32],
-    feed: &mut dyn FnMut(&mut dyn FrameSink) -> Result<bool, E>,
+    feed: &mut dyn FnMut(&mut FrameSink<'_>) -> Result<bool, E>,
 ) -> Result<bool, MixFailure<E>> {
     match device {
         Device::Cpu => {
@@ -159,20 +162,22 @@ pub fn mix_streaming<E>(
                 .map_err(MixFailure::Mix)?;
             // The mixer initialises what it uses, so the scratch of this thread's last mix
             // is reused as it is: a loader worker or a batch job mixing clip after clip pays
-            // for its pages (faults, zeroing) once, not per clip.
+            // for its pages (faults, zeroing) once, not per clip. (Views nest mixes: the inner
+            // ones find the scratch taken and allocate their own.)
             let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
             if scratch.len() < len {
                 // Zeroed lazily by the allocator.
                 scratch = vec![0u64; len];
             }
             let result = (|| {
-                let mut mixer =
+                let mixer =
                     Mixer::with_output(plan, geometry, spec, buffered, &mut scratch[..len], out)
                         .map_err(MixFailure::Mix)?;
-                if !feed(&mut mixer).map_err(MixFailure::Feed)? {
+                let mut sink = Pushes(mixer);
+                if !feed(&mut sink).map_err(MixFailure::Feed)? {
                     return Ok(false);
                 }
-                mixer.finish_output().map_err(MixFailure::Mix)?;
+                sink.0.finish_output().map_err(MixFailure::Mix)?;
                 Ok(true)
             })();
             SCRATCH.with(|s| *s.borrow_mut() = scratch);
@@ -185,15 +190,131 @@ pub fn mix_streaming<E>(
     }
 }
 
+/// The sinks of several views of one clip (three crops), each a streaming mixer of its own
+/// ([`mix_streaming_views`]).
+pub trait ViewSinks {
+    /// The number of views.
+    fn views(&self) -> usize;
+    /// True when frame `f` is mixed into some segment (the plan is the same for every view).
+    fn is_needed(&self, f: u32) -> bool;
+    /// Adds frame `f` of view `view` (`0 <= view < views()`). Every view must be given every
+    /// needed frame.
+    ///
+    /// # Errors
+    /// As [`FrameSink::push`]; [`PushError::NoSuchView`] for a view out of range.
+    fn push(&mut self, view: usize, f: u32, frame: &FrameView<'_>) -> Result<(), PushError>;
+}
+
+/// No views: where [`mix_streaming_views`] starts.
+struct NoViews;
+
+impl ViewSinks for NoViews {
+    fn views(&self) -> usize {
+        0
+    }
+
+    fn is_needed(&self, _f: u32) -> bool {
+        false
+    }
+
+    fn push(&mut self, view: usize, _f: u32, _frame: &FrameView<'_>) -> Result<(), PushError> {
+        Err(PushError::NoSuchView { view, views: 0 })
+    }
+}
+
+/// The views before, and one more.
+struct OneMore<'a> {
+    before: &'a mut dyn ViewSinks,
+    last: &'a mut FrameSink<'a>,
+}
+
+impl ViewSinks for OneMore<'_> {
+    fn views(&self) -> usize {
+        self.before.views() + 1
+    }
+
+    fn is_needed(&self, f: u32) -> bool {
+        self.last.is_needed(f)
+    }
+
+    fn push(&mut self, view: usize, f: u32, frame: &FrameView<'_>) -> Result<(), PushError> {
+        let before = self.before.views();
+        match view.cmp(&before) {
+            std::cmp::Ordering::Less => self.before.push(view, f, frame),
+            std::cmp::Ordering::Equal => self.last.push(f, frame),
+            std::cmp::Ordering::Greater => Err(PushError::NoSuchView {
+                view,
+                views: before + 1,
+            }),
+        }
+    }
+}
+
+/// As [`mix_streaming`] for several views of one clip: one streaming mixer per view (each of
+/// its own geometry, all with `plan` and `spec`), fed together by `feed`, which pushes each
+/// needed frame to every view ([`ViewSinks`]); view `v` is finished into `outs[v]`. The frames
+/// are decoded once for all views. `geometries` and `outs` have one entry per view.
+///
+/// # Errors
+/// As [`mix_streaming`].
+pub fn mix_streaming_views<E>(
+    device: Device,
+    plan: &Plan<'_>,
+    geometries: &[Geometry],
+    spec: MixSpec<'_>,
+    outs: &mut [&mut [f32]],
+    feed: &mut dyn FnMut(&mut dyn ViewSinks) -> Result<bool, E>,
+) -> Result<bool, MixFailure<E>> {
+    if geometries.len() != outs.len() || outs.is_empty() {
+        // One output buffer per view, and at least one view.
+        return Err(MixFailure::Mix(mixcore::Error::BufferTooSmall {
+            len: outs.len(),
+            needed: geometries.len().max(1),
+        }));
+    }
+    nest(device, plan, geometries, spec, outs, &mut NoViews, feed)
+}
+
+/// One mixer per level of recursion: view `before.views()` is mixed by this level's
+/// [`mix_streaming`], whose feeder opens the next level; the last level calls `feed` with all.
+fn nest<E>(
+    device: Device,
+    plan: &Plan<'_>,
+    geometries: &[Geometry],
+    spec: MixSpec<'_>,
+    outs: &mut [&mut [f32]],
+    before: &mut dyn ViewSinks,
+    feed: &mut dyn FnMut(&mut dyn ViewSinks) -> Result<bool, E>,
+) -> Result<bool, MixFailure<E>> {
+    let (Some((&geometry, geometries)), Some((out, outs))) =
+        (geometries.split_first(), outs.split_first_mut())
+    else {
+        return feed(before).map_err(MixFailure::Feed);
+    };
+    let done = mix_streaming(device, plan, geometry, spec, out, &mut |sink| {
+        let mut all = OneMore {
+            before: &mut *before,
+            last: sink,
+        };
+        nest(device, plan, geometries, spec, outs, &mut all, &mut *feed)
+    });
+    match done {
+        Ok(done) => Ok(done),
+        Err(MixFailure::Feed(inner)) => Err(inner),
+        Err(MixFailure::Device(reason)) => Err(MixFailure::Device(reason)),
+        Err(MixFailure::Mix(e)) => Err(MixFailure::Mix(e)),
+    }
+}
+
 /// The CUDA backend: mixcuda's streaming mixer on the process's one [`mixcuda::Gpu`].
 #[cfg(feature = "cuda")]
 mod cuda {
     use std::sync::OnceLock;
 
-    use mixcore::{FrameView, Geometry, MixSpec, Plan};
-    use mixcuda::{Gpu, StreamMixer};
+    use mixcore::{Geometry, MixSpec, Plan};
+    use mixcuda::Gpu;
 
-    use super::{FrameSink, MixFailure, PushError};
+    use super::{FrameSink, MixFailure, PushError, Pushes};
 
     /// The ordinal `--device cuda` opens: the first device the driver shows (select another
     /// with `CUDA_VISIBLE_DEVICES`).
@@ -228,23 +349,14 @@ mod cuda {
             .map_err(Clone::clone)
     }
 
-    /// Frames from the decoder to the device: each needed frame is copied once, row by row
-    /// (dropping the decoder's row padding), into pinned memory and uploaded in groups while
-    /// earlier groups are accumulated on the GPU.
-    struct Sink<'g>(StreamMixer<'g>);
-
-    impl FrameSink for Sink<'_> {
-        fn is_needed(&self, f: u32) -> bool {
-            self.0.is_needed(0, f)
-        }
-
-        fn push(&mut self, f: u32, frame: &FrameView<'_>) -> Result<(), PushError> {
-            self.0.push(f, frame).map_err(|e| match e {
+    impl From<mixcuda::Error> for PushError {
+        fn from(e: mixcuda::Error) -> Self {
+            match e {
                 mixcuda::Error::Mix(m) | mixcuda::Error::Video { error: m, .. } => {
                     PushError::Mix(m)
                 }
                 other => PushError::Device(describe(&other)),
-            })
+            }
         }
     }
 
@@ -253,7 +365,7 @@ mod cuda {
         geometry: Geometry,
         spec: MixSpec<'_>,
         out: &mut [f32],
-        feed: &mut dyn FnMut(&mut dyn FrameSink) -> Result<bool, E>,
+        feed: &mut dyn FnMut(&mut FrameSink<'_>) -> Result<bool, E>,
     ) -> Result<bool, MixFailure<E>> {
         let gpu = gpu().map_err(MixFailure::Device)?;
         let len = mixcore::output_len(plan, geometry).map_err(MixFailure::Mix)?;
@@ -265,7 +377,9 @@ mod cuda {
         }
         let on_gpu = gpu.upload_plan(plan, &spec).map_err(failure)?;
         let mut mixed = gpu.alloc_output_for(&on_gpu, geometry).map_err(failure)?;
-        let mut sink = Sink(gpu.stream_mixer(&on_gpu, geometry).map_err(failure)?);
+        // Each needed frame is copied once, row by row (dropping the decoder's row padding),
+        // into pinned memory and uploaded in groups while earlier groups are accumulated.
+        let mut sink = Pushes(gpu.stream_mixer(&on_gpu, geometry).map_err(failure)?);
         if !feed(&mut sink).map_err(MixFailure::Feed)? {
             return Ok(false);
         }
@@ -457,6 +571,112 @@ mod tests {
         );
     }
 
+    /// Three views of `frames` frames, view `v` reading each frame at byte offset `3 * v`
+    /// (as three crops of one wider frame do), through `mix_streaming_views` on `device`.
+    fn stream_views(
+        device: Device,
+        plan: &Plan<'_>,
+        g: Geometry,
+        spec: MixSpec<'_>,
+        frames: &[Vec<u8>],
+        stride: usize,
+    ) -> Result<Vec<Vec<f32>>, MixFailure<PushError>> {
+        let len = mixcore::output_len(plan, g).unwrap();
+        let mut out = vec![f32::NAN; 3 * len];
+        let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(len).collect();
+        let done = mix_streaming_views(device, plan, &[g; 3], spec, &mut outs, &mut |sinks| {
+            assert_eq!(sinks.views(), 3);
+            for (f, data) in (0..).zip(frames) {
+                if sinks.is_needed(f) {
+                    for v in 0..3 {
+                        sinks.push(v, f, &FrameView::new(&data[3 * v..], g, stride).unwrap())?;
+                    }
+                }
+            }
+            Ok(true)
+        })?;
+        assert!(done);
+        Ok(out.chunks_exact(len).map(<[f32]>::to_vec).collect())
+    }
+
+    /// Each view of `mix_streaming_views` is the single-view stream of its own frames; a push
+    /// to a fourth view, a missing frame and mismatched buffers are errors, not panics.
+    #[test]
+    fn cpu_streaming_views_match_one_stream_per_view() {
+        let wide = Geometry::new(15, 5, 3).unwrap();
+        let g = Geometry::new(13, 5, 3).unwrap();
+        for (frames, config, spec) in cases() {
+            let plan = Plan::new(frames, &config).unwrap();
+            let (data, stride) = padded_frames(frames, wide, 7);
+            let views = stream_views(Device::Cpu, &plan, g, spec, &data, stride).unwrap();
+            for (v, got) in views.iter().enumerate() {
+                let shifted: Vec<Vec<u8>> = data.iter().map(|d| d[3 * v..].to_vec()).collect();
+                let want = stream(Device::Cpu, &plan, g, spec, &shifted, stride).unwrap();
+                assert!(same_bits(got, &want), "view {v}, F = {frames}, {config:?}");
+            }
+        }
+        let plan = Plan::new(6, &PlanConfig::default()).unwrap();
+        let spec = MixSpec::default();
+        let len = mixcore::output_len(&plan, g).unwrap();
+        let frame = vec![7u8; 13 * 5 * 3];
+        let mut out = vec![0.0; 2 * len];
+        let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(len).collect();
+        let fourth = mix_streaming_views::<PushError>(
+            Device::Cpu,
+            &plan,
+            &[g; 2],
+            spec,
+            &mut outs,
+            &mut |s| {
+                s.push(2, 0, &FrameView::packed(&frame, g).unwrap())?;
+                Ok(true)
+            },
+        );
+        assert!(
+            matches!(
+                fourth,
+                Err(MixFailure::Feed(PushError::NoSuchView {
+                    view: 2,
+                    views: 2
+                }))
+            ),
+            "{fourth:?}"
+        );
+        let missing = mix_streaming_views::<PushError>(
+            Device::Cpu,
+            &plan,
+            &[g; 2],
+            spec,
+            &mut outs,
+            &mut |s| {
+                for f in 0..6 {
+                    s.push(0, f, &FrameView::packed(&frame, g).unwrap())?;
+                }
+                Ok(true)
+            },
+        );
+        assert!(
+            matches!(
+                missing,
+                Err(MixFailure::Mix(mixcore::Error::FramesMissing { .. }))
+            ),
+            "{missing:?}"
+        );
+        let abandoned =
+            mix_streaming_views::<()>(Device::Cpu, &plan, &[g; 2], spec, &mut outs, &mut |_| {
+                Ok(false)
+            });
+        assert!(matches!(abandoned, Ok(false)));
+        let mismatched =
+            mix_streaming_views::<()>(Device::Cpu, &plan, &[g; 3], spec, &mut outs, &mut |_| {
+                panic!("no frame may be pushed for mismatched buffers")
+            });
+        assert!(
+            matches!(mismatched, Err(MixFailure::Mix(_))),
+            "{mismatched:?}"
+        );
+    }
+
     #[test]
     fn push_errors_become_the_clis_problems() {
         let p: Problem = PushError::Device("--device cuda: broken".into()).into();
@@ -522,6 +742,14 @@ mod tests {
             let got = stream(Device::Cuda, &plan, g, spec, &data, stride).unwrap();
             let want = reference(&plan, g, &spec, &data, stride);
             assert!(same_bits(&got, &want), "F = {frames}, {config:?}, {spec:?}");
+            // Three views (three crops): one GPU mixer each, the CPU's bits.
+            let wide = Geometry::new(15, 5, 3).unwrap();
+            let (data, stride) = padded_frames(frames, wide, 7);
+            let got = stream_views(Device::Cuda, &plan, g, spec, &data, stride).unwrap();
+            let want = stream_views(Device::Cpu, &plan, g, spec, &data, stride).unwrap();
+            for (a, b) in got.iter().zip(&want) {
+                assert!(same_bits(a, b), "views, F = {frames}, {config:?}, {spec:?}");
+            }
         }
     }
 }

@@ -14,13 +14,13 @@ pub mod template;
 pub mod transform;
 
 pub use damage::Damage;
-pub use dataset::{Dataset, DatasetConfig, Sample, SampleInfo, ScheduleBuf, SegmentInfo};
+pub use dataset::{Dataset, DatasetConfig, Sample, SampleInfo, SegmentInfo};
 pub use device::Device;
 pub use error::{Error, Problem, Result};
 pub use ffmpeg_next as ffmpeg;
 pub use list::{Entry, ListFormat};
 pub use loader::{Batch, Epoch, ErrorPolicy, Loader, LoaderConfig, Skipped};
-pub use mixcore::{Epilogue, FramesPerSegment, Layout, Mode, Selection};
+pub use mixcore::{Epilogue, FramesPerSegment, Layout, Mode, ScheduleBuf, Selection};
 pub use mixing::{MixRequest, Mixed, MixedInfo, mix_input, mix_input_into};
 pub use source::video::{init, probe};
 pub use source::{OpenOptions, Reader, ReaderOptions, Source, SourceKind};

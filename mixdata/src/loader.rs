@@ -22,11 +22,14 @@
 //! - **Buffers.** [`Loader::recycle`] hands a batch's buffer back; with every batch recycled,
 //!   the loader allocates no buffer after its first `in_flight() + 2`
 //!   ([`Loader::buffers_allocated`]).
-//! - **Shapes.** Every sample of a loader has one shape, the dataset's fixed shape (a resize)
-//!   or else the shape of the first clip in list order that opens. A clip of another shape is
-//!   an error naming it ([`crate::Problem::ShapeMismatch`]) until transforms that crop or
-//!   resize per clip arrive. With [`LoaderConfig::ragged`] (batches of one sample) every
-//!   sample keeps its own shape instead: each batch's buffer is sized to its sample.
+//! - **Shapes.** Every sample of a loader has one shape, the dataset's fixed shape (a crop or
+//!   an exact resize) or else the shape of the first clip in list order that opens. A clip of
+//!   another shape is an error naming it ([`crate::Problem::ShapeMismatch`]). With
+//!   [`LoaderConfig::ragged`] (batches of one sample) every sample keeps its own shape
+//!   instead: each batch's buffer is sized to its sample.
+//! - **Views.** With three crops ([`crate::CropMode::Three`]) every sample has three views,
+//!   and a batch is `[B, 3, S, 3, H, W]` (`tchw`; [`Batch::full_shape`]): each sample's three
+//!   views one after the other, in its slot.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -112,12 +115,16 @@ pub struct Skipped {
 /// Consecutive samples of an epoch's order, in one contiguous buffer.
 #[derive(Debug)]
 pub struct Batch {
-    /// The values, `shape` in C order: sample `i` is
+    /// The values, [`Batch::full_shape`] in C order: sample `i` is
     /// `data[i * sample_len .. (i + 1) * sample_len]`.
     pub data: Vec<f32>,
-    /// `[B, ...]`: the number of samples, then the sample shape in the dataset's layout
-    /// (`[B, S, 3, H, W]` for `tchw`, `[B, 3, S, H, W]` for `cthw`).
+    /// `[B, ...]`: the number of samples, then the shape of one view of a sample in the
+    /// dataset's layout (`[B, S, 3, H, W]` for `tchw`, `[B, 3, S, H, W]` for `cthw`); the whole
+    /// batch's with one view per sample.
     pub shape: [usize; 5],
+    /// Views per sample: 3 with three crops, else 1. With 3, each sample holds its views one
+    /// after the other and the batch is `[B, 3, ...]` ([`Batch::full_shape`]).
+    pub views: usize,
     /// The samples' indices in the dataset.
     pub indices: Vec<usize>,
     /// The samples' labels.
@@ -130,6 +137,18 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// The whole batch's shape: [`Batch::shape`] with one view per sample, `[B, V, ...]`
+    /// with V > 1 (three crops: `[B, 3, S, 3, H, W]` for `tchw`).
+    #[must_use]
+    pub fn full_shape(&self) -> Vec<usize> {
+        let [b, rest @ ..] = self.shape;
+        if self.views > 1 {
+            [b, self.views].into_iter().chain(rest).collect()
+        } else {
+            self.shape.to_vec()
+        }
+    }
+
     /// The number of samples.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -147,7 +166,10 @@ impl Batch {
 struct Shared {
     dataset: Arc<Dataset>,
     config: LoaderConfig,
+    /// One view's shape.
     shape: [usize; 4],
+    views: usize,
+    /// Values per sample, every view.
     sample_len: usize,
     /// Buffers handed back, ready for reuse.
     pool: Mutex<Vec<Vec<f32>>>,
@@ -305,11 +327,15 @@ impl Loader {
                 }
             }
         };
-        let sample_len = shape.iter().product();
+        let views = dataset.views();
+        let sample_len = shape
+            .iter()
+            .try_fold(views, |n, &d| n.checked_mul(d))
+            .unwrap_or(usize::MAX);
         let batch_len = sample_len as u128 * config.batch_size as u128;
         if batch_len > isize::MAX as u128 / 4 {
             return Err(Error::bare(Problem::Usage(format!(
-                "a batch of {} samples of shape {shape:?} does not fit in memory",
+                "a batch of {} samples of {views} views of shape {shape:?} does not fit in memory",
                 config.batch_size
             ))));
         }
@@ -318,6 +344,7 @@ impl Loader {
                 dataset,
                 config,
                 shape,
+                views,
                 sample_len,
                 pool: Mutex::new(Vec::new()),
                 allocated: AtomicUsize::new(0),
@@ -337,11 +364,17 @@ impl Loader {
         &self.shared.config
     }
 
-    /// The shape every sample has (ragged without a fixed shape: all zeros; each
-    /// [`Batch::shape`] has its sample's).
+    /// The shape of one view of every sample (the sample's, with one view; ragged without a
+    /// fixed shape: all zeros, and each [`Batch::shape`] has its sample's).
     #[must_use]
     pub fn sample_shape(&self) -> [usize; 4] {
         self.shared.shape
+    }
+
+    /// Views per sample: 3 with three crops, else 1 ([`crate::Dataset::views`]).
+    #[must_use]
+    pub fn views(&self) -> usize {
+        self.shared.views
     }
 
     /// The order in which `epoch` visits the samples.
@@ -548,6 +581,7 @@ impl Epoch {
         Batch {
             data: buf,
             shape: [0, 0, 0, 0, 0],
+            views: self.shared.views,
             indices: Vec::with_capacity(b),
             labels: Vec::with_capacity(b),
             samples: Vec::with_capacity(b),
@@ -563,7 +597,9 @@ impl Epoch {
             _ => self.shared.shape,
         };
         batch.shape = [n, s[0], s[1], s[2], s[3]];
-        batch.data.truncate(n * s.iter().product::<usize>());
+        batch
+            .data
+            .truncate(n * self.shared.views * s.iter().product::<usize>());
         batch.skipped = std::mem::take(&mut self.skipped);
         self.out.push_back(batch);
     }

@@ -9,9 +9,18 @@
 //! ```
 //!
 //! The transform ([`MixRequest::transform`], [`crate::transform`]) is planned once per clip
-//! from its own decoded size and the plan's mode (train mode: the sample's seed). Three-crop
-//! testing ([`crate::transform::CropMode::Three`], three views per clip) is not wired into
-//! the pipeline yet: it is refused with [`Problem::Usage`].
+//! from its own decoded size and the plan's mode (train mode: the sample's seed).
+//!
+//! # Views
+//!
+//! Three-crop testing ([`crate::transform::CropMode::Three`]) makes three views of a clip:
+//! three crops of the same resized frames (left, right, middle, or top, bottom, middle:
+//! mmaction2's `ThreeCrop` order), each mixed with the same plan. The frames are decoded (and
+//! resampled) once; each view has its own mixer ([`crate::device::mix_streaming_views`]). The
+//! output holds the views one after the other, each in the layout's shape
+//! ([`Mixed::shape`]): `[V, S, 3, H, W]` for `tchw` ([`Mixed::full_shape`], V = 3), and view
+//! `v` is exactly what a single crop at view `v`'s offset gives. Every other crop mode makes
+//! one view, and the output keeps the layout's 4-axis shape.
 
 use mixcore::{Epilogue, FrameView, Geometry, Layout, MixSpec, Plan, PlanConfig};
 
@@ -19,7 +28,7 @@ use crate::damage::Damage;
 use crate::device::{self, Device, MixFailure};
 use crate::error::{Error, Problem, Result};
 use crate::source::{ReaderOptions, Source};
-use crate::transform::{ClipTransform, Resampler, Transform, flip_output};
+use crate::transform::{ClipGeometry, ClipTransform, Rect, Resampler, Transform, flip_output};
 
 /// Everything about a mix besides the input.
 #[derive(Clone, Copy, Debug)]
@@ -58,7 +67,8 @@ pub struct MixedInfo {
     pub counted: u32,
     /// Size of the mixed frames (RGB, 3 channels).
     pub geometry: Geometry,
-    /// The output's shape in its layout.
+    /// The shape of one view's output in its layout (the whole output's with one view; see
+    /// [`MixedInfo::full_shape`]).
     pub shape: [usize; 4],
     /// What was damaged in the input ([`Damage::is_clean`] unless
     /// [`MixRequest::allow_damaged`] let a damaged input through).
@@ -68,8 +78,31 @@ pub struct MixedInfo {
     pub rotation: i32,
     /// The clip's own frame size (displayed, before any resize).
     pub source_size: (u32, u32),
-    /// The transform applied to every frame: the converter's size and the view's geometry.
+    /// The transform applied to every frame of the first view (the only one but for three
+    /// crops): the converter's size and the view's geometry.
     pub transform: ClipTransform,
+    /// Every view's transform, in the order of the output's views: one, or three for
+    /// three crops ([module docs](self#views)).
+    pub views: Vec<ClipTransform>,
+}
+
+impl MixedInfo {
+    /// The whole output's shape: [`MixedInfo::shape`] with one view, `[V, ...shape]` with
+    /// V > 1 views (three crops: `[3, S, 3, H, W]` for `tchw`).
+    #[must_use]
+    pub fn full_shape(&self) -> Vec<usize> {
+        full_shape(self.views.len(), self.shape)
+    }
+}
+
+/// `shape` with one view, `[views, ...shape]` with more.
+#[must_use]
+pub fn full_shape(views: usize, shape: [usize; 4]) -> Vec<usize> {
+    if views > 1 {
+        std::iter::once(views).chain(shape).collect()
+    } else {
+        shape.to_vec()
+    }
 }
 
 /// A finished mix.
@@ -81,9 +114,10 @@ pub struct Mixed {
     pub counted: u32,
     /// Size of the mixed frames (RGB, 3 channels).
     pub geometry: Geometry,
-    /// The output's shape in its layout.
+    /// The shape of one view's output in its layout (the whole output's with one view; see
+    /// [`Mixed::full_shape`]).
     pub shape: [usize; 4],
-    /// The output values, C order.
+    /// The output values, C order: the views one after the other, each of `shape`.
     pub data: Vec<f32>,
     /// What was damaged in the input ([`Damage::is_clean`] unless
     /// [`MixRequest::allow_damaged`] let a damaged input through).
@@ -93,11 +127,22 @@ pub struct Mixed {
     pub rotation: i32,
     /// The clip's own frame size (displayed, before any resize).
     pub source_size: (u32, u32),
-    /// The transform applied to every frame: the converter's size and the view's geometry.
+    /// The transform applied to every frame of the first view (the only one but for three
+    /// crops): the converter's size and the view's geometry.
     pub transform: ClipTransform,
+    /// Every view's transform, in the order of the output's views: one, or three for
+    /// three crops ([module docs](self#views)).
+    pub views: Vec<ClipTransform>,
 }
 
 impl Mixed {
+    /// The whole output's shape: [`Mixed::shape`] with one view, `[V, ...shape]` with V > 1
+    /// views (three crops: `[3, S, 3, H, W]` for `tchw`).
+    #[must_use]
+    pub fn full_shape(&self) -> Vec<usize> {
+        full_shape(self.views.len(), self.shape)
+    }
+
     fn new(info: MixedInfo, data: Vec<f32>) -> Self {
         Mixed {
             frames: info.frames,
@@ -109,6 +154,7 @@ impl Mixed {
             rotation: info.rotation,
             source_size: info.source_size,
             transform: info.transform,
+            views: info.views,
         }
     }
 
@@ -124,6 +170,7 @@ impl Mixed {
             rotation: self.rotation,
             source_size: self.source_size,
             transform: self.transform,
+            views: self.views,
         };
         (info, self.data)
     }
@@ -151,26 +198,47 @@ fn mix_failure(path: &std::path::Path, failure: MixFailure<Error>) -> Error {
     }
 }
 
-/// The one view of `source_size` under the request's transform, or the refusal.
-fn clip_transform(
+/// The views of `source_size` under the request's transform (one, or three for three crops),
+/// and the geometry they share: the part of the frame resampled and the size it is resampled
+/// to (all views alike), keeping the one view's crop, or with several views the whole
+/// resampled frame. Each view is then a crop of that shared frame. Refused when the views
+/// differ in anything but their crop's offset (never for [`Transform::for_clip`]'s views).
+fn clip_transforms(
     path: &std::path::Path,
     req: &MixRequest<'_>,
     source_size: (u32, u32),
-) -> Result<ClipTransform> {
+) -> Result<(Vec<ClipTransform>, ClipGeometry)> {
+    let usage = |m: String| Error::at(path, Problem::Usage(m));
     let views = req
         .transform
         .for_clip(source_size, req.plan.mode)
-        .map_err(|e| Error::at(path, Problem::Usage(e.to_string())))?;
-    match views[..] {
-        [one] => Ok(one),
-        _ => Err(Error::at(
-            path,
-            Problem::Usage(format!(
-                "--crop-mode three makes {} views per clip, which the pipeline does not mix yet (use center)",
-                views.len()
-            )),
-        )),
+        .map_err(|e| usage(e.to_string()))?;
+    let Some(first) = views.first().copied() else {
+        return Err(usage("internal: the transform planned no view".into()));
+    };
+    let g = first.geometry;
+    let shared = ClipGeometry {
+        crop: if views.len() == 1 {
+            g.crop
+        } else {
+            Rect::full(g.resized)
+        },
+        ..g
+    };
+    let alike = views.iter().all(|v| {
+        let h = v.geometry;
+        v.convert == first.convert
+            && (h.source, h.pre_crop, h.resized, h.flip)
+                == (g.source, g.pre_crop, g.resized, g.flip)
+            && h.output_size() == g.output_size()
+            && h.crop.fits_in(g.resized)
+    });
+    if !alike {
+        return Err(usage(format!(
+            "internal: the views of one clip differ in more than their crop: {views:?}"
+        )));
     }
+    Ok((views, shared))
 }
 
 fn one_pass(
@@ -193,41 +261,67 @@ fn one_pass(
     let Some(source_size) = reader.source_size() else {
         return Ok(Pass::Recount(0));
     };
-    let clip = clip_transform(path, req, source_size)?;
-    reader.set_size(clip.convert);
+    let (views, shared) = clip_transforms(path, req, source_size)?;
+    reader.set_size(views[0].convert);
     let Some(converted) = reader.output_size() else {
         return Ok(Pass::Recount(0));
     };
-    let view = clip.geometry;
-    if converted != view.source {
+    if converted != shared.source {
         return Err(Error::at(
             path,
             Problem::Usage(format!(
                 "the transform was planned for {}x{} frames, the reader writes {}x{}",
-                view.source.0, view.source.1, converted.0, converted.1
+                shared.source.0, shared.source.1, converted.0, converted.1
             )),
         ));
     }
-    let (width, height) = view.output_size();
+    let (width, height) = views[0].output_size();
     let geometry = Geometry::new(width, height, 3).map_err(|e| Error::mix(path, e))?;
-    // A view that only crops starts at its first pixel of the converted frame.
-    let crop_x = view.pre_crop.x as usize + view.crop.x as usize;
-    let crop_y = view.pre_crop.y as usize + view.crop.y as usize;
-    let mut resampler = view.resamples().then(Resampler::new);
+    // The frame every view is a crop of: the resampled frame (`shared`: the one view's crop,
+    // or the whole resampled frame), or the converted frame itself when nothing is resampled
+    // (then each view starts at its crop's first pixel inside the pre-crop: a FrameView, no
+    // copy).
+    let mut resampler = shared.resamples().then(Resampler::new);
+    let resampled_stride = shared.crop.width as usize * 3;
+    let offsets: Vec<(usize, usize)> = views
+        .iter()
+        .map(|v| {
+            let c = v.geometry.crop;
+            if resampler.is_some() {
+                (
+                    c.x.saturating_sub(shared.crop.x) as usize,
+                    c.y.saturating_sub(shared.crop.y) as usize,
+                )
+            } else {
+                (
+                    shared.pre_crop.x as usize + c.x as usize,
+                    shared.pre_crop.y as usize + c.y as usize,
+                )
+            }
+        })
+        .collect();
     let len = mixcore::output_len(&plan, geometry).map_err(|e| Error::mix(path, e))?;
     let shape = req.layout.shape(plan.segments(), geometry);
+    let total = len.checked_mul(views.len()).ok_or_else(|| {
+        Error::at(
+            path,
+            Problem::Usage(format!("{} views of {len} values overflow", views.len())),
+        )
+    })?;
     let out: &mut [f32] = match target {
         Target::Grow(data) => {
             // The mixer writes every value: only a longer output's new tail is initialised
             // here, so a reused buffer is not written twice.
-            data.truncate(len);
-            data.try_reserve_exact(len - data.len()).map_err(|_| {
+            data.truncate(total);
+            data.try_reserve_exact(total - data.len()).map_err(|_| {
                 Error::at(
                     path,
-                    Problem::Usage(format!("the output of {len} values does not fit in memory")),
+                    Problem::Usage(format!(
+                        "the output of {total} values does not fit in memory"
+                    )),
                 )
             })?;
-            data.resize(len, 0.0f32);
+            data.resize(total, 0.0f32);
             data
         }
         Target::Slice(_, Some(expected)) if *expected != shape => {
@@ -239,13 +333,13 @@ fn one_pass(
                 },
             ));
         }
-        Target::Slice(out, _) if out.len() == len => out,
+        Target::Slice(out, _) if out.len() == total => out,
         Target::Slice(out, _) => {
             return Err(Error::at(
                 path,
                 Problem::BufferLength {
                     len: out.len(),
-                    shape: shape.to_vec(),
+                    shape: full_shape(views.len(), shape),
                 },
             ));
         }
@@ -262,43 +356,70 @@ fn one_pass(
         epilogue: req.epilogue,
         ..MixSpec::default()
     };
-    // Whole frames (no crop, no resample) are converted straight into the mixer's buffer
-    // where the device has one (`push_with`): no copy of a converted frame.
-    let whole = resampler.is_none() && (crop_x, crop_y) == (0, 0) && (width, height) == converted;
-    let finished = device::mix_streaming(req.device, &plan, geometry, spec, out, &mut |sink| {
-        let fill = whole && sink.can_fill();
-        while let Some(d) = reader.next_frame(|f| !fill && f < frames && sink.is_needed(f))? {
-            let f = d.index;
-            decoded = f + 1;
-            if fill {
-                if f < frames && sink.is_needed(f) {
-                    let mut written = Ok(());
-                    sink.push_with(f, &mut |slot| written = reader.write_packed(f, slot))
+    let geometries = vec![geometry; views.len()];
+    let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(len).collect();
+    // One whole frame (one view, no crop, no resample) is converted straight into the
+    // mixer's buffer where the device has one (`push_with`): no copy of a converted frame.
+    let whole = resampler.is_none()
+        && offsets[..] == [(0, 0)]
+        && (width, height) == converted
+        && outs.len() == 1;
+    let finished = if whole && let [out] = &mut outs[..] {
+        device::mix_streaming(req.device, &plan, geometry, spec, out, &mut |sink| {
+            let fill = sink.can_fill();
+            while let Some(d) = reader.next_frame(|f| !fill && f < frames && sink.is_needed(f))? {
+                let f = d.index;
+                decoded = f + 1;
+                if fill {
+                    if f < frames && sink.is_needed(f) {
+                        let mut written = Ok(());
+                        sink.push_with(f, &mut |slot| written = reader.write_packed(f, slot))
+                            .map_err(|e| Error::at(path, e.into()))?;
+                        written?;
+                    }
+                } else if let Some(rgb) = d.rgb {
+                    let frame = FrameView::new(rgb.data, geometry, rgb.stride)
+                        .map_err(|e| Error::mix(path, e))?;
+                    sink.push(f, &frame)
                         .map_err(|e| Error::at(path, e.into()))?;
-                    written?;
                 }
-            } else if let Some(rgb) = d.rgb {
-                let frame = match resampler.as_mut() {
-                    Some(r) => {
-                        let pixels = r
-                            .resample(rgb.data, rgb.stride, converted, &view)
-                            .map_err(|e| Error::at(path, Problem::Usage(e.to_string())))?;
-                        FrameView::packed(pixels, geometry)
-                    }
-                    None => {
-                        let start = crop_y * rgb.stride + crop_x * 3;
-                        let data = rgb.data.get(start..).unwrap_or_default();
-                        FrameView::new(data, geometry, rgb.stride)
-                    }
-                }
-                .map_err(|e| Error::mix(path, e))?;
-                sink.push(d.index, &frame)
-                    .map_err(|e| Error::at(path, e.into()))?;
             }
-        }
-        Ok(decoded == frames)
-    })
-    .map_err(|f| mix_failure(path, f))?;
+            Ok(decoded == frames)
+        })
+    } else {
+        device::mix_streaming_views(
+            req.device,
+            &plan,
+            &geometries,
+            spec,
+            &mut outs,
+            &mut |sinks| {
+                while let Some(d) = reader.next_frame(|f| f < frames && sinks.is_needed(f))? {
+                    decoded = d.index + 1;
+                    let Some(rgb) = d.rgb else { continue };
+                    let (base, stride) = match resampler.as_mut() {
+                        Some(r) => {
+                            let pixels = r
+                                .resample(rgb.data, rgb.stride, converted, &shared)
+                                .map_err(|e| Error::at(path, Problem::Usage(e.to_string())))?;
+                            (pixels, resampled_stride)
+                        }
+                        None => (rgb.data, rgb.stride),
+                    };
+                    for (v, &(x, y)) in offsets.iter().enumerate() {
+                        let data = base.get(y * stride + x * 3..).unwrap_or_default();
+                        let frame = FrameView::new(data, geometry, stride)
+                            .map_err(|e| Error::mix(path, e))?;
+                        sinks
+                            .push(v, d.index, &frame)
+                            .map_err(|e| Error::at(path, e.into()))?;
+                    }
+                }
+                Ok(decoded == frames)
+            },
+        )
+    };
+    let finished = finished.map_err(|f| mix_failure(path, f))?;
     // Damage is judged before the count: frames lost to damage change the count too.
     let damage = reader.damage();
     if !damage.is_clean() && !req.allow_damaged {
@@ -307,9 +428,11 @@ fn one_pass(
     if !finished {
         return Ok(Pass::Recount(decoded));
     }
-    if view.flip {
-        flip_output(out, req.layout, plan.segments(), geometry)
-            .map_err(|e| Error::at(path, Problem::Usage(e.to_string())))?;
+    if shared.flip {
+        for out in outs {
+            flip_output(out, req.layout, plan.segments(), geometry)
+                .map_err(|e| Error::at(path, Problem::Usage(e.to_string())))?;
+        }
     }
     Ok(Pass::Done(MixedInfo {
         frames,
@@ -319,7 +442,8 @@ fn one_pass(
         damage,
         rotation: reader.orientation().degrees,
         source_size,
-        transform: clip,
+        transform: views[0],
+        views,
     }))
 }
 
@@ -372,8 +496,8 @@ pub(crate) fn mix_input_vec(
 }
 
 /// As [`mix_input`], writing into the caller's `out`, which must hold exactly the output
-/// (`S * 3 * H * W` values, H and W the frames' size after the transform). On an error `out` holds
-/// unspecified values.
+/// (`V * S * 3 * H * W` values, H and W the frames' size after the transform, V the views:
+/// 3 for three crops, else 1). On an error `out` holds unspecified values.
 ///
 /// # Errors
 /// As [`mix_input`]; [`Problem::BufferLength`] when `out` does not hold exactly the output
@@ -393,9 +517,9 @@ pub(crate) fn mix_input_checked(
     mix_passes(source, req, Target::Slice(out, expect))
 }
 
-/// The output shape of `source` under `req` (its transform), from its first frame alone (no
-/// count, no plan): `[S, 3, H, W]` in the request's layout. What a batch of clips needs to
-/// know before its first clip is mixed.
+/// The output shape of one view of `source` under `req` (its transform), from its first frame
+/// alone (no count, no plan): `[S, 3, H, W]` in the request's layout (the views are
+/// [`Transform::views`]). What a batch of clips needs to know before its first clip is mixed.
 ///
 /// # Errors
 /// Open and decoding errors of the first frame; [`Problem::ZeroFrames`] when nothing decodes.

@@ -25,6 +25,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use mixcore::Mode;
+
+mod common;
 use mixdata::transform::{ClipGeometry, Crop, CropMode, Resampler, Resize, Transform};
 
 /// Frames compared per clip.
@@ -191,42 +193,20 @@ fn clips() -> &'static (Vec<Clip>, bool) {
 fn synthetic_clips() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/transform-synthetic");
     std::fs::create_dir_all(&dir).unwrap();
-    let make = |name: &str, size: &str, codec: &[&str]| {
+    let make = |name: &str, size: (u32, u32), codec: &[&str]| {
         let path = dir.join(name);
         if path.exists() {
             return path;
         }
         let partial = dir.join(format!("partial-{}-{name}", std::process::id()));
-        let source = format!("testsrc2=size={size}:rate=25");
-        let out = Command::new("ffmpeg")
-            .args([
-                "-hide_banner",
-                "-v",
-                "error",
-                "-nostdin",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-            ])
-            .arg(&source)
-            .args(["-frames:v", &FRAMES.to_string()])
-            .args(codec)
-            .arg(&partial)
-            .output()
-            .expect("the ffmpeg program (installed by scripts/setup.sh)");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::make_video(&partial, FRAMES, size, codec);
         std::fs::rename(&partial, &path).unwrap();
         path
     };
     vec![
         make(
             "synthetic_h264.mp4",
-            "640x272",
+            (640, 272),
             &[
                 "-c:v",
                 "libx264",
@@ -238,7 +218,7 @@ fn synthetic_clips() -> Vec<PathBuf> {
         ),
         make(
             "synthetic_vp9.webm",
-            "320x240",
+            (320, 240),
             &[
                 "-c:v",
                 "libvpx-vp9",
@@ -250,12 +230,12 @@ fn synthetic_clips() -> Vec<PathBuf> {
         ),
         make(
             "synthetic_mjpeg.avi",
-            "160x120",
+            (160, 120),
             &["-c:v", "mjpeg", "-pix_fmt", "yuvj422p", "-q:v", "3"],
         ),
         make(
             "synthetic_odd.mkv",
-            "401x299",
+            (401, 299),
             &["-c:v", "ffv1", "-pix_fmt", "yuv420p"],
         ),
     ]

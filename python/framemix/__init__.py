@@ -2,7 +2,9 @@
 
 ``framemix.mix(path)`` decodes a video (or a folder of numbered JPEG/PNG frames) and returns
 its Frame Mix-up tensor, the same values bit for bit as ``mixcli mix``; ``framemix.info(path)``
-describes the input and its plan, as ``mixcli info --json``. Errors are
+describes the input and its plan, as ``mixcli info --json``. :class:`VideoDataset` mixes the
+clips of an annotation list on demand (a map-style dataset for torch's DataLoader), and
+:class:`Loader` batches it with mixdata's threads. Errors are
 :class:`FramemixError` subclasses that are also ``ValueError``, ``OSError`` or
 ``RuntimeError``.
 """
@@ -15,11 +17,14 @@ from ._errors import (
     InputNotFoundError,
     OptionError,
 )
-from ._framemix import CUDA_SUPPORT, __version__, info, mix
+from ._framemix import CUDA_SUPPORT, Loader, LoaderIter, VideoDataset, __version__, info, mix
 
 __all__ = [
     "mix",
     "info",
+    "VideoDataset",
+    "Loader",
+    "LoaderIter",
     "FramemixError",
     "OptionError",
     "InputError",

@@ -25,7 +25,7 @@ pub fn damaged_warning(py: Python<'_>) -> PyResult<Bound<'_, PyType>> {
     class(py, &CELL, "DamagedInputWarning")
 }
 
-fn to_pyerr(py: Python<'_>, f: Failure) -> PyErr {
+pub(crate) fn to_pyerr(py: Python<'_>, f: Failure) -> PyErr {
     static OPTION: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     static INPUT: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     static NOT_FOUND: PyOnceLock<Py<PyType>> = PyOnceLock::new();

@@ -64,6 +64,22 @@ impl IntText {
     }
 }
 
+impl IntText {
+    /// A sequence index: an integer, as its decimal text (a `TypeError` naming the type
+    /// otherwise, as Python's sequences raise).
+    ///
+    /// # Errors
+    /// Not an integer.
+    pub fn extract_index(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+        int_text(obj)?.map(IntText).ok_or_else(|| {
+            PyTypeError::new_err(format!(
+                "dataset indices must be integers, not {}",
+                type_name(obj)
+            ))
+        })
+    }
+}
+
 impl<'a, 'py> FromPyObject<'a, 'py> for IntText {
     type Error = PyErr;
 

@@ -134,18 +134,21 @@ def make_video(path: pathlib.Path, frames: int, w: int, h: int) -> pathlib.Path:
     return path
 
 
-def make_frames(folder: pathlib.Path, frames: int, w: int, h: int, ext: str) -> pathlib.Path:
-    """A folder of `frames` numbered images (1.ext, 2.ext, ...) of testsrc2."""
+def make_frames(folder: pathlib.Path, frames: int, w: int, h: int, ext: str,
+                pattern: str = "%d", first: int = 1) -> pathlib.Path:
+    """A folder of `frames` numbered images (1.ext, 2.ext, ... or as `pattern` numbers them
+    from `first`) of testsrc2."""
     folder.mkdir()
     ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={w}x{h}:rate=25", "-frames:v", str(frames),
-           "-start_number", "1", *(["-q:v", "3"] if ext == "jpg" else []), str(folder / f"%d.{ext}"))
+           "-start_number", str(first), *(["-q:v", "3"] if ext == "jpg" else []),
+           str(folder / f"{pattern}.{ext}"))
     return folder
 
 
 @pytest.fixture(scope="session")
 def media(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, pathlib.Path]:
-    """Synthetic inputs, made once: three codecs, JPEG and PNG folders, a rotated clip, a
-    damaged frame folder, and a longer clip."""
+    """Synthetic inputs, made once: three codecs, JPEG and PNG folders, a rawframe folder, a
+    rotated clip, a damaged frame folder, and a longer clip."""
     d = tmp_path_factory.mktemp("media")
     m = {
         "h264": make_video(d / "clip-h264.mp4", 48, 64, 48),
@@ -154,7 +157,12 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, pathlib.Path]:
         "jpeg_folder": make_frames(d / "jpeg-folder", 24, 64, 48, "jpg"),
         "png_folder": make_frames(d / "png-folder", 12, 40, 30, "png"),
         "long": make_video(d / "long-h264.mp4", 300, 320, 240),
+        # mmaction2's rawframe folder: img_00001.jpg, ... (and a file that is not a frame).
+        "rawframes": make_frames(d / "rawframes", 16, 56, 40, "jpg", "img_%05d"),
     }
+    (m["rawframes"] / "notes.txt").write_text("not a frame")
+    # Frames numbered from 0 (f_000.jpg, ...), for a template's start.
+    m["from0"] = make_frames(d / "from0", 12, 48, 32, "jpg", "f_%03d", first=0)
     # The display matrix of a 90-degree turn (mp4 rotate tag, stream copied).
     m["rot90"] = d / "rot90.mp4"
     ffmpeg("-i", str(m["h264"]), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(m["rot90"]))

@@ -1,7 +1,8 @@
 """Memory stays flat over many clips: in a fresh process, the resident set after 200 more
-mixes (or 800 failed calls) is within a bound of the resident set after a warm-up of 20. The
-same measurement, keeping every output instead, is shown to exceed the bound, so the test
-can fail.
+mixes (or 800 failed calls) is within a bound of the resident set after a warm-up of 20, and
+after 100 more loader batches (50 epochs, a failed clip skipped in each) within a bound of
+the resident set after 10. The same measurements, keeping every output instead, are shown to
+exceed the bounds, so the tests can fail.
 
 Each measurement runs in its own process: in the test process the allocator keeps the memory
 earlier tests freed (large outputs) and would hide a leak of that size.
@@ -79,3 +80,59 @@ def test_memory_measure_sees_a_leak(media):
     # The control: keeping every output (a leak of 295 KB per call) must grow past the bound.
     grown = growth(media, "keep")
     assert grown > BOUND, f"keeping 200 outputs grew the resident set by only {grown} bytes"
+
+
+LOADER_CHILD = r"""
+import gc, os, sys
+import framemix
+
+lst, mode = sys.argv[1:]
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+def rss():
+    gc.collect()
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * PAGE
+
+ds = framemix.VideoDataset(lst, os.path.dirname(lst), segments=4, frames=2, train=True, seed=1,
+                           crop=(32, 24), crop_mode="random")
+loader = framemix.Loader(ds, 4, 2, on_error="skip")
+kept = []
+def epochs(n, start):
+    for e in range(start, start + n):
+        loader.set_epoch(e)
+        for batch, labels, indices in loader:
+            assert batch.shape == (4, 4, 3, 24, 32), batch.shape
+            if mode == "keep":
+                kept.append(batch)
+        assert [i for i, _ in loader.skipped] == [3]
+
+epochs(5, 0)  # warm-up: 10 batches
+before = rss()
+epochs(50, 5)  # 100 batches, 400 clips (one missing clip skipped each epoch)
+print(rss() - before)
+"""
+
+#: One batch is 4 x 4 x 3 x 24 x 32 float32 (147 KB): keeping 100 of them is 14.7 MB.
+LOADER_BOUND = 6 * 2**20
+
+
+def loader_growth(media, tmp_path, mode: str) -> int:
+    lst = tmp_path / "list.txt"
+    lines = [f"{media[k]} {n}" for n, k in enumerate(["h264", "mjpeg", "vp9"])]
+    lines += [f"{tmp_path / 'missing.mp4'} 3"] + [f"{media['mjpeg']} {n}" for n in range(4, 9)]
+    lst.write_text("\n".join(lines) + "\n")
+    done = subprocess.run([sys.executable, "-c", LOADER_CHILD, str(lst), mode],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+def test_memory_flat_over_many_loader_batches(media, tmp_path):
+    grown = loader_growth(media, tmp_path, "flat")
+    assert grown < LOADER_BOUND, f"resident set grew by {grown / 2**20:.1f} MiB over 100 batches"
+
+
+def test_loader_memory_measure_sees_a_leak(media, tmp_path):
+    grown = loader_growth(media, tmp_path, "keep")
+    assert grown > LOADER_BOUND, f"keeping 100 batches grew the resident set by only {grown} bytes"

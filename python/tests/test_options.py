@@ -52,6 +52,37 @@ MIX_CASES = [
     ({"autorotate": True, "size": (20, 30)}, ["--size", "20x30"], "rot90"),
     ({"allow_damaged": True}, ["--allow-damaged"], "damaged"),
     ({"device": "cpu"}, ["--device", "cpu"], "h264"),
+    # The epoch: the seed of clip 0 of a one-clip list in epoch E (--epoch E).
+    ({"train": True, "seed": 3, "epoch": 0}, ["--train", "--seed", "3", "--epoch", "0"], "h264"),
+    ({"train": True, "seed": 3, "epoch": 5, "frames": 2},
+     ["--train", "--seed", "3", "--epoch", "5", "--frames", "2"], "vp9"),
+    # The transforms.
+    ({"resize_short": 40}, ["--resize-short", "40"], "h264"),
+    ({"resize_short": np.int32(100)}, ["--resize-short", "100"], "mjpeg"),
+    ({"crop": (32, 24)}, ["--crop", "32x24"], "h264"),
+    ({"crop": "40x30", "resize_short": 36}, ["--crop", "40x30", "--resize-short", "36"], "vp9"),
+    ({"crop": [30, 20], "size": (50, 40)}, ["--crop", "30x20", "--size", "50x40"], "jpeg_folder"),
+    ({"crop": (32, 24), "crop_mode": "center"}, ["--crop", "32x24", "--crop-mode", "center"], "png_folder"),
+    ({"crop": (32, 32), "crop_mode": "random", "train": True, "seed": 5},
+     ["--crop", "32x32", "--crop-mode", "random", "--train", "--seed", "5"], "h264"),
+    ({"crop": (32, 32), "crop_mode": "multiscale", "train": True, "seed": 6, "resize_short": 44},
+     ["--crop", "32x32", "--crop-mode", "multiscale", "--train", "--seed", "6",
+      "--resize-short", "44"], "vp9"),
+    ({"flip": True, "train": True, "seed": 1}, ["--flip", "--train", "--seed", "1"], "h264"),
+    ({"flip": True, "train": True, "seed": 2}, ["--flip", "--train", "--seed", "2"], "h264"),
+    ({"flip": True, "train": True, "seed": 4, "epoch": 1, "crop": (40, 40), "crop_mode": "random",
+      "layout": "thwc"},
+     ["--flip", "--train", "--seed", "4", "--epoch", "1", "--crop", "40x40", "--crop-mode",
+      "random", "--layout", "thwc"], "jpeg_folder"),
+    ({"flip": False}, [], "h264"),
+    # Frame templates.
+    ({"template": "img_{:05}.jpg"}, ["--template", "img_{:05}.jpg"], "rawframes"),
+    ({"template": "img_{:05}.jpg", "start": 1}, ["--template", "img_{:05}.jpg", "--start", "1"],
+     "rawframes"),
+    ({"template": "{}.jpg", "segments": 4}, ["--template", "{}.jpg", "--segments", "4"],
+     "jpeg_folder"),
+    ({"template": "f_{:03}.jpg", "start": 0}, ["--template", "f_{:03}.jpg", "--start", "0"],
+     "from0"),
 ]
 
 
@@ -96,6 +127,7 @@ INFO_CASES = [
     ({"train": True, "seed": 9}, ["--train", "--seed", "9"]),
     ({"quick": True}, ["--quick"]),
     ({"autorotate": False}, ["--no-autorotate"]),
+    ({"train": True, "seed": 9, "epoch": 4}, ["--train", "--seed", "9", "--epoch", "4"]),
 ]
 
 
@@ -105,6 +137,64 @@ INFO_CASES = [
 )
 def test_info_matches_cli_json(kwargs, flags, kind, media, cli):
     assert framemix.info(media[kind], **kwargs) == cli.info(media[kind], flags)
+
+
+@pytest.mark.parametrize("kind,kwargs,flags,frames", [
+    ("rawframes", {"template": "img_{:05}.jpg"}, ["--template", "img_{:05}.jpg"], 16),
+    ("from0", {"template": "f_{:03}.jpg", "start": 0, "segments": 3},
+     ["--template", "f_{:03}.jpg", "--start", "0", "--segments", "3"], 12),
+])
+def test_info_template_matches_cli_json(kind, kwargs, flags, frames, media, cli):
+    got = framemix.info(media[kind], **kwargs)
+    assert got == cli.info(media[kind], flags)
+    assert got["frames"] == frames
+
+
+def test_template_start_above_the_first_frame_fails_as_the_cli_does(media, cli):
+    with pytest.raises(framemix.InputError) as e:
+        framemix.mix(media["rawframes"], template="img_{:05}.jpg", start=3)
+    stderr, status = cli.error(media["rawframes"], ["--template", "img_{:05}.jpg", "--start", "3"])
+    assert "below the start index 3" in str(e.value) and str(e.value) in stderr and status == 1
+
+
+def test_epoch_changes_the_draw_and_seed_alone_is_epochless(media):
+    base = {"train": True, "seed": 7, "frames": 2}
+    plain = framemix.mix(media["long"], **base)
+    e0 = framemix.mix(media["long"], epoch=0, **base)
+    e1 = framemix.mix(media["long"], epoch=1, **base)
+    assert not np.array_equal(e0, e1) and not np.array_equal(plain, e0)
+    assert_bits_equal(e1, framemix.mix(media["long"], epoch=1, **base), "same epoch")
+
+
+def test_flip_mirrors_some_clips(media):
+    # Each seed draws the flip with probability 1/2: among 8 seeds some flip and some do not,
+    # and a flipped result is the unflipped one mirrored.
+    flipped = 0
+    for seed in range(8):
+        plain = framemix.mix(media["h264"], train=True, seed=seed)
+        f = framemix.mix(media["h264"], train=True, seed=seed, flip=True)
+        if np.array_equal(f, plain):
+            continue
+        assert_bits_equal(f, np.ascontiguousarray(plain[..., ::-1]), f"seed {seed}")
+        flipped += 1
+    assert 0 < flipped < 8, flipped
+
+
+def test_crop_mode_reaches_mixdatas_parser(media):
+    # The mode's name goes to mixdata's own parser: every mode it names is taken or refused
+    # there, with its message (three views are parsed, and refused as mixcli refuses them).
+    with pytest.raises(framemix.OptionError, match="three makes 3 views"):
+        framemix.mix(media["h264"], crop=(32, 32), crop_mode="three")
+    with pytest.raises(framemix.OptionError, match="unknown mode"):
+        framemix.mix(media["h264"], crop=(32, 32), crop_mode="Centre")
+
+
+def test_crop_larger_than_the_frame_fails_as_the_cli_does(media, cli):
+    with pytest.raises(framemix.FramemixError) as e:
+        framemix.mix(media["h264"], crop=(500, 500))
+    stderr, status = cli.error(media["h264"], ["--crop", "500x500"])
+    assert "is larger than the 64x48 frame" in str(e.value) and str(e.value) in stderr
+    assert isinstance(e.value, framemix.OptionError) == (status == 2), (type(e.value), status)
 
 
 def test_info_describes_the_plan(media):
@@ -146,6 +236,22 @@ BAD_OPTIONS = [
     ({"layout": "thcw"}, ["--layout", "thcw"], None),
     ({"scale": "percent"}, ["--scale", "percent"], None),
     ({"device": "tpu"}, ["--device", "tpu"], None),
+    ({"epoch": 2}, ["--epoch", "2"], None),
+    ({"epoch": -1, "train": True, "seed": 1}, ["--epoch=-1", "--train", "--seed", "1"], None),
+    ({"crop": (0, 10)}, ["--crop", "0x10"], "each side must be an integer from 1 to 16384"),
+    ({"crop": "32"}, ["--crop", "32"], "'32' is not WIDTHxHEIGHT"),
+    ({"crop": (32, 32), "crop_mode": "random"}, ["--crop", "32x32", "--crop-mode", "random"],
+     "--crop-mode random: a training augmentation"),
+    ({"crop": (32, 32), "crop_mode": "sideways"}, ["--crop", "32x32", "--crop-mode", "sideways"],
+     'unknown mode "sideways" (expected center, three, random or multiscale)'),
+    ({"crop_mode": "random"}, ["--crop-mode", "random"], None),
+    ({"flip": True}, ["--flip"], "--flip: a training augmentation"),
+    ({"resize_short": 0}, ["--resize-short", "0"], "--resize-short: sizes must be at least 1 pixel"),
+    ({"resize_short": 99999}, ["--resize-short", "99999"], "99999x99999 is too large"),
+    ({"resize_short": -2}, ["--resize-short=-2"], None),
+    ({"size": (40, 30), "resize_short": 30}, ["--size", "40x30", "--resize-short", "30"], None),
+    ({"template": "img.jpg"}, ["--template", "img.jpg"], "'img.jpg' is not a frame template"),
+    ({"start": 2}, ["--start", "2"], "--start N numbers the frames of a --template"),
 ]
 
 
@@ -167,7 +273,9 @@ def test_bad_option_raises_option_error_as_cli_refuses_it(kwargs, flags, message
     "kwargs",
     [{"frames": 1.5}, {"frames": None, "segments": "8"}, {"segments": True}, {"seed": 1.0},
      {"schedule": 3}, {"schedule": [1, "2"]}, {"size": (1, 2, 3)}, {"size": 224},
-     {"threads": "2"}, {"train": 1}, {"layout": None}],
+     {"threads": "2"}, {"train": 1}, {"layout": None}, {"crop": 32}, {"crop": (1.5, 2)},
+     {"resize_short": "40"}, {"flip": "yes"}, {"template": 5}, {"epoch": 1.0, "train": True,
+                                                                "seed": 1}],
     ids=repr,
 )
 def test_wrong_type_raises_type_error(kwargs, media):

@@ -27,11 +27,13 @@
 
 use std::process::ExitCode;
 
+use serde_json::{Map, Value, json};
+
 use framemix_benches::{
     CASES, HugeBuf, Scratch, Variant, Workload, gbps, keep, median, median_ratio, paired_times,
     read_baseline, read_baseline_par, run,
 };
-use mixcore::{FloatWeights, MixPath, MixSpec};
+use mixcore::{FloatWeights, Half, MixPath, MixSpec};
 
 struct Row {
     name: &'static str,
@@ -113,6 +115,23 @@ fn main() -> ExitCode {
         for &v in &variants {
             out.fill(f32::NAN);
             run(&w, &frames, v, &mut out, &mut scratch);
+            if v == Variant::ExactF16 {
+                let half = scratch.half.as_deref().unwrap_or(&[]);
+                let differs = if half.len() == reference.len() {
+                    (0..half.len()).find(|&j| half[j] != Half::F16.bits(reference[j]))
+                } else {
+                    Some(0)
+                };
+                if let Some(j) = differs {
+                    eprintln!(
+                        "mixbench: case {}: {} differs from the reference rounded to f16 at element {j}",
+                        case.name,
+                        v.name()
+                    );
+                    return ExitCode::FAILURE;
+                }
+                continue;
+            }
             let expect = if v == Variant::Float {
                 &float_ref
             } else {
@@ -184,34 +203,32 @@ fn main() -> ExitCode {
         });
     }
     if json {
-        let cases: Vec<String> = rows
+        let cases: Vec<Value> = rows
             .iter()
             .map(|r| {
-                let mut fields = vec![
-                    format!("\"name\": \"{}\"", r.name),
-                    format!("\"baseline_gbps\": {:.3}", r.baseline),
-                    format!("\"baseline_mt_gbps\": {:.3}", r.baseline_mt.0),
-                    format!("\"baseline_mt_ratio\": {:.3}", r.baseline_mt.1),
-                ];
+                let mut fields = Map::new();
+                fields.insert("name".into(), json!(r.name));
+                fields.insert("baseline_gbps".into(), json!(milli(r.baseline)));
+                fields.insert("baseline_mt_gbps".into(), json!(milli(r.baseline_mt.0)));
+                fields.insert("baseline_mt_ratio".into(), json!(milli(r.baseline_mt.1)));
                 for (v, g, _) in &r.results {
-                    fields.push(format!("\"{}_gbps\": {g:.3}", v.name()));
+                    fields.insert(format!("{}_gbps", v.name()), json!(milli(*g)));
                 }
                 for (v, _, ratio) in &r.results {
-                    fields.push(format!("\"{}_ratio\": {ratio:.3}", v.name()));
+                    fields.insert(format!("{}_ratio", v.name()), json!(milli(*ratio)));
                 }
                 if let Some((config, peer)) = &r.peer {
-                    fields.push(format!("\"peer_config\": \"{config}\""));
+                    fields.insert("peer_config".into(), json!(config));
                     for (k, x) in peer {
-                        fields.push(format!("\"{k}\": {x:.3}"));
+                        fields.insert(k.to_string(), json!(milli(*x)));
                     }
                 }
-                format!("{{{}}}", fields.join(", "))
+                Value::Object(fields)
             })
             .collect();
         println!(
-            "{{\"threads\": {}, \"cases\": [{}]}}",
-            rayon::current_num_threads(),
-            cases.join(", ")
+            "{}",
+            json!({"threads": rayon::current_num_threads(), "cases": cases})
         );
     } else {
         println!(
@@ -315,4 +332,9 @@ mod peer {
         }
         Ok((cfg.name(), fields))
     }
+}
+
+/// `x` rounded to three decimals, as the JSON reports measurements.
+fn milli(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }

@@ -229,38 +229,37 @@ fn main() -> ExitCode {
         }
     }
     if json {
-        let cases: Vec<String> = rows
+        let milli = |x: f64| (x * 1000.0).round() / 1000.0;
+        let cases: Vec<serde_json::Value> = rows
             .iter()
             .map(|r| {
-                format!(
-                    concat!(
-                        "{{\"name\": \"{}\", \"frames\": {}, \"width\": {}, \"height\": {}, ",
-                        "\"verified\": true, \"kernel_gbps\": {:.3}, \"copy_gbps\": {:.3}, ",
-                        "\"kernel_ratio\": {:.3}, \"e2e_gbps\": {:.3}, \"pinned_gbps\": {:.3}, ",
-                        "\"e2e_ratio\": {:.3}, \"pageable_gbps\": {:.3}, \"stream_gbps\": {:.3}, ",
-                        "\"kernel_us\": {:.2}, \"copy_us\": {:.2}}}"
-                    ),
-                    r.name,
-                    r.frames,
-                    r.geometry.width,
-                    r.geometry.height,
-                    r.kernel_gbps(),
-                    r.copy_gbps(),
-                    r.kernel_gbps() / r.copy_gbps(),
-                    r.e2e_gbps(),
-                    r.pinned_gbps(),
-                    r.e2e_gbps() / r.pinned_gbps(),
-                    r.upload_bytes as f64 / r.pageable_s / 1e9,
-                    r.upload_bytes as f64 / r.stream_s / 1e9,
-                    r.kernel_s * 1e6,
-                    r.copy_s * 1e6,
-                )
+                serde_json::json!({
+                    "name": r.name,
+                    "frames": r.frames,
+                    "width": r.geometry.width,
+                    "height": r.geometry.height,
+                    "verified": true,
+                    "kernel_gbps": milli(r.kernel_gbps()),
+                    "copy_gbps": milli(r.copy_gbps()),
+                    "kernel_ratio": milli(r.kernel_gbps() / r.copy_gbps()),
+                    "e2e_gbps": milli(r.e2e_gbps()),
+                    "pinned_gbps": milli(r.pinned_gbps()),
+                    "e2e_ratio": milli(r.e2e_gbps() / r.pinned_gbps()),
+                    "pageable_gbps": milli(r.upload_bytes as f64 / r.pageable_s / 1e9),
+                    "stream_gbps": milli(r.upload_bytes as f64 / r.stream_s / 1e9),
+                    "kernel_us": (r.kernel_s * 1e8).round() / 100.0,
+                    "copy_us": (r.copy_s * 1e8).round() / 100.0,
+                })
             })
             .collect();
-        let name = name.replace('\\', "\\\\").replace('"', "\\\"");
         println!(
-            "{{\"device\": \"{name}\", \"kernel_goal\": {KERNEL_GOAL}, \"e2e_goal\": {E2E_GOAL}, \"cases\": [{}]}}",
-            cases.join(", ")
+            "{}",
+            serde_json::json!({
+                "device": name,
+                "kernel_goal": KERNEL_GOAL,
+                "e2e_goal": E2E_GOAL,
+                "cases": cases,
+            })
         );
     } else {
         println!(

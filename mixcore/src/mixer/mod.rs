@@ -368,6 +368,14 @@ impl FrameSink for Mixer<'_, '_> {
         Mixer::push(self, f, frame)
     }
 
+    fn can_fill(&self) -> bool {
+        self.capacity > 0
+    }
+
+    fn push_with(&mut self, f: u32, fill: &mut dyn FnMut(&mut [u8])) -> Result<()> {
+        Mixer::push_with(self, f, |bytes| fill(bytes))
+    }
+
     fn finish(self, out: &mut [f32]) -> Result<()> {
         Mixer::finish(self, out)
     }

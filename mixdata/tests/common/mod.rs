@@ -1,66 +1,15 @@
-//! Shared helpers of mixdata's tests: a temporary folder, PNG frame folders written with the
-//! `png` crate (so the frames' bytes are known exactly), videos made with the `ffmpeg`
-//! program, and mixcore's reference mix.
+//! Shared helpers of mixdata's tests: PNG frame folders written with the `png` crate (so the
+//! frames' bytes are known exactly), videos made with the `ffmpeg` program, and mixcore's
+//! reference mix; the generic ones (temporary folders, `ffmpeg`, PNG writing, bit
+//! comparisons) come from `framemix-testkit`, shared with mixcli's tests.
 #![allow(dead_code)]
 
+#[allow(unused_imports)] // each test binary uses its own subset
+pub use framemix_testkit::{TempDir, ffmpeg, frame_pixels, same_bits, write_png};
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use mixcore::{FrameView, Geometry, MixSpec, Plan, PlanConfig};
-
-/// A folder removed when dropped.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    /// A new empty folder under the system's temporary folder.
-    pub fn new(tag: &str) -> Self {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "mixdata-test-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    /// The folder.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The RGB bytes of frame `f` of clip `clip` (`w` x `h`): a reproducible pattern that differs
-/// between frames and clips.
-pub fn frame_pixels(clip: u32, f: u32, w: u32, h: u32) -> Vec<u8> {
-    let mut x = 0x9E37_79B9u32 ^ clip.wrapping_mul(0x85EB_CA6B) ^ f.wrapping_mul(0xC2B2_AE35);
-    (0..w * h * 3)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-/// Writes an RGB8 PNG.
-pub fn write_png(path: &Path, w: u32, h: u32, rgb: &[u8]) {
-    let file = std::fs::File::create(path).unwrap();
-    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), w, h);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().unwrap();
-    writer.write_image_data(rgb).unwrap();
-}
 
 /// A frame folder `dir/name` of `frames` PNG frames of clip `clip`, frame `f` (from 0) named
 /// `file(f + 1)`; returns the folder and the frames' bytes.
@@ -99,25 +48,6 @@ pub fn reference(
         .map(|d| FrameView::packed(d, g).unwrap())
         .collect();
     mixcore::mix_to_vec(&plan, &views, spec).unwrap()
-}
-
-/// True when both hold the same bits.
-pub fn same_bits(a: &[f32], b: &[f32]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
-}
-
-/// Runs the `ffmpeg` program quietly and asserts success.
-pub fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-v", "error", "-nostdin", "-y"])
-        .args(args)
-        .output()
-        .expect("the ffmpeg program (installed by scripts/setup.sh)");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// `frames` frames of lavfi `testsrc2` at `w`x`h` encoded to `path` with the encoder

@@ -1,7 +1,6 @@
 //! mixcli on bad input and bad surroundings: every case ends with a clear error naming the
 //! file and the problem, exit status 1, and no output file (not even a partial one).
 
-#[path = "cli_support.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};

@@ -1,7 +1,6 @@
 //! `mixcli batch` end to end: mirrored outputs, failures reported and isolated, shards that
 //! cover a dataset exactly once, resumption after SIGKILL.
 
-#[path = "cli_support.rs"]
 mod support;
 
 use std::collections::BTreeSet;
@@ -109,24 +108,24 @@ fn batch_mirrors_outputs_and_isolates_a_failing_input() {
     let report = std::fs::read_to_string(out.join("mixcli-failures.jsonl")).unwrap();
     let lines: Vec<&str> = report.lines().collect();
     assert_eq!(lines.len(), 1, "{report}");
-    let failure = Json::parse(lines[0]);
+    let failure = json(lines[0]);
     assert!(
-        failure
-            .get("input")
+        failure["input"]
             .as_str()
+            .unwrap()
             .ends_with("class_b/broken.mp4")
     );
     assert!(
-        failure
-            .get("output")
+        failure["output"]
             .as_str()
+            .unwrap()
             .ends_with("class_b/broken.npy")
     );
-    assert_eq!(failure.get("kind").as_str(), "not_a_video");
+    assert_eq!(failure["kind"].as_str().unwrap(), "not_a_video");
     assert!(
-        failure
-            .get("error")
+        failure["error"]
             .as_str()
+            .unwrap()
             .contains("broken.mp4: not a video")
     );
     assert_no_partial_outputs(&out);
@@ -401,4 +400,49 @@ fn npys_under(dir: &Path) -> Vec<PathBuf> {
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "npy"))
         .collect()
+}
+
+/// The folder search: a link back to a searched folder (a loop) ends, hidden entries and the
+/// output folder inside the searched folder are passed over, a frame folder is one input, and
+/// a folder of images that is not a frame folder and gave no input gets a note.
+#[test]
+fn batch_search_skips_loops_hidden_entries_and_its_output_folder() {
+    let dir = TempDir::new("batch-search");
+    let data = dir.join("data");
+    std::fs::create_dir_all(data.join("sub")).unwrap();
+    make_video(&data, "a.avi", Codec::Mjpeg, 4, 32, 24);
+    make_video(&data.join("sub"), "b.avi", Codec::Mjpeg, 4, 32, 24);
+    make_frame_folder(&data, "clip", 4, 32, 24, |i| format!("{i:05}.png"));
+    // Hidden: never an input.
+    make_video(&data, ".c.avi", Codec::Mjpeg, 4, 32, 24);
+    std::fs::create_dir_all(data.join(".cache")).unwrap();
+    make_video(&data.join(".cache"), "d.avi", Codec::Mjpeg, 4, 32, 24);
+    // A loop back to the searched folder.
+    std::os::unix::fs::symlink(&data, data.join("sub/loop")).unwrap();
+    // Images beside a video and a folder: not a frame folder, and nothing in it is an input.
+    let mixed = data.join("mixed");
+    make_frame_folder(&data, "mixed", 2, 32, 24, |i| format!("{i:05}.png"));
+    std::fs::create_dir_all(mixed.join("empty")).unwrap();
+    std::fs::write(mixed.join("notes.npy"), b"not ours").unwrap();
+    // The output folder inside the searched one: never searched.
+    let out = data.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    make_video(&out, "e.avi", Codec::Mjpeg, 4, 32, 24);
+
+    let (d, o) = (data.to_string_lossy(), out.to_string_lossy());
+    let (code, stderr) = batch(&["batch", &d, "--out-dir", &o, "--segments", "2"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let outputs: Vec<PathBuf> = files_under(&out)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "npy"))
+        .collect();
+    assert_eq!(
+        outputs,
+        ["a.npy", "clip.npy", "sub/b.npy"].map(PathBuf::from),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("mixed: holds images but is not a frame folder"),
+        "{stderr}"
+    );
 }

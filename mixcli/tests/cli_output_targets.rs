@@ -3,7 +3,6 @@
 //! it was; `-` (or `/dev/stdout`) writes the tensor to standard output; thread counts are
 //! bounded at argument time.
 
-#[path = "cli_support.rs"]
 mod support;
 
 use std::os::unix::fs::FileTypeExt;

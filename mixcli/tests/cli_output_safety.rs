@@ -3,7 +3,6 @@
 //! inputs were given, resumed batches redo outputs made with other options or from changed
 //! inputs, and folder detection never swallows videos or takes mixcli's own outputs as inputs.
 
-#[path = "cli_support.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -284,16 +283,20 @@ fn batch_resume_redoes_stale_outputs() {
     };
     let stderr = run_with(&["--segments", "2"]);
     assert!(stderr.contains("3 mixed, 0 skipped"), "{stderr}");
-    let record = Json::parse(&std::fs::read_to_string(out.join("a.npy.json")).unwrap());
+    let record = json(&std::fs::read_to_string(out.join("a.npy.json")).unwrap());
     assert!(
-        record
-            .get("key")
-            .get("options")
+        record["key"]["options"]
             .as_str()
+            .unwrap()
             .contains("segments: 2")
     );
-    assert!(record.get("input_as_given").as_str().ends_with("a.avi"));
-    assert_eq!(record.get("output").get("frames").as_u64(), 6);
+    assert!(
+        record["input_as_given"]
+            .as_str()
+            .unwrap()
+            .ends_with("a.avi")
+    );
+    assert_eq!(record["output"]["frames"].as_u64().unwrap(), 6);
 
     // Same options (decoder threads do not change the bits): all skipped.
     let stderr = run_with(&["--segments", "2", "--threads", "2"]);
@@ -324,8 +327,8 @@ fn batch_resume_redoes_stale_outputs() {
     std::fs::remove_file(frames.join("5.png")).unwrap();
     let stderr = run_with(&same);
     assert!(stderr.contains("1 mixed, 2 skipped"), "{stderr}");
-    let record = Json::parse(&std::fs::read_to_string(out.join("f.npy.json")).unwrap());
-    assert_eq!(record.get("output").get("frames").as_u64(), 4);
+    let record = json(&std::fs::read_to_string(out.join("f.npy.json")).unwrap());
+    assert_eq!(record["output"]["frames"].as_u64().unwrap(), 4);
 
     // No record (an older mixcli, or a kill before the record): redone, and said so.
     std::fs::remove_file(out.join("a.npy.json")).unwrap();

@@ -3,7 +3,6 @@
 //! Errors exit 1 (input) or 2 (usage), say what is wrong, and leave no output file; results
 //! are compared bit for bit with frames decoded by the `ffmpeg` program.
 
-#[path = "cli_support.rs"]
 mod support;
 
 use std::ffi::OsStr;
@@ -125,19 +124,19 @@ fn damaged_videos_fail_by_default_and_mix_with_allow_damaged() {
     let ((shape, _), _) = mix_ok(&broken, &["--allow-damaged"]);
     assert_eq!(shape, [8, 3, 120, 160]);
     // info reports the damage instead of failing.
-    let info = Json::parse(&run_ok([
+    let info = json(&run_ok([
         "info".as_ref(),
         broken.as_os_str(),
         "--json".as_ref(),
     ]));
-    assert!(info.get("damage").get("lost").as_u64() > 0);
-    assert_eq!(info.get("damage").get("clean"), &Json::Bool(false));
-    let info = Json::parse(&run_ok([
+    assert!(info["damage"]["lost"].as_u64().unwrap() > 0);
+    assert_eq!(info["damage"]["clean"], Json::Bool(false));
+    let info = json(&run_ok([
         "info".as_ref(),
         vp8.as_os_str(),
         "--json".as_ref(),
     ]));
-    assert_eq!(info.get("damage").get("clean"), &Json::Bool(true));
+    assert_eq!(info["damage"]["clean"], Json::Bool(true));
 }
 
 #[test]
@@ -207,24 +206,24 @@ fn rotation_matches_ffmpeg_autorotate_and_no_autorotate_keeps_storage() {
         assert_eq!(shape, [8, 3, 48, 64]);
         assert_bits_eq(&stored, &plain_mix, "--no-autorotate");
         // info shows the displayed size and the rotation.
-        let info = Json::parse(&run_ok([
+        let info = json(&run_ok([
             "info".as_ref(),
             clip.as_os_str(),
             "--json".as_ref(),
         ]));
-        assert_eq!(info.get("width").as_u64(), u64::from(w));
-        assert_eq!(info.get("height").as_u64(), u64::from(h));
-        let degrees = info.get("rotation").as_u64();
+        assert_eq!(info["width"].as_u64().unwrap(), u64::from(w));
+        assert_eq!(info["height"].as_u64().unwrap(), u64::from(h));
+        let degrees = info["rotation"].as_u64().unwrap();
         assert!(degrees == 90 || degrees == 180 || degrees == 270);
-        let info = Json::parse(&run_ok([
+        let info = json(&run_ok([
             "info".as_ref(),
             clip.as_os_str(),
             "--json".as_ref(),
             "--no-autorotate".as_ref(),
         ]));
-        assert_eq!(info.get("width").as_u64(), 64);
-        assert_eq!(info.get("rotation").as_u64(), 0);
-        assert_eq!(info.get("display_rotation").as_u64(), degrees);
+        assert_eq!(info["width"].as_u64().unwrap(), 64);
+        assert_eq!(info["rotation"].as_u64().unwrap(), 0);
+        assert_eq!(info["display_rotation"].as_u64().unwrap(), degrees);
         let text = run_ok(["info".as_ref(), clip.as_os_str()]);
         assert!(text.contains("rotation:"), "{text}");
     }
@@ -509,11 +508,14 @@ fn batch_reports_damaged_inputs_and_records_accepted_damage() {
     let report = std::fs::read_to_string(out.join("mixcli-failures.jsonl")).unwrap();
     let lines: Vec<&str> = report.lines().collect();
     assert_eq!(lines.len(), 1, "{report}");
-    let failure = Json::parse(lines[0]);
-    assert!(failure.get("input").as_str().ends_with("bad.mp4"));
-    assert_eq!(failure.get("kind").as_str(), "damaged");
+    let failure = json(lines[0]);
+    assert!(failure["input"].as_str().unwrap().ends_with("bad.mp4"));
+    assert_eq!(failure["kind"].as_str().unwrap(), "damaged");
     assert!(
-        failure.get("error").as_str().contains("--allow-damaged"),
+        failure["error"]
+            .as_str()
+            .unwrap()
+            .contains("--allow-damaged"),
         "{report}"
     );
 
@@ -522,10 +524,10 @@ fn batch_reports_damaged_inputs_and_records_accepted_damage() {
     assert!(stderr.contains("2 mixed"), "{stderr}");
     assert!(out.join("bad.npy").is_file());
     assert!(!out.join("mixcli-failures.jsonl").exists());
-    let record = Json::parse(&std::fs::read_to_string(out.join("bad.npy.json")).unwrap());
-    let damage = record.get("output").get("damage");
+    let record = json(&std::fs::read_to_string(out.join("bad.npy.json")).unwrap());
+    let damage = &record["output"]["damage"];
     assert_ne!(*damage, Json::Null, "no damage recorded");
-    assert!(!damage.get("description").as_str().is_empty());
-    let clean = Json::parse(&std::fs::read_to_string(out.join("good.npy.json")).unwrap());
-    assert_eq!(*clean.get("output").get("damage"), Json::Null);
+    assert!(!damage["description"].as_str().unwrap().is_empty());
+    let clean = json(&std::fs::read_to_string(out.join("good.npy.json")).unwrap());
+    assert_eq!(clean["output"]["damage"], Json::Null);
 }

@@ -1,0 +1,213 @@
+//! docs/contract.md section 10: half-precision outputs.
+//!
+//! - mixcore's conversions ([`mixcore::half::f16_bits`], [`bf16_bits`], and [`convert`] with
+//!   its F16C path) equal the `half` crate's round-to-nearest-even conversions for every one
+//!   of the 2^32 `f32` bit patterns (NaNs: both quiet NaNs of the same sign);
+//! - the double-rounding argument: for every `D <= 257` and `N <= 255 * D`, rounding the `f32`
+//!   quotient `N / D` to f16 or bf16 gives `N / D` correctly rounded to that format, by an
+//!   exact integer oracle;
+//! - `mix_half` equals `mix` followed by the conversion, bit for bit, on every backend.
+
+use mixcore::half::{Half, bf16_bits, convert, f16_bits};
+use mixcore::{
+    Backend, Epilogue, FrameView, Geometry, Layout, MixSpec, Plan, PlanConfig, Schedule, mix,
+    mix_half,
+};
+
+/// Runs `check(lo, hi)` over the bit patterns `0..2^32` split among the CPU's threads.
+fn all_bit_patterns(check: impl Fn(u32, u32) + Sync) {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+    let span = (1u64 << 32).div_ceil(threads);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let check = &check;
+            s.spawn(move || {
+                let lo = t * span;
+                let hi = ((t + 1) * span).min(1 << 32);
+                if lo < hi {
+                    check(lo as u32, (hi - 1) as u32);
+                }
+            });
+        }
+    });
+}
+
+/// `got == want`, but for NaNs, whose payloads may differ between implementations (their
+/// sign and quietness may not). `inf` is the format's infinity pattern.
+fn same_half(got: u16, want: u16, inf: u16, x: u32, what: &str) {
+    let is_nan = |h: u16| h & 0x7fff > inf;
+    let quiet = inf | (inf >> 1) & !inf; // the top fraction bit set
+    if got != want || is_nan(got) {
+        assert!(
+            !is_nan(got) || got & quiet == quiet,
+            "{what}: f32 bits {x:#010x}: {got:#06x} is a signalling NaN"
+        );
+        // NaN payloads may differ between implementations; quietness and sign may not.
+        assert!(
+            got == want || (is_nan(got) && is_nan(want) && (got ^ want) & 0x8000 == 0),
+            "{what}: f32 bits {x:#010x}: got {got:#06x}, want {want:#06x}"
+        );
+    }
+}
+
+#[test]
+fn f16_conversion_equals_the_half_crate_for_every_f32() {
+    all_bit_patterns(|lo, hi| {
+        let mut src = [0f32; 4096];
+        let mut fast = [0u16; 4096];
+        let mut x = lo as u64;
+        while x <= hi as u64 {
+            let n = ((hi as u64 - x + 1) as usize).min(src.len());
+            for (i, s) in src[..n].iter_mut().enumerate() {
+                *s = f32::from_bits((x + i as u64) as u32);
+            }
+            convert(&src[..n], &mut fast[..n], Half::F16);
+            for i in 0..n {
+                let bits = (x + i as u64) as u32;
+                let want = half::f16::from_f32(src[i]).to_bits();
+                same_half(f16_bits(src[i]), want, 0x7c00, bits, "f16_bits");
+                same_half(fast[i], want, 0x7c00, bits, "convert (F16C where present)");
+            }
+            x += n as u64;
+        }
+    });
+}
+
+#[test]
+fn bf16_conversion_equals_the_half_crate_for_every_f32() {
+    all_bit_patterns(|lo, hi| {
+        let mut src = [0f32; 4096];
+        let mut fast = [0u16; 4096];
+        let mut x = lo as u64;
+        while x <= hi as u64 {
+            let n = ((hi as u64 - x + 1) as usize).min(src.len());
+            for (i, s) in src[..n].iter_mut().enumerate() {
+                *s = f32::from_bits((x + i as u64) as u32);
+            }
+            convert(&src[..n], &mut fast[..n], Half::Bf16);
+            for i in 0..n {
+                let bits = (x + i as u64) as u32;
+                let want = half::bf16::from_f32(src[i]).to_bits();
+                same_half(bf16_bits(src[i]), want, 0x7f80, bits, "bf16_bits");
+                same_half(fast[i], want, 0x7f80, bits, "convert");
+            }
+            x += n as u64;
+        }
+    });
+}
+
+/// `n / d` (`n > 0`) correctly rounded to `p` significant bits, ties to even, by integer
+/// arithmetic, as `f64` (exact: `p <= 11`). No subnormals: `n / d >= 1 / 257` is a normal
+/// number of both formats.
+fn oracle(n: u64, d: u64, p: u32) -> f64 {
+    // e with 2^e <= n/d < 2^(e+1).
+    let mut e = (63 - n.leading_zeros()) as i32 - (63 - d.leading_zeros()) as i32;
+    let ge = |e: i32| -> bool {
+        // n/d >= 2^e ?
+        if e >= 0 { n >= d << e } else { n << -e >= d }
+    };
+    while !ge(e) {
+        e -= 1;
+    }
+    while ge(e + 1) {
+        e += 1;
+    }
+    // q = floor(n * 2^(p-1-e) / d), r the remainder.
+    let shift = p as i32 - 1 - e;
+    let (num, den) = if shift >= 0 {
+        (u128::from(n) << shift, u128::from(d))
+    } else {
+        (u128::from(n), u128::from(d) << -shift)
+    };
+    let (mut q, r) = (num / den, num % den);
+    if 2 * r > den || (2 * r == den && q & 1 == 1) {
+        q += 1;
+    }
+    q as f64 * 2f64.powi(-shift)
+}
+
+fn f16_value(h: u16) -> f64 {
+    f64::from(half::f16::from_bits(h).to_f32())
+}
+
+fn bf16_value(h: u16) -> f64 {
+    f64::from(half::bf16::from_bits(h).to_f32())
+}
+
+#[test]
+fn rounding_the_f32_quotient_to_half_is_the_correctly_rounded_quotient() {
+    let mut checked = 0u64;
+    for d in 1u64..=257 {
+        for n in 1..=255 * d {
+            let q = n as f32 / d as f32; // correctly rounded: n and d are exact in f32
+            let (h, b) = (f16_bits(q), bf16_bits(q));
+            assert_eq!(f16_value(h), oracle(n, d, 11), "f16: {n}/{d}");
+            assert_eq!(bf16_value(b), oracle(n, d, 8), "bf16: {n}/{d}");
+            checked += 1;
+        }
+        assert_eq!(
+            (f16_bits(0.0 / d as f32), bf16_bits(0.0 / d as f32)),
+            (0, 0)
+        );
+    }
+    assert_eq!(checked, (1..=257u64).map(|d| 255 * d).sum::<u64>());
+}
+
+#[test]
+fn mix_half_equals_mix_then_convert_on_every_backend() {
+    let g = Geometry::new(83, 5, 3).unwrap();
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let video: Vec<Vec<u8>> = (0..40)
+        .map(|_| {
+            (0..g.elements().unwrap())
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x >> 56) as u8
+                })
+                .collect()
+        })
+        .collect();
+    let frames: Vec<FrameView<'_>> = video
+        .iter()
+        .map(|v| FrameView::packed(v, g).unwrap())
+        .collect();
+    for schedule in [Schedule::Average, Schedule::Linear] {
+        let plan = Plan::new(
+            40,
+            &PlanConfig {
+                segments: 3,
+                schedule,
+                ..PlanConfig::default()
+            },
+        )
+        .unwrap();
+        for layout in [Layout::Tchw, Layout::Cthw, Layout::Thwc] {
+            for epilogue in [Epilogue::Raw, Epilogue::Unit, Epilogue::IMAGENET] {
+                for backend in framemix_tests::backends() {
+                    let spec = MixSpec {
+                        layout,
+                        epilogue,
+                        backend,
+                        ..MixSpec::default()
+                    };
+                    let mut f32s = vec![0f32; mixcore::output_len(&plan, g).unwrap()];
+                    mix(&plan, &frames, &spec, &mut f32s).unwrap();
+                    for half in [Half::F16, Half::Bf16] {
+                        let mut want = vec![0u16; f32s.len()];
+                        for (w, &v) in want.iter_mut().zip(&f32s) {
+                            *w = half.bits(v);
+                        }
+                        let mut got = vec![0u16; f32s.len()];
+                        mix_half(&plan, &frames, &spec, half, &mut got).unwrap();
+                        assert!(
+                            got == want,
+                            "{half:?} {schedule:?} {layout:?} {epilogue:?} {backend:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
