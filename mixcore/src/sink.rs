@@ -63,20 +63,19 @@ pub trait FrameSink {
     /// a device's own failures.
     fn push(&mut self, f: u32, frame: &FrameView<'_>) -> Result<(), Self::Error>;
 
-    /// True when [`FrameSink::push_with`] takes frames: the sink holds a buffer a frame can be
-    /// written into (the CPU [`crate::Mixer`] with a buffer). Default: false.
+    /// True when [`FrameSink::push_with`] takes frames: the sink has a frame buffer that a
+    /// decoder may convert straight into. Default: false.
     fn can_fill(&self) -> bool {
         false
     }
 
-    /// Adds frame `f`, having `fill` write it straight into the sink's own buffer, packed
-    /// (`H * W * C` bytes, rows of `W * C`, no padding): [`FrameSink::push`] without the copy
-    /// of a frame a converter could have written there itself ([`crate::Mixer::push_with`]).
-    /// `fill` is called once for a needed frame and not at all for another.
+    /// Adds frame `f` by having `fill` write it, packed (`H * W * C` bytes, rows of `W * C`),
+    /// straight into the sink's own buffer: no copy of a converted frame. `fill` is called at
+    /// most once, and not at all for a refused push or a frame no segment mixes.
     ///
     /// # Errors
-    /// As [`FrameSink::push`]; [`Error::BufferTooSmall`] (`len: 0`) from a sink that cannot
-    /// fill ([`FrameSink::can_fill`] false), which changes nothing.
+    /// As [`FrameSink::push`]; [`Error::BufferTooSmall`] (`len: 0`) from a sink without a
+    /// frame buffer (the default: check [`FrameSink::can_fill`] first).
     fn push_with(&mut self, f: u32, fill: &mut dyn FnMut(&mut [u8])) -> Result<(), Self::Error> {
         let _ = (f, fill);
         Err(Error::BufferTooSmall { len: 0, needed: 1 }.into())
@@ -90,4 +89,70 @@ pub trait FrameSink {
     fn finish(self, out: &mut Self::Output) -> Result<(), Self::Error>
     where
         Self: Sized;
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use alloc::vec;
+
+    use super::FrameSink;
+    use crate::{Error, FrameView, Geometry, MixSpec, Mixer, Plan, PlanConfig};
+
+    /// A decoder that fills frame `f` with byte `f`, through `push_with` when the sink can
+    /// fill, else `push`.
+    fn feed(
+        sink: &mut dyn FrameSink<Error = Error>,
+        frames: u32,
+        g: Geometry,
+    ) -> Result<(), Error> {
+        let mut bytes = vec![0u8; g.elements()?];
+        for f in 0..frames {
+            if sink.can_fill() {
+                sink.push_with(f, &mut |slot| slot.fill(f as u8))?;
+            } else {
+                bytes.fill(f as u8);
+                sink.push(f, &FrameView::packed(&bytes, g)?)?;
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn push_with_through_the_trait_equals_push() {
+        let g = Geometry::new(5, 3, 3).unwrap();
+        let plan = Plan::new(
+            20,
+            &PlanConfig {
+                segments: 3,
+                ..PlanConfig::default()
+            },
+        )
+        .unwrap();
+        let spec = MixSpec::default();
+        let len = crate::output_len(&plan, g).unwrap();
+        // Unbuffered: no frame buffer, so frames go by `push`; `push_with` is refused.
+        let mut scratch = vec![0u64; Mixer::scratch_len(&plan, g, &spec).unwrap()];
+        let mut plain = Mixer::new(&plan, g, spec, &mut scratch).unwrap();
+        assert!(!plain.can_fill());
+        assert!(matches!(
+            FrameSink::push_with(&mut plain, 0, &mut |_| {}),
+            Err(Error::BufferTooSmall { len: 0, .. })
+        ));
+        feed(&mut plain, 20, g).unwrap();
+        let mut want = vec![0f32; len];
+        FrameSink::finish(plain, &mut want).unwrap();
+        // Buffered: frames are written straight into the mixer's buffer.
+        let b = Mixer::RECOMMENDED_BUFFER;
+        let mut scratch = vec![0u64; Mixer::scratch_len_buffered(&plan, g, &spec, b).unwrap()];
+        let mut got = vec![0f32; len];
+        let mut buffered = Mixer::with_output(&plan, g, spec, b, &mut scratch, &mut got).unwrap();
+        assert!(buffered.can_fill());
+        feed(&mut buffered, 20, g).unwrap();
+        buffered.finish_output().unwrap();
+        assert!(
+            got.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+    }
 }

@@ -83,16 +83,16 @@ where
         self.0.push(f, frame).map_err(PushError::from)
     }
 
-    fn finish(self, out: &mut S::Output) -> Result<(), PushError> {
-        self.0.finish(out).map_err(PushError::from)
-    }
-
     fn can_fill(&self) -> bool {
         self.0.can_fill()
     }
 
     fn push_with(&mut self, f: u32, fill: &mut dyn FnMut(&mut [u8])) -> Result<(), PushError> {
         self.0.push_with(f, fill).map_err(PushError::from)
+    }
+
+    fn finish(self, out: &mut S::Output) -> Result<(), PushError> {
+        self.0.finish(out).map_err(PushError::from)
     }
 }
 

@@ -39,7 +39,7 @@ _Layout = Literal["tchw", "cthw", "thwc"]
 _Scale = Literal["raw", "unit", "imagenet"]
 _Size = Union[Tuple[SupportsIndex, SupportsIndex], str]
 _Device = Literal["cpu", "cuda"]
-_CropMode = Union[Literal["center", "random", "multiscale"], str]
+_CropMode = Union[Literal["center", "three", "random", "multiscale"], str]
 _ListFormat = Literal["video", "rawframes", "sthv1", "sthv2"]
 _Label = Union[int, Tuple[int, ...]]
 
@@ -96,7 +96,8 @@ def mix(
         resize_short: resize every frame's short side to N (bicubic), the long side keeping
             the aspect ratio (mmaction2's Resize(scale=(-1, N))).
         crop: keep a (width, height) (or "WxH") crop of every resized frame.
-        crop_mode: where the crop is taken: "center" (default); "random" or "multiscale"
+        crop_mode: where the crop is taken: "center" (default); "three" (three views on a
+            leading axis, [3, S, C, H, W] for tchw, mmaction2's ThreeCrop); "random" or "multiscale"
             (TSN's multi-scale crop), drawn per clip from the seed, need train=True; any
             other mode mixdata's parser takes (`--crop-mode`).
         flip: flip the clip horizontally with probability 1/2, drawn from the seed (needs
@@ -252,9 +253,10 @@ class VideoDataset:
     def paths(self) -> List[pathlib.Path]:
         """The clips' paths (pathlib.Path), in list order (relative ones joined to root)."""
     @property
-    def sample_shape(self) -> Optional[Tuple[int, int, int, int]]:
+    def sample_shape(self) -> Optional[Tuple[int, ...]]:
         """The shape every sample has when the options fix the frame size (crop, or size
-        without crop), else None (each clip's own size).
+        without crop), else None (each clip's own size); with three crops a leading axis of 3
+        views.
         """
     def __reduce__(self) -> Tuple[Any, ...]:
         """Pickles as (the constructor, the arguments as given, the current epoch): unpickling
@@ -338,8 +340,10 @@ class Loader:
     def dataset(self) -> VideoDataset:
         """The dataset."""
     @property
-    def sample_shape(self) -> Tuple[int, int, int, int]:
-        """The shape of every sample (the batch's after its first axis)."""
+    def sample_shape(self) -> Tuple[int, ...]:
+        """The shape of every sample (the batch's after its first axis; with three crops a
+        leading axis of 3 views).
+        """
     def order(self, epoch: SupportsIndex) -> List[int]:
         """The order in which `epoch` visits the samples (a list of indices)."""
     @property

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use numpy::ndarray::{Array1, Array2, Array4, Array5};
-use numpy::{IntoPyArray, PyArray1, PyArray4, PyArray5, PyArrayDyn};
+use numpy::ndarray::{Array1, Array2, ArrayD, IxDyn};
+use numpy::{IntoPyArray, PyArray1, PyArrayDyn};
 use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
@@ -282,7 +282,7 @@ impl VideoDataset {
         &self,
         py: Python<'py>,
         index: &Bound<'py, PyAny>,
-    ) -> PyResult<(Bound<'py, PyArray4<f32>>, Bound<'py, PyAny>)> {
+    ) -> PyResult<(Bound<'py, PyArrayDyn<f32>>, Bound<'py, PyAny>)> {
         let len = self.len();
         // Any integer (`__index__`; not a slice, a float or a bool); one beyond i128 is out of
         // range as well.
@@ -301,10 +301,12 @@ impl VideoDataset {
             .into_py_result(py)?;
         let path = self.inner.entries()[i].path.display().to_string();
         warn_damaged(py, &path, &sample.info.damage)?;
-        let [s0, s1, s2, s3] = sample.info.shape;
-        let array = Array4::from_shape_vec((s0, s1, s2, s3), sample.data).map_err(|e| {
-            PyRuntimeError::new_err(format!("framemix: internal error: the sample's shape: {e}"))
-        })?;
+        let array =
+            ArrayD::from_shape_vec(IxDyn(&sample.info.full_shape()), sample.data).map_err(|e| {
+                PyRuntimeError::new_err(format!(
+                    "framemix: internal error: the sample's shape: {e}"
+                ))
+            })?;
         let label = label_object(py, &sample.info.labels)?;
         Ok((array.into_pyarray(py), label))
     }
@@ -339,10 +341,14 @@ impl VideoDataset {
     }
 
     /// The shape every sample has when the options fix the frame size (crop, or size
-    /// without crop), else None (each clip's own size).
+    /// without crop), else None (each clip's own size); with three crops a leading axis of 3
+    /// views.
     #[getter]
-    fn sample_shape(&self) -> Option<(usize, usize, usize, usize)> {
-        self.inner.fixed_shape().map(|[a, b, c, d]| (a, b, c, d))
+    fn sample_shape<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        self.inner
+            .fixed_shape()
+            .map(|shape| PyTuple::new(py, mixdata::mixing::full_shape(self.inner.views(), shape)))
+            .transpose()
     }
 
     /// Pickles as (the constructor, the arguments as given, the current epoch): unpickling
@@ -531,11 +537,14 @@ impl Loader {
         self.dataset.clone_ref(py)
     }
 
-    /// The shape of every sample (the batch's after its first axis).
+    /// The shape of every sample (the batch's after its first axis; with three crops a
+    /// leading axis of 3 views).
     #[getter]
-    fn sample_shape(&self) -> (usize, usize, usize, usize) {
-        let [a, b, c, d] = self.inner.sample_shape();
-        (a, b, c, d)
+    fn sample_shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(
+            py,
+            mixdata::mixing::full_shape(self.inner.views(), self.inner.sample_shape()),
+        )
     }
 
     /// The order in which `epoch` visits the samples (a list of indices).
@@ -593,7 +602,7 @@ impl Drop for LoaderIter {
 
 /// A batch as Python gets it.
 type PyBatch<'py> = (
-    Bound<'py, PyArray5<f32>>,
+    Bound<'py, PyArrayDyn<f32>>,
     Bound<'py, PyArrayDyn<i64>>,
     Bound<'py, PyArray1<i64>>,
 );
@@ -675,8 +684,7 @@ fn batch_arrays(py: Python<'_>, batch: engine::Batch, label_width: usize) -> PyR
         .iter()
         .map(|&i| i64::try_from(i).unwrap_or(i64::MAX))
         .collect();
-    let [b, s0, s1, s2, s3] = batch.shape;
-    let values = Array5::from_shape_vec((b, s0, s1, s2, s3), batch.data).map_err(|e| {
+    let values = ArrayD::from_shape_vec(IxDyn(&batch.full_shape()), batch.data).map_err(|e| {
         PyRuntimeError::new_err(format!("framemix: internal error: the batch's shape: {e}"))
     })?;
     Ok((

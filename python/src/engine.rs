@@ -332,8 +332,9 @@ impl MixOptions {
 pub struct Mixed {
     /// The values, C order.
     pub data: Vec<f32>,
-    /// Their shape in the requested layout.
-    pub shape: [usize; 4],
+    /// Their shape in the requested layout (`[S, C, H, W]` for `tchw`; with three crops a
+    /// leading axis of 3 views).
+    pub shape: Vec<usize>,
     /// What was damaged, when a damaged input was mixed anyway (`allow_damaged`).
     pub damage: Option<String>,
 }
@@ -361,8 +362,8 @@ pub fn mix(path: &Path, options: &MixOptions) -> Result<Mixed, Failure> {
     let mixed = mixing::mix_input(&input, &req).map_err(Error::from)?;
     Ok(Mixed {
         damage: (!mixed.damage.is_clean()).then(|| mixed.damage.to_string()),
+        shape: mixed.full_shape(),
         data: mixed.data,
-        shape: mixed.shape,
     })
 }
 

@@ -12,8 +12,8 @@ mod values;
 use std::ffi::CString;
 use std::path::PathBuf;
 
-use numpy::ndarray::Array4;
-use numpy::{IntoPyArray, PyArray4};
+use numpy::ndarray::{ArrayD, IxDyn};
+use numpy::{IntoPyArray, PyArrayDyn};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -148,7 +148,8 @@ pub(crate) fn mix_options(
 ///     resize_short: resize every frame's short side to N (bicubic), the long side keeping
 ///         the aspect ratio (mmaction2's Resize(scale=(-1, N))).
 ///     crop: keep a (width, height) (or "WxH") crop of every resized frame.
-///     crop_mode: where the crop is taken: "center" (default); "random" or "multiscale"
+///     crop_mode: where the crop is taken: "center" (default); "three" (three views on a
+///         leading axis, [3, S, C, H, W] for tchw, mmaction2's ThreeCrop); "random" or "multiscale"
 ///         (TSN's multi-scale crop), drawn per clip from the seed, need train=True; any
 ///         other mode mixdata's parser takes (`--crop-mode`).
 ///     flip: flip the clip horizontally with probability 1/2, drawn from the seed (needs
@@ -208,7 +209,7 @@ fn mix<'py>(
     allow_damaged: bool,
     autorotate: bool,
     device: &str,
-) -> PyResult<Bound<'py, PyArray4<f32>>> {
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let options = mix_options(
         &PlanValues {
             segments: &segments,
@@ -249,8 +250,7 @@ fn mix<'py>(
         let message = CString::new(message.replace('\0', " "))?;
         PyErr::warn(py, errors::damaged_warning(py)?.as_any(), &message, 1)?;
     }
-    let [s0, s1, s2, s3] = mixed.shape;
-    let array = Array4::from_shape_vec((s0, s1, s2, s3), mixed.data).map_err(|e| {
+    let array = ArrayD::from_shape_vec(IxDyn(&mixed.shape), mixed.data).map_err(|e| {
         PyRuntimeError::new_err(format!("framemix: internal error: the output's shape: {e}"))
     })?;
     // Moves the Vec into the numpy array (its base object owns the allocation): no copy.

@@ -88,7 +88,8 @@ def test_len_paths_and_labels(video_list, media):
     (dict(TRAIN, crop_mode="multiscale", layout="cthw", scale="imagenet"),
      [f if f != "random" else "multiscale" for f in TRAIN_FLAGS] + ["--layout", "cthw",
                                                                     "--scale", "imagenet"], 1),
-], ids=["eval", "train-epoch0", "train-epoch2", "train-multiscale-cthw"])
+    (dict(EVAL, crop_mode="three"), EVAL_FLAGS + ["--crop-mode", "three"], None),
+], ids=["eval", "train-epoch0", "train-epoch2", "train-multiscale-cthw", "eval-three-crops"])
 def test_items_equal_mixcli_batch_list(options, flags, epoch, video_list, media, cli, tmp_path):
     ds = framemix.VideoDataset(video_list, video_list.parent, **options)
     epoch_flags = []
@@ -278,7 +279,6 @@ def test_malformed_line_names_the_file_and_line(fmt, text, line, piece, tmp_path
     ({"train": True}, framemix.OptionError, None),
     ({"seed": 3}, framemix.OptionError, "a seed is for train mode"),
     ({"crop": (32, 32), "crop_mode": "random"}, framemix.OptionError, "needs train mode"),
-    ({"crop": (32, 32), "crop_mode": "three"}, framemix.OptionError, "3 views per clip"),
     ({"flip": True}, framemix.OptionError, "--flip: a training augmentation"),
     ({"layout": "nchw"}, framemix.OptionError, None),
     ({"template": "img.jpg"}, framemix.OptionError, "is not a frame template"),

@@ -75,6 +75,11 @@ MIX_CASES = [
      ["--flip", "--train", "--seed", "4", "--epoch", "1", "--crop", "40x40", "--crop-mode",
       "random", "--layout", "thwc"], "jpeg_folder"),
     ({"flip": False}, [], "h264"),
+    # Three crops: a leading axis of three views (mmaction2's ThreeCrop offsets).
+    ({"crop": (32, 24), "crop_mode": "three"}, ["--crop", "32x24", "--crop-mode", "three"], "h264"),
+    ({"crop": (24, 24), "crop_mode": "three", "resize_short": 30, "layout": "thwc"},
+     ["--crop", "24x24", "--crop-mode", "three", "--resize-short", "30", "--layout", "thwc"],
+     "png_folder"),
     # Frame templates.
     ({"template": "img_{:05}.jpg"}, ["--template", "img_{:05}.jpg"], "rawframes"),
     ({"template": "img_{:05}.jpg", "start": 1}, ["--template", "img_{:05}.jpg", "--start", "1"],
@@ -182,9 +187,13 @@ def test_flip_mirrors_some_clips(media):
 
 def test_crop_mode_reaches_mixdatas_parser(media):
     # The mode's name goes to mixdata's own parser: every mode it names is taken or refused
-    # there, with its message (three views are parsed, and refused as mixcli refuses them).
-    with pytest.raises(framemix.OptionError, match="three makes 3 views"):
-        framemix.mix(media["h264"], crop=(32, 32), crop_mode="three")
+    # there, with its message. Three crops give three views on a leading axis, the middle
+    # one the centre crop.
+    three = framemix.mix(media["h264"], crop=(32, 24), crop_mode="three")
+    centre = framemix.mix(media["h264"], crop=(32, 24))
+    assert three.shape == (3,) + centre.shape
+    assert three.flags["C_CONTIGUOUS"]
+    assert_bits_equal(three[2], centre, "the middle view is the centre crop")
     with pytest.raises(framemix.OptionError, match="unknown mode"):
         framemix.mix(media["h264"], crop=(32, 32), crop_mode="Centre")
 

@@ -373,7 +373,7 @@ impl FrameSink for Mixer<'_, '_> {
     }
 
     fn push_with(&mut self, f: u32, fill: &mut dyn FnMut(&mut [u8])) -> Result<()> {
-        Mixer::push_with(self, f, |bytes| fill(bytes))
+        Mixer::push_with(self, f, fill)
     }
 
     fn finish(self, out: &mut [f32]) -> Result<()> {
