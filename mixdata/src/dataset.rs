@@ -54,8 +54,8 @@ pub struct DatasetConfig {
     /// format's default, [`crate::ListFormat::default_template`]); `None`: each entry's, and
     /// for entries without one the plain rule (every file a numbered frame). Default: `None`.
     pub template: Option<FrameTemplate>,
-    /// Decoder threads per clip (0: FFmpeg decides). Default: 1, as the loader's workers
-    /// decode clips in parallel.
+    /// Decoder threads per clip (0: FFmpeg decides; [`MixRequest::threads`]). Default: 1, as
+    /// the loader's workers decode clips in parallel.
     pub threads: usize,
     /// Where clips are mixed. Default: [`Device::Cpu`].
     pub device: Device,
@@ -321,6 +321,17 @@ impl Dataset {
         self.mix(index, epoch, Out::Slice(out, Some(shape)))
     }
 
+    /// As [`Dataset::get`], into `data`, resized to the sample (its capacity reused): a
+    /// ragged loader's buffer.
+    pub(crate) fn get_into_vec(
+        &self,
+        index: usize,
+        epoch: u64,
+        data: &mut Vec<f32>,
+    ) -> Result<SampleInfo> {
+        self.mix(index, epoch, Out::Grow(data))
+    }
+
     fn entry(&self, index: usize) -> Result<&Entry> {
         self.entries.get(index).ok_or_else(|| {
             Error::bare(Problem::Usage(format!(
@@ -361,11 +372,7 @@ impl Dataset {
         let req = self.request(mode);
         let source = self.open(entry)?;
         let info: MixedInfo = match out {
-            Out::Grow(data) => {
-                let (info, values) = mixing::mix_input(&source, &req)?.split();
-                *data = values;
-                info
-            }
+            Out::Grow(data) => mixing::mix_input_vec(&source, &req, data)?,
             Out::Slice(out, expect) => mixing::mix_input_checked(&source, &req, out, expect)?,
         };
         let plan = Plan::new(info.frames, &req.plan).map_err(|e| Error::mix(&entry.path, e))?;

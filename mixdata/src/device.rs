@@ -107,6 +107,12 @@ pub enum MixFailure<E> {
     Feed(E),
 }
 
+thread_local! {
+    /// The CPU mixer's scratch of this thread's last streaming mix (accumulators and frame
+    /// buffer), kept for the next: at most the largest clip's, freed when the thread ends.
+    static SCRATCH: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 #[cfg(not(feature = "cuda"))]
 const NO_CUDA: &str = "--device cuda: mixcli was built without CUDA support \
                        (rebuild it with `cargo build --release -p mixcli --features cuda`; \
@@ -154,16 +160,28 @@ pub fn mix_streaming<E>(
             let buffered = Mixer::RECOMMENDED_BUFFER;
             let len = Mixer::scratch_len_buffered(plan, geometry, &spec, buffered)
                 .map_err(MixFailure::Mix)?;
-            // Zeroed lazily by the allocator; the mixer initialises what it uses.
-            let mut scratch = vec![0u64; len];
-            let mixer = Mixer::with_output(plan, geometry, spec, buffered, &mut scratch, out)
-                .map_err(MixFailure::Mix)?;
-            let mut sink = Pushes(mixer);
-            if !feed(&mut sink).map_err(MixFailure::Feed)? {
-                return Ok(false);
+            // The mixer initialises what it uses, so the scratch of this thread's last mix
+            // is reused as it is: a loader worker or a batch job mixing clip after clip pays
+            // for its pages (faults, zeroing) once, not per clip. (Views nest mixes: the inner
+            // ones find the scratch taken and allocate their own.)
+            let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+            if scratch.len() < len {
+                // Zeroed lazily by the allocator.
+                scratch = vec![0u64; len];
             }
-            sink.0.finish_output().map_err(MixFailure::Mix)?;
-            Ok(true)
+            let result = (|| {
+                let mixer =
+                    Mixer::with_output(plan, geometry, spec, buffered, &mut scratch[..len], out)
+                        .map_err(MixFailure::Mix)?;
+                let mut sink = Pushes(mixer);
+                if !feed(&mut sink).map_err(MixFailure::Feed)? {
+                    return Ok(false);
+                }
+                sink.0.finish_output().map_err(MixFailure::Mix)?;
+                Ok(true)
+            })();
+            SCRATCH.with(|s| *s.borrow_mut() = scratch);
+            result
         }
         #[cfg(feature = "cuda")]
         Device::Cuda => cuda::mix_streaming(plan, geometry, spec, out, feed),

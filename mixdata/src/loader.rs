@@ -24,7 +24,9 @@
 //!   ([`Loader::buffers_allocated`]).
 //! - **Shapes.** Every sample of a loader has one shape, the dataset's fixed shape (a crop or
 //!   an exact resize) or else the shape of the first clip in list order that opens. A clip of
-//!   another shape is an error naming it ([`crate::Problem::ShapeMismatch`]).
+//!   another shape is an error naming it ([`crate::Problem::ShapeMismatch`]). With
+//!   [`LoaderConfig::ragged`] (batches of one sample) every sample keeps its own shape
+//!   instead: each batch's buffer is sized to its sample.
 //! - **Views.** With three crops ([`crate::CropMode::Three`]) every sample has three views,
 //!   and a batch is `[B, 3, S, 3, H, W]` (`tchw`; [`Batch::full_shape`]): each sample's three
 //!   views one after the other, in its slot.
@@ -71,6 +73,10 @@ pub struct LoaderConfig {
     pub drop_last: bool,
     /// What a failed sample does. Default: [`ErrorPolicy::Fail`].
     pub on_error: ErrorPolicy,
+    /// Every sample keeps its own shape (clips of different sizes without a resize or crop):
+    /// each batch holds one sample, in a buffer sized to it ([`Batch::shape`]), and nothing
+    /// is decoded to find a common shape. Needs `batch_size` 1. Default: false.
+    pub ragged: bool,
 }
 
 impl LoaderConfig {
@@ -92,6 +98,7 @@ impl Default for LoaderConfig {
             seed: 0,
             drop_last: false,
             on_error: ErrorPolicy::Fail,
+            ragged: false,
         }
     }
 }
@@ -174,7 +181,8 @@ impl Shared {
         self.sample_len * self.config.batch_size
     }
 
-    /// A buffer of a whole batch: a recycled one, or a new one.
+    /// A buffer of a whole batch: a recycled one, or a new one (ragged: of whatever length
+    /// it has; the sample sizes it).
     fn buffer(&self) -> Vec<f32> {
         let mut buf = self
             .pool
@@ -185,12 +193,14 @@ impl Shared {
                 self.allocated.fetch_add(1, Ordering::Relaxed);
                 Vec::with_capacity(self.batch_len())
             });
-        buf.resize(self.batch_len(), 0.0);
+        if !self.config.ragged {
+            buf.resize(self.batch_len(), 0.0);
+        }
         buf
     }
 
     fn give_back(&self, buf: Vec<f32>) {
-        if buf.capacity() < self.batch_len() {
+        if buf.capacity() < self.batch_len() || (self.config.ragged && buf.capacity() == 0) {
             return;
         }
         let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
@@ -211,8 +221,13 @@ impl Shared {
                 break;
             }
             let index = order[p];
-            let out = &mut buf[slot * self.sample_len..(slot + 1) * self.sample_len];
-            let slot = match self.dataset.get_into_shaped(index, epoch, out, self.shape) {
+            let mixed = if self.config.ragged {
+                self.dataset.get_into_vec(index, epoch, &mut buf)
+            } else {
+                let out = &mut buf[slot * self.sample_len..(slot + 1) * self.sample_len];
+                self.dataset.get_into_shaped(index, epoch, out, self.shape)
+            };
+            let slot = match mixed {
                 Ok(info) => Slot::Done(info),
                 Err(error) => Slot::Failed(Skipped { index, error }),
             };
@@ -260,17 +275,24 @@ pub struct Loader {
 
 impl Loader {
     /// A loader over `dataset`. Finds the sample shape: the dataset's fixed shape, or the
-    /// shape of the first clip in list order whose first frame decodes.
+    /// shape of the first clip in list order whose first frame decodes (ragged: none is
+    /// needed; [`Loader::sample_shape`] is then all zeros unless the shape is fixed).
     ///
     /// # Errors
-    /// A batch size or prefetch of 0 ([`Problem::Usage`]); an empty dataset; no clip that
-    /// opens (the first clip's error).
+    /// A batch size or prefetch of 0, or `ragged` with a batch size other than 1
+    /// ([`Problem::Usage`]); an empty dataset; no clip that opens (the first clip's error).
     pub fn new(dataset: impl Into<Arc<Dataset>>, config: LoaderConfig) -> Result<Self> {
         let dataset = dataset.into();
         if config.batch_size == 0 || config.prefetch == 0 {
             return Err(Error::bare(Problem::Usage(
                 "the loader's batch size and prefetch must be at least 1".into(),
             )));
+        }
+        if config.ragged && config.batch_size != 1 {
+            return Err(Error::bare(Problem::Usage(format!(
+                "a ragged loader (samples of their own shapes) takes batches of one sample, not {}",
+                config.batch_size
+            ))));
         }
         if dataset.is_empty() {
             return Err(Error::bare(Problem::Usage(
@@ -279,6 +301,7 @@ impl Loader {
         }
         let shape = match dataset.fixed_shape() {
             Some(shape) => shape,
+            None if config.ragged => [0; 4],
             None => {
                 let mut first_error = None;
                 let mut found = None;
@@ -341,7 +364,8 @@ impl Loader {
         &self.shared.config
     }
 
-    /// The shape of one view of every sample (the sample's, with one view).
+    /// The shape of one view of every sample (the sample's, with one view; ragged without a
+    /// fixed shape: all zeros, and each [`Batch::shape`] has its sample's).
     #[must_use]
     pub fn sample_shape(&self) -> [usize; 4] {
         self.shared.shape
@@ -568,9 +592,14 @@ impl Epoch {
     /// Closes `batch` (its length and shape) and queues it.
     fn finish(&mut self, mut batch: Batch) {
         let n = batch.indices.len();
-        let s = self.shared.shape;
+        let s = match (self.shared.config.ragged, batch.samples.first()) {
+            (true, Some(sample)) => sample.shape,
+            _ => self.shared.shape,
+        };
         batch.shape = [n, s[0], s[1], s[2], s[3]];
-        batch.data.truncate(n * self.shared.sample_len);
+        batch
+            .data
+            .truncate(n * self.shared.views * s.iter().product::<usize>());
         batch.skipped = std::mem::take(&mut self.skipped);
         self.out.push_back(batch);
     }

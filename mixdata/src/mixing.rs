@@ -44,7 +44,11 @@ pub struct MixRequest<'a> {
     pub transform: Transform,
     /// Where the mixing runs.
     pub device: Device,
-    /// Decoder threads per video (0: FFmpeg decides).
+    /// Decoder threads per video (0: FFmpeg decides). Other than 1, a video also decodes on a
+    /// thread of its own, a few frames ahead of the colour conversion and the mix on the
+    /// calling thread ([`crate::Reader::decode_ahead`]); 1 keeps everything on the calling
+    /// thread, which is what many workers on as many cores want (the hand-over between two
+    /// threads costs about 5% more CPU time and gains nothing without a spare core).
     pub threads: usize,
     /// Apply the stream's display matrix (rotation by 90/180/270 degrees, flips) as the
     /// `ffmpeg` program does. Default: true (`--no-autorotate` clears it).
@@ -306,8 +310,10 @@ fn one_pass(
     })?;
     let out: &mut [f32] = match target {
         Target::Grow(data) => {
-            data.clear();
-            data.try_reserve_exact(total).map_err(|_| {
+            // The mixer writes every value: only a longer output's new tail is initialised
+            // here, so a reused buffer is not written twice.
+            data.truncate(total);
+            data.try_reserve_exact(total - data.len()).map_err(|_| {
                 Error::at(
                     path,
                     Problem::Usage(format!(
@@ -338,6 +344,12 @@ fn one_pass(
             ));
         }
     };
+    // Videos decode on a thread of their own from here on, overlapping the conversion and
+    // the mix on this one, unless the caller asked for one thread (frame folders stay here:
+    // their errors name the frame's file).
+    if req.threads != 1 && matches!(source, Source::Video(_)) {
+        reader.decode_ahead()?;
+    }
     let mut decoded = 0u32;
     let spec = MixSpec {
         layout: req.layout,
@@ -346,38 +358,68 @@ fn one_pass(
     };
     let geometries = vec![geometry; views.len()];
     let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(len).collect();
-    let finished = device::mix_streaming_views(
-        req.device,
-        &plan,
-        &geometries,
-        spec,
-        &mut outs,
-        &mut |sinks| {
-            while let Some(d) = reader.next_frame(|f| f < frames && sinks.is_needed(f))? {
-                decoded = d.index + 1;
-                let Some(rgb) = d.rgb else { continue };
-                let (base, stride) = match resampler.as_mut() {
-                    Some(r) => {
-                        let pixels = r
-                            .resample(rgb.data, rgb.stride, converted, &shared)
-                            .map_err(|e| Error::at(path, Problem::Usage(e.to_string())))?;
-                        (pixels, resampled_stride)
+    // One whole frame (one view, no crop, no resample) is converted straight into the
+    // mixer's buffer where the device has one (`push_with`): no copy of a converted frame.
+    let whole = resampler.is_none()
+        && offsets[..] == [(0, 0)]
+        && (width, height) == converted
+        && outs.len() == 1;
+    let finished = if whole && let [out] = &mut outs[..] {
+        device::mix_streaming(req.device, &plan, geometry, spec, out, &mut |sink| {
+            let fill = sink.can_fill();
+            while let Some(d) = reader.next_frame(|f| !fill && f < frames && sink.is_needed(f))? {
+                let f = d.index;
+                decoded = f + 1;
+                if fill {
+                    if f < frames && sink.is_needed(f) {
+                        let mut written = Ok(());
+                        sink.push_with(f, &mut |slot| written = reader.write_packed(f, slot))
+                            .map_err(|e| Error::at(path, e.into()))?;
+                        written?;
                     }
-                    None => (rgb.data, rgb.stride),
-                };
-                for (v, &(x, y)) in offsets.iter().enumerate() {
-                    let data = base.get(y * stride + x * 3..).unwrap_or_default();
-                    let frame =
-                        FrameView::new(data, geometry, stride).map_err(|e| Error::mix(path, e))?;
-                    sinks
-                        .push(v, d.index, &frame)
+                } else if let Some(rgb) = d.rgb {
+                    let frame = FrameView::new(rgb.data, geometry, rgb.stride)
+                        .map_err(|e| Error::mix(path, e))?;
+                    sink.push(f, &frame)
                         .map_err(|e| Error::at(path, e.into()))?;
                 }
             }
             Ok(decoded == frames)
-        },
-    )
-    .map_err(|f| mix_failure(path, f))?;
+        })
+    } else {
+        device::mix_streaming_views(
+            req.device,
+            &plan,
+            &geometries,
+            spec,
+            &mut outs,
+            &mut |sinks| {
+                while let Some(d) = reader.next_frame(|f| f < frames && sinks.is_needed(f))? {
+                    decoded = d.index + 1;
+                    let Some(rgb) = d.rgb else { continue };
+                    let (base, stride) = match resampler.as_mut() {
+                        Some(r) => {
+                            let pixels = r
+                                .resample(rgb.data, rgb.stride, converted, &shared)
+                                .map_err(|e| Error::at(path, Problem::Usage(e.to_string())))?;
+                            (pixels, resampled_stride)
+                        }
+                        None => (rgb.data, rgb.stride),
+                    };
+                    for (v, &(x, y)) in offsets.iter().enumerate() {
+                        let data = base.get(y * stride + x * 3..).unwrap_or_default();
+                        let frame = FrameView::new(data, geometry, stride)
+                            .map_err(|e| Error::mix(path, e))?;
+                        sinks
+                            .push(v, d.index, &frame)
+                            .map_err(|e| Error::at(path, e.into()))?;
+                    }
+                }
+                Ok(decoded == frames)
+            },
+        )
+    };
+    let finished = finished.map_err(|f| mix_failure(path, f))?;
     // Damage is judged before the count: frames lost to damage change the count too.
     let damage = reader.damage();
     if !damage.is_clean() && !req.allow_damaged {
@@ -442,6 +484,15 @@ pub fn mix_input(source: &Source, req: &MixRequest<'_>) -> Result<Mixed> {
     let mut data = Vec::new();
     let info = mix_passes(source, req, Target::Grow(&mut data))?;
     Ok(Mixed::new(info, data))
+}
+
+/// As [`mix_input`], into `data`, cleared and resized to the output (its capacity reused).
+pub(crate) fn mix_input_vec(
+    source: &Source,
+    req: &MixRequest<'_>,
+    data: &mut Vec<f32>,
+) -> Result<MixedInfo> {
+    mix_passes(source, req, Target::Grow(data))
 }
 
 /// As [`mix_input`], writing into the caller's `out`, which must hold exactly the output

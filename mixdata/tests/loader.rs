@@ -396,3 +396,74 @@ fn loader_epoch_dropped_early_stops_its_workers() {
     // A new epoch starts cleanly after.
     assert_eq!(batches(&loader, 1).len(), 10);
 }
+
+#[test]
+fn ragged_loader_keeps_each_clips_shape_with_the_same_bits_for_any_workers() {
+    let dir = TempDir::new("ld-ragged");
+    let (entries, _) = png_clips(
+        dir.path(),
+        5,
+        |c| 9 + c,
+        |c| if c % 2 == 1 { (6, 10) } else { SIZE },
+    );
+    let ds = Arc::new(Dataset::new(entries, config(4)).unwrap());
+    let mut runs = Vec::new();
+    for workers in [0, 2] {
+        let loader = Loader::new(
+            Arc::clone(&ds),
+            LoaderConfig {
+                batch_size: 1,
+                workers,
+                ragged: true,
+                ..LoaderConfig::default()
+            },
+        )
+        .unwrap();
+        for epoch in 0..2 {
+            let got: Vec<Batch> = batches(&loader, epoch);
+            assert_eq!(indices(&got), (0..5).map(|i| vec![i]).collect::<Vec<_>>());
+            for (i, b) in got.iter().enumerate() {
+                let want = ds.get(i, epoch).unwrap();
+                let (w, h) = if i % 2 == 1 { (6, 10) } else { SIZE };
+                assert_eq!(b.shape, [1, 3, 3, h as usize, w as usize], "sample {i}");
+                assert!(
+                    same_bits(&b.data, &want.data),
+                    "sample {i}, {workers} workers"
+                );
+            }
+            runs.push(got.into_iter().map(|b| b.data).collect::<Vec<_>>());
+        }
+        // Recycled buffers are reused (resized to each clip) rather than allocated anew.
+        let fresh = Loader::new(Arc::clone(&ds), *loader.config()).unwrap();
+        for epoch in 0..3 {
+            for batch in fresh.epoch(epoch) {
+                fresh.recycle(batch.unwrap());
+            }
+        }
+        let allocated = fresh.buffers_allocated();
+        assert!(
+            allocated <= fresh.config().in_flight() + 2,
+            "{allocated} for 15 batches"
+        );
+    }
+    assert_eq!(runs[0].len(), runs[2].len());
+    assert!(runs[0].iter().zip(&runs[2]).all(|(a, b)| same_bits(a, b)));
+}
+
+#[test]
+fn ragged_loader_needs_batches_of_one() {
+    let dir = TempDir::new("ld-ragged-bad");
+    let ds = dataset(&dir, 2);
+    let e = Loader::new(
+        ds,
+        LoaderConfig {
+            batch_size: 2,
+            ragged: true,
+            ..LoaderConfig::default()
+        },
+    )
+    .err()
+    .unwrap();
+    assert!(matches!(e.problem, Problem::Usage(_)), "{e}");
+    assert!(e.to_string().contains("ragged"), "{e}");
+}

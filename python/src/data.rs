@@ -471,6 +471,7 @@ impl Loader {
                 seed: seed.as_u64("seed")?,
                 drop_last,
                 on_error: engine::error_policy(on_error)?,
+                ragged: false,
             })
         })()
         .into_py_result(py)?;

@@ -30,7 +30,15 @@ pub struct Converter {
     size: Option<(u32, u32)>,
     scaler: Option<(ScalerKey, scaling::Context)>,
     out: frame::Video,
+    /// Whether swscale, for the current scaler, writes packed rows ([`Converter::convert_packed`])
+    /// exactly as it writes the padded ones of `out`, and nothing past them; `None` until
+    /// checked.
+    packed_ok: Option<bool>,
 }
+
+/// Bytes past the end of a packed frame that [`Converter::convert_packed`]'s check watches:
+/// more than any SIMD loop of swscale overruns a row by (a block of up to 32 pixels).
+const GUARD: usize = 256;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct ScalerKey {
@@ -49,6 +57,7 @@ impl Converter {
             size,
             scaler: None,
             out: frame::Video::empty(),
+            packed_ok: None,
         }
     }
 
@@ -87,28 +96,7 @@ impl Converter {
                 stride: input.stride(0),
             });
         }
-        let key = ScalerKey {
-            format: input.format(),
-            width: input.width(),
-            height: input.height(),
-            space: input.color_space(),
-            range: input.color_range(),
-        };
-        if self.scaler.as_ref().is_none_or(|(k, _)| *k != key) {
-            self.scaler = None;
-            let mut scaler = scaling::Context::get(
-                key.format,
-                key.width,
-                key.height,
-                Pixel::RGB24,
-                width,
-                height,
-                scaler_flags((key.width, key.height), (width, height)),
-            )?;
-            set_colorspace(&mut scaler, key);
-            self.scaler = Some((key, scaler));
-            self.out = frame::Video::empty();
-        }
+        self.prepare(input)?;
         let Some((_, scaler)) = self.scaler.as_mut() else {
             return Err(ffmpeg::Error::Bug);
         };
@@ -123,6 +111,159 @@ impl Converter {
             stride: self.out.stride(0),
         })
     }
+}
+
+impl Converter {
+    /// Makes the swscale context for `input`'s format, size and colours, unless the current
+    /// one is for them.
+    fn prepare(&mut self, input: &frame::Video) -> Result<(), ffmpeg::Error> {
+        let (width, height) = self.output_size(input.width(), input.height());
+        let key = ScalerKey {
+            format: input.format(),
+            width: input.width(),
+            height: input.height(),
+            space: input.color_space(),
+            range: input.color_range(),
+        };
+        if self.scaler.as_ref().is_none_or(|(k, _)| *k != key) {
+            self.scaler = None;
+            self.packed_ok = None;
+            let mut scaler = scaling::Context::get(
+                key.format,
+                key.width,
+                key.height,
+                Pixel::RGB24,
+                width,
+                height,
+                scaler_flags((key.width, key.height), (width, height)),
+            )?;
+            set_colorspace(&mut scaler, key);
+            self.scaler = Some((key, scaler));
+            self.out = frame::Video::empty();
+        }
+        Ok(())
+    }
+
+    /// Converts `input` to RGB24 straight into `dst`, packed: `height` rows of `width * 3`
+    /// bytes, no padding (`dst` holds exactly that). The same bytes as [`Converter::convert`]
+    /// gives, without its copy: for a mixer's frame buffer ([`mixcore::Mixer::push_with`]).
+    ///
+    /// swscale's SIMD loops may write whole blocks of pixels past a row's end (into the
+    /// padding of the frames FFmpeg allocates) or leave a row's last pixels to a padded
+    /// stride, so packed rows are used only once checked for this scaler: the first frame is
+    /// converted both ways, packed into a buffer followed by [`GUARD`] watched bytes (twice,
+    /// over two fillings, so that no written byte can pass for the filling), and packed rows are
+    /// taken only when every byte equals the padded conversion's and the guard is untouched.
+    /// Returns false, writing nothing, when packed rows are not taken (the frame is already
+    /// RGB24 at the output size, which [`Converter::convert`] hands out without converting, or
+    /// the check failed): convert and copy then.
+    ///
+    /// # Errors
+    /// FFmpeg's error when swscale cannot convert this format or size;
+    /// [`ffmpeg::Error::InvalidData`] when `dst` is not the packed frame's length.
+    pub fn convert_packed(
+        &mut self,
+        input: &frame::Video,
+        dst: &mut [u8],
+    ) -> Result<bool, ffmpeg::Error> {
+        let (width, height) = self.output_size(input.width(), input.height());
+        if input.width() == 0 || input.height() == 0 || input.planes() == 0 {
+            return Err(ffmpeg::Error::InvalidData);
+        }
+        let row = width as usize * 3;
+        if dst.len() != row * height as usize || i32::try_from(row).is_err() {
+            return Err(ffmpeg::Error::InvalidData);
+        }
+        if input.format() == Pixel::RGB24 && (width, height) == (input.width(), input.height()) {
+            return Ok(false);
+        }
+        self.prepare(input)?;
+        if self.packed_ok.is_none() {
+            let ok = self.check_packed(input, row, height as usize)?;
+            self.packed_ok = Some(ok);
+        }
+        if self.packed_ok != Some(true) {
+            return Ok(false);
+        }
+        let Some((_, scaler)) = self.scaler.as_mut() else {
+            return Err(ffmpeg::Error::Bug);
+        };
+        scale_packed(scaler, input, dst, row, height)?;
+        Ok(true)
+    }
+
+    /// [`Converter::convert_packed`]'s check for the current scaler, on `input`.
+    fn check_packed(
+        &mut self,
+        input: &frame::Video,
+        row: usize,
+        height: usize,
+    ) -> Result<bool, ffmpeg::Error> {
+        let Some((_, scaler)) = self.scaler.as_mut() else {
+            return Err(ffmpeg::Error::Bug);
+        };
+        scaler.run(input, &mut self.out)?;
+        let stride = self.out.stride(0);
+        let padded = self.out.data(0);
+        let len = row * height;
+        for filling in [0x00u8, 0xFF] {
+            let mut trial = vec![filling; len + GUARD];
+            let (frame, guard) = trial.split_at_mut(len);
+            let out_h = u32::try_from(height).map_err(|_| ffmpeg::Error::InvalidData)?;
+            scale_packed(scaler, input, frame, row, out_h)?;
+            let same_rows = frame
+                .chunks_exact(row)
+                .enumerate()
+                .all(|(y, r)| padded.get(y * stride..y * stride + row) == Some(r));
+            if !same_rows || guard.iter().any(|&b| b != filling) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Runs `scaler` on `input` into `dst` (`height` packed rows of `row` bytes).
+fn scale_packed(
+    scaler: &mut scaling::Context,
+    input: &frame::Video,
+    dst: &mut [u8],
+    row: usize,
+    height: u32,
+) -> Result<(), ffmpeg::Error> {
+    let stride = i32::try_from(row).map_err(|_| ffmpeg::Error::InvalidData)?;
+    let rows = i32::try_from(input.height()).map_err(|_| ffmpeg::Error::InvalidData)?;
+    let planes: [*mut u8; 4] = [
+        dst.as_mut_ptr(),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+    ];
+    let strides: [i32; 4] = [stride, 0, 0, 0];
+    // SAFETY: the context is live and was made for `input`'s format and size (`prepare`)
+    // with an RGB24 output of `row / 3` x `height`; the source pointers and line sizes
+    // are the live frame's own. The destination is one packed plane of `height` rows of
+    // `row` bytes, which `dst` holds: where swscale might write past a row or leave a
+    // row short, `check_packed` found so on this very scaler (with the guard) before any
+    // caller's memory is written (it runs this on a buffer with the guard behind it).
+    let written = unsafe {
+        ffmpeg::ffi::sws_scale(
+            scaler.as_mut_ptr(),
+            (*input.as_ptr()).data.as_ptr() as *const *const u8,
+            (*input.as_ptr()).linesize.as_ptr(),
+            0,
+            rows,
+            planes.as_ptr(),
+            strides.as_ptr(),
+        )
+    };
+    if written < 0 {
+        return Err(ffmpeg::Error::from(written));
+    }
+    if u32::try_from(written) != Ok(height) {
+        return Err(ffmpeg::Error::Bug);
+    }
+    Ok(())
 }
 
 /// The swscale flags of a conversion from `from` to `to` (width, height).

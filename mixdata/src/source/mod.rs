@@ -4,7 +4,9 @@
 //! Both kinds decode through FFmpeg (videos with their codec, frame folders with FFmpeg's JPEG
 //! and PNG decoders) behind one trait, [`FrameDecoder`]; everything after decoding is shared
 //! and lives in [`Reader`]: the first-frame peek, the frame-size check, the display-matrix turn
-//! ([`orient`]), the conversion to RGB24 ([`convert`]), and frame numbering.
+//! ([`orient`]), the conversion to RGB24 ([`convert`]), and frame numbering. A reader can
+//! also decode ahead on a thread of its own ([`Reader::decode_ahead`]), so that decoding
+//! overlaps the conversion and whatever the caller does with each frame.
 
 pub mod convert;
 pub mod folder;
@@ -12,6 +14,8 @@ pub mod orient;
 pub mod video;
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 
 use ffmpeg::util::frame;
 use ffmpeg_next as ffmpeg;
@@ -210,8 +214,9 @@ fn is_pipe(meta: &std::fs::Metadata) -> bool {
 }
 
 /// Decodes a source's frames in order, in their own pixel format: the one thing a video and a
-/// frame folder do differently. [`Reader`] does the rest.
-pub trait FrameDecoder {
+/// frame folder do differently. [`Reader`] does the rest. `Send`, so that a reader can decode
+/// on a thread of its own ([`Reader::decode_ahead`]).
+pub trait FrameDecoder: Send {
     /// The video file or the frame folder.
     fn path(&self) -> &Path;
 
@@ -248,11 +253,52 @@ pub struct Decoded<'a> {
     pub rgb: Option<Rgb<'a>>,
 }
 
+/// Frames a reader decoding ahead ([`Reader::decode_ahead`]) holds decoded before the caller
+/// takes them: enough to ride out one slow frame on either side, few enough that memory stays
+/// a handful of frames.
+const DECODED_AHEAD: usize = 3;
+
+/// What the decoding thread of [`Reader::decode_ahead`] sends.
+enum Ahead {
+    /// The next frame.
+    Frame(frame::Video),
+    /// The end of the source, with the damage seen.
+    End(Damage),
+    /// Decoding failed, with the damage seen until then.
+    Failed(Error, Damage),
+}
+
+/// Where a reader's frames are decoded.
+enum Decoding {
+    /// On the calling thread.
+    Here(Box<dyn FrameDecoder>),
+    /// On a thread of its own, a few frames ahead.
+    Ahead {
+        frames: mpsc::Receiver<Ahead>,
+        thread: Option<JoinHandle<()>>,
+        /// The damage, once the thread reported the end or a failure.
+        damage: Damage,
+    },
+    /// Moved out for a moment (never seen outside [`Reader::decode_ahead`]).
+    Moving,
+}
+
+impl Decoding {
+    /// The file of frame `index`, when the decoder is here to say.
+    fn frame_file(&self, index: u32) -> Option<PathBuf> {
+        match self {
+            Decoding::Here(decoder) => decoder.frame_file(index),
+            _ => None,
+        }
+    }
+}
+
 /// Reads a [`Source`]'s frames in order, one at a time: decodes, checks that every frame has
 /// the first one's size (unless a fixed output size is set), turns frames by the display
 /// matrix and converts to RGB24 only the frames the caller wants.
 pub struct Reader {
-    decoder: Box<dyn FrameDecoder>,
+    decoding: Decoding,
+    path: PathBuf,
     converter: Converter,
     reorienter: Reorienter,
     frame: frame::Video,
@@ -272,7 +318,8 @@ impl Reader {
     pub fn new(decoder: Box<dyn FrameDecoder>, size: Option<(u32, u32)>) -> Self {
         let orientation = decoder.orientation();
         Reader {
-            decoder,
+            path: decoder.path().to_path_buf(),
+            decoding: Decoding::Here(decoder),
             converter: Converter::new(size),
             reorienter: Reorienter::new(orientation),
             frame: frame::Video::empty(),
@@ -286,7 +333,7 @@ impl Reader {
     /// The source's path.
     #[must_use]
     pub fn path(&self) -> &Path {
-        self.decoder.path()
+        &self.path
     }
 
     /// Frames decoded so far.
@@ -295,10 +342,99 @@ impl Reader {
         self.decoded
     }
 
-    /// The damage seen so far (complete after the last frame).
+    /// The damage seen so far (complete after the last frame). A reader decoding ahead
+    /// ([`Reader::decode_ahead`]) knows it only once it has handed out the last frame (or
+    /// met an error); before that it reports none.
     #[must_use]
     pub fn damage(&self) -> Damage {
-        self.decoder.damage()
+        match &self.decoding {
+            Decoding::Here(decoder) => decoder.damage(),
+            Decoding::Ahead { damage, .. } => damage.clone(),
+            Decoding::Moving => Damage::default(),
+        }
+    }
+
+    /// Moves decoding onto a thread of its own from the next frame on: the thread decodes up
+    /// to a few frames ahead of the caller, so decoding overlaps the colour conversion (done
+    /// by [`Reader::next_frame`] on the calling thread) and whatever the caller does with
+    /// each frame. The frames, their order, the errors and the damage are the same as without
+    /// it; errors name no frame file ([`FrameDecoder::frame_file`]), so frame folders, whose
+    /// errors do, are better read without it. Nothing happens after the last frame or when
+    /// decoding ahead already.
+    ///
+    /// # Errors
+    /// [`Problem::Io`] when the system cannot start a thread.
+    pub fn decode_ahead(&mut self) -> Result<()> {
+        if self.done || !matches!(self.decoding, Decoding::Here(_)) {
+            return Ok(());
+        }
+        let Decoding::Here(mut decoder) = std::mem::replace(&mut self.decoding, Decoding::Moving)
+        else {
+            return Ok(());
+        };
+        let (send, frames) = mpsc::sync_channel(DECODED_AHEAD);
+        let mut index = self.decoded;
+        let spawned = std::thread::Builder::new()
+            .name("mixdata-decode".into())
+            .spawn(move || {
+                loop {
+                    let mut frame = frame::Video::empty();
+                    let message = match decoder.decode_next(&mut frame, index) {
+                        Ok(true) => Ahead::Frame(frame),
+                        Ok(false) => Ahead::End(decoder.damage()),
+                        Err(e) => Ahead::Failed(e, decoder.damage()),
+                    };
+                    let last = !matches!(message, Ahead::Frame(_));
+                    // A reader dropped early stops the thread here.
+                    if send.send(message).is_err() || last {
+                        return;
+                    }
+                    index = index.wrapping_add(1);
+                }
+            });
+        match spawned {
+            Ok(thread) => {
+                self.decoding = Decoding::Ahead {
+                    frames,
+                    thread: Some(thread),
+                    damage: Damage::default(),
+                };
+                Ok(())
+            }
+            Err(e) => Err(Error::io(&self.path, "starting a decoding thread", e)),
+        }
+    }
+
+    /// Decodes (or takes from the decoding thread) the next frame into `self.frame`; false
+    /// at the end of the source.
+    fn decode_next(&mut self, index: u32) -> Result<bool> {
+        match &mut self.decoding {
+            Decoding::Here(decoder) => decoder.decode_next(&mut self.frame, index),
+            Decoding::Ahead { frames, damage, .. } => match frames.recv() {
+                Ok(Ahead::Frame(frame)) => {
+                    self.frame = frame;
+                    Ok(true)
+                }
+                Ok(Ahead::End(seen)) => {
+                    *damage = seen;
+                    Ok(false)
+                }
+                Ok(Ahead::Failed(e, seen)) => {
+                    *damage = seen;
+                    Err(e)
+                }
+                // The thread ended without a word: it panicked.
+                Err(mpsc::RecvError) => Err(Error::at(
+                    &self.path,
+                    Problem::UnreadableFrame {
+                        frame: index,
+                        file: None,
+                        reason: "the decoding thread stopped (a bug: please report it)".into(),
+                    },
+                )),
+            },
+            Decoding::Moving => Ok(false),
+        }
     }
 
     /// The orientation applied to the frames (the identity for frame folders and with
@@ -375,10 +511,10 @@ impl Reader {
                 Ok(rgb) => Some(rgb),
                 Err(e) => {
                     return Err(Error::at(
-                        self.decoder.path(),
+                        &self.path,
                         Problem::UnreadableFrame {
                             frame: index,
-                            file: self.decoder.frame_file(index),
+                            file: self.decoding.frame_file(index),
                             reason: format!("conversion to RGB24 failed: {e}"),
                         },
                     ));
@@ -395,26 +531,84 @@ impl Reader {
         }))
     }
 
+    /// Writes frame `index`, the one [`Reader::next_frame`] handed out last (with `want`
+    /// declining it), into `dst` as RGB24 at the output size, packed: rows of `width * 3`
+    /// bytes, no padding (`dst` holds exactly that). Straight from swscale where
+    /// [`Converter::convert_packed`] takes packed rows for this format and size, else
+    /// converted as [`Reader::next_frame`] converts and copied: the same bytes either way.
+    ///
+    /// # Errors
+    /// [`Problem::Usage`] when `index` is not the last frame handed out or `dst` has another
+    /// length; the conversion's failure, as [`Reader::next_frame`] reports it.
+    pub fn write_packed(&mut self, index: u32, dst: &mut [u8]) -> Result<()> {
+        if self.pending || self.decoded.checked_sub(1) != Some(index) {
+            return Err(Error::at(
+                &self.path,
+                Problem::Usage(format!(
+                    "frame {index} is not the frame the reader handed out last"
+                )),
+            ));
+        }
+        let (dw, dh) = self
+            .reorienter
+            .orientation()
+            .display_size(self.frame.width(), self.frame.height());
+        let (width, height) = self.converter.output_size(dw, dh);
+        let row = width as usize * 3;
+        if dst.len() != row * height as usize {
+            return Err(Error::at(
+                &self.path,
+                Problem::Usage(format!(
+                    "a packed {width}x{height} RGB24 frame is {} bytes, not {}",
+                    row * height as usize,
+                    dst.len()
+                )),
+            ));
+        }
+        let written = match self.reorienter.apply(&self.frame) {
+            Ok(turned) => match self.converter.convert_packed(turned, dst) {
+                Ok(true) => Ok(()),
+                Ok(false) => self.converter.convert(turned).map(|rgb| {
+                    for (y, out) in dst.chunks_exact_mut(row).enumerate() {
+                        out.copy_from_slice(&rgb.data[y * rgb.stride..y * rgb.stride + row]);
+                    }
+                }),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        written.map_err(|e| {
+            Error::at(
+                &self.path,
+                Problem::UnreadableFrame {
+                    frame: index,
+                    file: self.decoding.frame_file(index),
+                    reason: format!("conversion to RGB24 failed: {e}"),
+                },
+            )
+        })
+    }
+
     /// Decodes the next frame into `self.frame`; false at the end of the source.
     fn advance(&mut self) -> Result<bool> {
         if self.done {
             return Ok(false);
         }
         let index = self.decoded;
-        if !self.decoder.decode_next(&mut self.frame, index)? {
+        if !self.decode_next(index)? {
             self.done = true;
             return Ok(false);
         }
         self.decoded = index
             .checked_add(1)
-            .ok_or_else(|| Error::at(self.decoder.path(), Problem::TooManyFrames))?;
+            .ok_or_else(|| Error::at(&self.path, Problem::TooManyFrames))?;
         let size = (self.frame.width(), self.frame.height());
         if size.0 == 0 || size.1 == 0 {
             return Err(Error::at(
-                self.decoder.path(),
+                &self.path,
                 Problem::UnreadableFrame {
                     frame: index,
-                    file: self.decoder.frame_file(index),
+                    file: self.decoding.frame_file(index),
                     reason: "the decoder returned an empty frame".into(),
                 },
             ));
@@ -423,15 +617,30 @@ impl Reader {
         if size != first && self.converter.fixed_size().is_none() {
             let o = self.reorienter.orientation();
             return Err(Error::at(
-                self.decoder.path(),
+                &self.path,
                 Problem::FrameSizeMismatch {
                     frame: index,
-                    file: self.decoder.frame_file(index),
+                    file: self.decoding.frame_file(index),
                     found: o.display_size(size.0, size.1),
                     expected: o.display_size(first.0, first.1),
                 },
             ));
         }
         Ok(true)
+    }
+}
+
+impl Drop for Reader {
+    /// Stops the decoding thread of [`Reader::decode_ahead`], if any: closing the channel ends
+    /// it at its next frame, and it is joined so that no decoder outlives its reader.
+    fn drop(&mut self) {
+        if let Decoding::Ahead { frames, thread, .. } =
+            std::mem::replace(&mut self.decoding, Decoding::Moving)
+        {
+            drop(frames);
+            if let Some(thread) = thread {
+                let _ = thread.join();
+            }
+        }
     }
 }
