@@ -36,6 +36,14 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test --workspace (the example trainer's one-epoch smoke run included)"
 cargo test --workspace
 
+# The workspace steps above already build mixdata with its `candle` feature (the example
+# trainer enables it), so its tests ran there; this step adds the `burn` feature alone, which
+# rebuilds neither candle nor FFmpeg's bindings.
+step "mixdata's burn feature (clippy, unit, integration and doc tests)"
+cargo clippy -p mixdata --all-targets --features burn -- -D warnings
+cargo test -p mixdata --features burn --lib --test integrations
+cargo test -p mixdata --features burn --doc integrations
+
 step "no_std proof: mixcore in a #![no_std] staticlib with its own panic handler (host, and bare-metal aarch64 and 32-bit Cortex-M4F)"
 for t in "" aarch64-unknown-none thumbv7em-none-eabihf; do
   cargo build --release --manifest-path ci/nostd-check/Cargo.toml --target-dir target/nostd ${t:+--target "$t"}

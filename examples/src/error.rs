@@ -12,6 +12,16 @@ pub enum Error {
     Mix(mixcore::Error),
     /// candle failed (shapes, allocation).
     Candle(candle_core::Error),
+    /// mixdata failed to read a list or to decode and mix a clip (the message names the
+    /// file).
+    Data(mixdata::Error),
+    /// FFmpeg could not write a video file.
+    Video {
+        /// The video being written.
+        path: PathBuf,
+        /// What failed, and FFmpeg's message.
+        message: String,
+    },
     /// A file or folder could not be written.
     Io {
         /// The path being written.
@@ -44,6 +54,10 @@ impl fmt::Display for Error {
         match self {
             Error::Mix(e) => write!(f, "mixcore: {e}"),
             Error::Candle(e) => write!(f, "candle: {e}"),
+            Error::Data(e) => write!(f, "mixdata: {e}"),
+            Error::Video { path, message } => {
+                write!(f, "{}: writing the video: {message}", path.display())
+            }
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
             Error::Png { path, source } => write!(f, "{}: PNG encoding: {source}", path.display()),
             Error::Config(msg) => write!(f, "bad setting: {msg}"),
@@ -64,9 +78,10 @@ impl std::error::Error for Error {
         match self {
             Error::Mix(e) => Some(e),
             Error::Candle(e) => Some(e),
+            Error::Data(e) => Some(e),
             Error::Io { source, .. } => Some(source),
             Error::Png { source, .. } => Some(source),
-            Error::Config(_) | Error::Diverged { .. } => None,
+            Error::Config(_) | Error::Video { .. } | Error::Diverged { .. } => None,
         }
     }
 }
@@ -80,6 +95,12 @@ impl From<mixcore::Error> for Error {
 impl From<candle_core::Error> for Error {
     fn from(e: candle_core::Error) -> Self {
         Error::Candle(e)
+    }
+}
+
+impl From<mixdata::Error> for Error {
+    fn from(e: mixdata::Error) -> Self {
+        Error::Data(e)
     }
 }
 

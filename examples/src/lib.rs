@@ -13,6 +13,7 @@ pub mod report;
 pub mod rng;
 pub mod train;
 pub mod variant;
+pub mod videos;
 
 pub use error::{Error, Result};
 

@@ -1,24 +1,30 @@
-//! Training and evaluation of one (variant, seed) run: mixcore mixes every clip into `S`
-//! images, the TSN-style network scores them, AdamW with a cosine learning-rate schedule
+//! Training and evaluation of one (variant, seed) run: mixdata's loader decodes every clip
+//! from its video file and mixcore mixes it into `S` images (a fresh draw each epoch), the
+//! TSN-style network scores them, AdamW with a cosine learning-rate schedule
 //! trains it, and the held-out split measures top-1 accuracy.
 
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, loss};
-use mixcore::Mode;
+use mixcore::{Layout, Mode};
+use mixdata::{
+    Batch, Dataset as ClipDataset, DatasetConfig as ClipConfig, Entry, Loader, LoaderConfig,
+};
 
 use crate::augment::Augment;
-use crate::dataset::{CLASSES, Class, Clip, Dataset};
+use crate::dataset::{CLASSES, Class};
 use crate::error::{Error, Result};
 use crate::model::{ModelConfig, TsnNet};
 use crate::rng::{Rng, substream};
-use crate::variant::{EPILOGUE, Variant, mix_clip};
+use crate::variant::{EPILOGUE, Variant};
+use crate::videos::VideoSet;
 
 /// Streams of [`substream`] under a training seed.
 const STREAM_INIT: u64 = 11;
 const STREAM_SHUFFLE: u64 = 12;
 const STREAM_SAMPLE: u64 = 13;
+const STREAM_AUGMENT: u64 = 14;
 
 /// How every variant is trained (identical for all of them).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -41,6 +47,9 @@ pub struct TrainConfig {
     pub augment: bool,
     /// Largest shift of the augmentation in pixels. Default: 3.
     pub max_shift: u32,
+    /// Loader threads per run that decode and mix the next batches while the network
+    /// trains (0: on the training thread). Results do not depend on it. Default: 1.
+    pub workers: usize,
 }
 
 impl Default for TrainConfig {
@@ -55,6 +64,7 @@ impl Default for TrainConfig {
             batch_norm: true,
             augment: true,
             max_shift: 3,
+            workers: 1,
         }
     }
 }
@@ -93,6 +103,12 @@ impl TrainConfig {
             return Err(Error::Config(format!(
                 "segments {} is outside 1..=64",
                 self.segments
+            )));
+        }
+        if self.workers > 64 {
+            return Err(Error::Config(format!(
+                "loader workers {} is outside 0..=64",
+                self.workers
             )));
         }
         if self.widths.iter().any(|w| !(1..=512).contains(w)) {
@@ -182,71 +198,76 @@ fn percent(num: u32, den: u32) -> f64 {
     }
 }
 
-/// How a batch's clips are turned into images.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sampling {
-    /// Deterministic: test-mode selection, no augmentation.
-    Test,
-    /// Training: for clip number `i` of the split, seeded train-mode selection and, when
-    /// `augment`, a random [`Augment`], both drawn from `seed` and `i`.
-    Train {
-        /// The seed of this epoch's draws.
-        seed: u64,
-        /// Largest shift of the augmentation; `None` turns augmentation off.
-        augment: Option<u32>,
-    },
-}
-
-/// Mixes `clips` (each with its index in its split) into one input tensor
-/// `[B * S, 1, H, W]`.
+/// The mixdata dataset of `entries` as `variant` mixes them with `segments` segments in
+/// `mode`: its plan ([`Variant::plan_config`]), `tchw` output, and the network's
+/// normalisation ([`EPILOGUE`]) applied by mixcore's epilogue. In train mode mixdata draws
+/// every sample anew per epoch from `(seed, epoch, index)`.
 ///
 /// # Errors
-/// mixcore's and candle's errors.
-pub fn batch_tensor(
-    clips: &[(usize, &Clip)],
+/// mixdata's configuration errors.
+pub fn clip_dataset(
+    entries: &[Entry],
     variant: Variant,
     segments: u32,
-    sampling: Sampling,
-    device: &Device,
-) -> Result<Tensor> {
-    let Some((_, first)) = clips.first() else {
-        return Err(Error::Config("an empty batch".into()));
-    };
-    let g = first.geometry;
-    let (h, w) = (g.height as usize, g.width as usize);
-    let per_clip = segments as usize * h * w;
-    let mut buf = vec![0.0f32; clips.len() * per_clip];
-    for ((index, clip), out) in clips.iter().zip(buf.chunks_exact_mut(per_clip)) {
-        match sampling {
-            Sampling::Test => mix_clip(clip, variant, segments, Mode::Test, EPILOGUE, out)?,
-            Sampling::Train { seed, augment } => {
-                let mode = Mode::Train {
-                    seed: substream(seed, *index as u64, 0),
-                };
-                mix_clip(clip, variant, segments, mode, EPILOGUE, out)?;
-                if let Some(max_shift) = augment {
-                    let mut rng = Rng::new(substream(seed, *index as u64, 1));
-                    Augment::random(&mut rng, max_shift).apply(out, w, h);
-                }
-            }
-        }
-    }
-    Ok(Tensor::from_vec(
-        buf,
-        (clips.len() * segments as usize, 1, h, w),
-        device,
+    mode: Mode,
+) -> Result<ClipDataset> {
+    let plan = variant.plan_config(segments, mode);
+    Ok(ClipDataset::new(
+        entries.to_vec(),
+        ClipConfig {
+            segments,
+            k: plan.k,
+            selection: plan.selection,
+            schedule: plan.schedule.into(),
+            mode,
+            layout: Layout::Tchw,
+            epilogue: EPILOGUE,
+            ..ClipConfig::default()
+        },
     )?)
 }
 
-/// One optimiser step on a batch: forward, cross-entropy of the consensus scores, backward,
-/// AdamW update. Returns the batch loss.
+/// The network's input from a loader's batch: `[B * S, 1, H, W]`.
+///
+/// The videos are grey (R = G = B), so the network takes the first channel of mixdata's
+/// `[B, S, 3, H, W]`. With `augment = Some((seed, max_shift))` each sample first gets a
+/// random [`Augment`] drawn from `seed` and its index in the dataset, applied to its values
+/// in place.
+///
+/// # Errors
+/// candle's errors; [`Error::Config`] for a batch that is not `tchw`.
+pub fn network_input(
+    batch: &mut Batch,
+    augment: Option<(u64, u32)>,
+    device: &Device,
+) -> Result<Tensor> {
+    let [b, s, c, h, w] = batch.shape;
+    if c != 3 {
+        return Err(Error::Config(format!(
+            "a batch of shape {:?} is not [B, S, 3, H, W]",
+            batch.shape
+        )));
+    }
+    if let Some((seed, max_shift)) = augment {
+        let per_sample = s * c * h * w;
+        for (values, &index) in batch.data.chunks_exact_mut(per_sample).zip(&batch.indices) {
+            let mut rng = Rng::new(substream(seed, index as u64, 0));
+            // The same flip and shift on every plane of the sample (all segments, channels).
+            Augment::random(&mut rng, max_shift).apply(values, w, h);
+        }
+    }
+    let x = batch.to_candle(device)?;
+    Ok(x.narrow(2, 0, 1)?.reshape((b * s, 1, h, w))?)
+}
+
+/// One optimiser step on a batch: forward, cross-entropy of the consensus scores against
+/// `target` (`[B]` u32 labels), backward, AdamW update. Returns the batch loss.
 ///
 /// # Errors
 /// candle's errors.
-pub fn train_step(model: &TsnNet, opt: &mut AdamW, x: &Tensor, labels: &[u32]) -> Result<f32> {
-    let target = Tensor::from_slice(labels, labels.len(), x.device())?;
+pub fn train_step(model: &TsnNet, opt: &mut AdamW, x: &Tensor, target: &Tensor) -> Result<f32> {
     let logits = model.forward(x, true)?;
-    let loss = loss::cross_entropy(&logits, &target)?;
+    let loss = loss::cross_entropy(&logits, target)?;
     opt.backward_step(&loss)?;
     Ok(loss.to_scalar::<f32>()?)
 }
@@ -279,13 +300,16 @@ pub fn learning_rate(peak: f64, step: f64, total: f64) -> f64 {
     }
 }
 
-/// Trains a fresh network on `data.train` with `variant`'s inputs and evaluates it on
-/// `data.test`. `progress` receives one line per epoch.
+/// Trains a fresh network on the training videos of `videos` with `variant`'s inputs and
+/// evaluates it on the test videos. Every batch comes from the files through a
+/// [`mixdata::Loader`]: shuffled per epoch, each clip decoded and mixed with the epoch's
+/// train-mode draw. `progress` receives one line per epoch.
 ///
 /// # Errors
-/// [`Error::Diverged`] when the loss stops being finite; mixcore's and candle's errors.
+/// [`Error::Diverged`] when the loss stops being finite; mixdata's (a clip that does not
+/// decode), mixcore's and candle's errors.
 pub fn run(
-    data: &Dataset,
+    videos: &VideoSet,
     variant: Variant,
     seed: u64,
     cfg: &TrainConfig,
@@ -294,31 +318,50 @@ pub fn run(
     cfg.validate()?;
     let start = Instant::now();
     let device = Device::Cpu;
+    let train = clip_dataset(
+        &videos.train,
+        variant,
+        cfg.segments,
+        Mode::Train {
+            seed: substream(seed, STREAM_SAMPLE, 0),
+        },
+    )?;
+    let loader = Loader::new(
+        train,
+        LoaderConfig {
+            batch_size: cfg.batch,
+            workers: cfg.workers,
+            shuffle: true,
+            seed: substream(seed, STREAM_SHUFFLE, 0),
+            ..LoaderConfig::default()
+        },
+    )?;
+    let [_, _, h, w] = loader.sample_shape();
+    if h != w || !cfg.size_fits(h as u32) {
+        return Err(Error::Config(format!(
+            "the videos are {w}x{h}; the network takes square frames of a multiple of 8"
+        )));
+    }
     let model = TsnNet::new(
-        cfg.model(data.config.size),
+        cfg.model(h as u32),
         substream(seed, STREAM_INIT, 0),
         &device,
     )?;
     let mut opt = optimizer(&model, cfg)?;
-    let n = data.train.len();
-    let steps_per_epoch = n.div_ceil(cfg.batch);
-    let total_steps = (steps_per_epoch * cfg.epochs as usize) as f64;
-    let mut order: Vec<usize> = (0..n).collect();
+    let total_steps = (loader.batches_per_epoch() * cfg.epochs as usize) as f64;
     let mut step = 0usize;
     let mut final_loss = f32::NAN;
     for epoch in 0..cfg.epochs {
-        Rng::new(substream(seed, STREAM_SHUFFLE, u64::from(epoch))).shuffle(&mut order);
+        let augment_seed = substream(seed, STREAM_AUGMENT, u64::from(epoch));
         let (mut loss_sum, mut batches) = (0.0f64, 0u32);
-        for idx in order.chunks(cfg.batch) {
-            let clips: Vec<(usize, &Clip)> = idx.iter().map(|&i| (i, &data.train[i])).collect();
-            let sampling = Sampling::Train {
-                seed: substream(seed, STREAM_SAMPLE, u64::from(epoch)),
-                augment: cfg.augment.then_some(cfg.max_shift),
-            };
-            let x = batch_tensor(&clips, variant, cfg.segments, sampling, &device)?;
-            let labels: Vec<u32> = clips.iter().map(|(_, c)| c.class.label()).collect();
+        for batch in loader.epoch(u64::from(epoch)) {
+            let mut batch = batch?;
+            let augment = cfg.augment.then_some((augment_seed, cfg.max_shift));
+            let x = network_input(&mut batch, augment, &device)?;
+            let target = batch.labels_to_candle(&device)?;
+            loader.recycle(batch);
             opt.set_learning_rate(learning_rate(cfg.lr, step as f64, total_steps));
-            let loss = train_step(&model, &mut opt, &x, &labels)?;
+            let loss = train_step(&model, &mut opt, &x, &target)?;
             if !loss.is_finite() {
                 return Err(Error::Diverged {
                     variant: variant.name(),
@@ -338,9 +381,9 @@ pub fn run(
             start.elapsed().as_secs_f64()
         ));
     }
-    let mut result = evaluate(&model, &data.test, variant, cfg, &device)?;
+    let mut result = evaluate(&model, &videos.test, variant, cfg, &device)?;
     // Fit on (at most) as many training clips as there are test clips.
-    let fit = &data.train[..data.train.len().min(data.test.len())];
+    let fit = &videos.train[..videos.train.len().min(videos.test.len())];
     let train = evaluate(&model, fit, variant, cfg, &device)?;
     result.train_top1 = train.top1();
     result.seed = seed;
@@ -349,13 +392,15 @@ pub fn run(
     Ok(result)
 }
 
-/// Top-1 of `model` on `clips` (test-mode selection: deterministic).
+/// Top-1 of `model` on the videos `entries` (test-mode selection: deterministic), read
+/// through a [`mixdata::Loader`].
 ///
 /// # Errors
-/// mixcore's and candle's errors.
+/// mixdata's, mixcore's and candle's errors; [`Error::Config`] for an entry whose label is
+/// not one of the eight classes.
 pub fn evaluate(
     model: &TsnNet,
-    clips: &[Clip],
+    entries: &[Entry],
     variant: Variant,
     cfg: &TrainConfig,
     device: &Device,
@@ -371,23 +416,36 @@ pub fn evaluate(
         train_top1: 0.0,
         seconds: 0.0,
     };
-    for chunk in clips.chunks(64) {
-        let batch: Vec<(usize, &Clip)> = chunk.iter().enumerate().collect();
-        let x = batch_tensor(&batch, variant, cfg.segments, Sampling::Test, device)?;
+    let loader = Loader::new(
+        clip_dataset(entries, variant, cfg.segments, Mode::Test)?,
+        LoaderConfig {
+            batch_size: 64,
+            workers: cfg.workers,
+            ..LoaderConfig::default()
+        },
+    )?;
+    for batch in loader.epoch(0) {
+        let mut batch = batch?;
+        let x = network_input(&mut batch, None, device)?;
         let predicted = model.predict(&x)?;
-        for (clip, &p) in chunk.iter().zip(&predicted) {
-            let i = clip.class.label() as usize;
+        for (labels, &p) in batch.labels.iter().zip(&predicted) {
+            let class = labels
+                .first()
+                .and_then(|&l| Class::from_label(l))
+                .ok_or_else(|| Error::Config(format!("labels {labels:?} are not a class")))?;
+            let i = class.label() as usize;
             result.total[i] += 1;
-            if p == clip.class.label() {
+            if p == class.label() {
                 result.correct[i] += 1;
             }
-            if let Some(rev) = clip.class.reversal() {
+            if let Some(rev) = class.reversal() {
                 result.order_clips += 1;
                 if p == rev.label() {
                     result.reversal_errors += 1;
                 }
             }
         }
+        loader.recycle(batch);
     }
     Ok(result)
 }
@@ -395,30 +453,35 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::DatasetConfig;
+    use crate::dataset::{Dataset, DatasetConfig};
+    use crate::videos::write_temporary_videos;
 
-    fn tiny() -> Dataset {
-        Dataset::generate(&DatasetConfig {
+    fn tiny() -> VideoSet {
+        let data = Dataset::generate(&DatasetConfig {
             train_per_class: 2,
             test_per_class: 1,
             ..DatasetConfig::default()
         })
-        .unwrap()
+        .unwrap();
+        write_temporary_videos(&data).unwrap()
     }
 
     #[test]
     fn train_step_updates_weights_and_lowers_loss_on_a_fixed_batch() {
-        let data = tiny();
+        let videos = tiny();
         let cfg = TrainConfig::default();
         let device = Device::Cpu;
         let model = TsnNet::new(cfg.model(32), 1, &device).unwrap();
         let mut opt = optimizer(&model, &cfg).unwrap();
-        let clips: Vec<(usize, &Clip)> = data.train.iter().take(8).enumerate().collect();
-        let labels: Vec<u32> = clips.iter().map(|(_, c)| c.class.label()).collect();
-        let x = batch_tensor(&clips, Variant::Linear, 8, Sampling::Test, &device).unwrap();
+        let dataset = clip_dataset(&videos.train, Variant::Linear, 8, Mode::Test).unwrap();
+        let loader = Loader::new(dataset, LoaderConfig::default()).unwrap();
+        let mut batch = loader.epoch(0).next().unwrap().unwrap();
+        assert_eq!(batch.shape, [8, 8, 3, 32, 32]);
+        let x = network_input(&mut batch, None, &device).unwrap();
         assert_eq!(x.dims(), &[64, 1, 32, 32]);
+        let target = batch.labels_to_candle(&device).unwrap();
         let before: Vec<f32> = model.vars()[0].flatten_all().unwrap().to_vec1().unwrap();
-        let first = train_step(&model, &mut opt, &x, &labels).unwrap();
+        let first = train_step(&model, &mut opt, &x, &target).unwrap();
         assert!(first.is_finite());
         // Untrained, the loss is near ln(8) = 2.08.
         assert!((1.0..4.0).contains(&first), "{first}");
@@ -426,9 +489,72 @@ mod tests {
         assert_ne!(before, after, "the step did not change the first layer");
         let mut last = first;
         for _ in 0..15 {
-            last = train_step(&model, &mut opt, &x, &labels).unwrap();
+            last = train_step(&model, &mut opt, &x, &target).unwrap();
         }
         assert!(last < first * 0.8, "loss {first} -> {last}: not learning");
+    }
+
+    #[test]
+    fn network_input_takes_the_grey_channel_and_augments_each_sample() {
+        let videos = tiny();
+        let device = Device::Cpu;
+        let dataset = clip_dataset(&videos.test, Variant::Tsn, 8, Mode::Test).unwrap();
+        let loader = Loader::new(dataset, LoaderConfig::default()).unwrap();
+        let batch = loader.epoch(0).next().unwrap().unwrap();
+        let (b, plane) = (batch.len(), 32 * 32);
+        let mut plain = Batch {
+            data: batch.data.clone(),
+            shape: batch.shape,
+            indices: batch.indices.clone(),
+            labels: batch.labels.clone(),
+            samples: Vec::new(),
+            skipped: Vec::new(),
+        };
+        let x: Vec<f32> = network_input(&mut plain, None, &device)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert_eq!(x.len(), b * 8 * plane);
+        for i in 0..b * 8 {
+            // Image i is channel 0 of segment i; the videos are grey, so channels agree.
+            let red = &batch.data[i * 3 * plane..][..plane];
+            let blue = &batch.data[(i * 3 + 2) * plane..][..plane];
+            assert_eq!(&x[i * plane..(i + 1) * plane], red);
+            assert_eq!(red, blue);
+        }
+        let mut shifted = plain;
+        let y: Vec<f32> = network_input(&mut shifted, Some((5, 3)), &device)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert_ne!(x, y, "augmentation changed nothing");
+        let mut rng = Rng::new(substream(5, batch.indices[0] as u64, 0));
+        let mut first = x[..8 * plane].to_vec();
+        Augment::random(&mut rng, 3).apply(&mut first, 32, 32);
+        assert_eq!(&y[..8 * plane], &first[..]);
+    }
+
+    #[test]
+    fn run_counts_every_test_clip() {
+        let videos = tiny();
+        let cfg = TrainConfig {
+            epochs: 1,
+            ..TrainConfig::default()
+        };
+        let r = run(&videos, Variant::Tsn, 3, &cfg, &mut |_| {}).unwrap();
+        assert_eq!(r.total, [1; 8]);
+        assert_eq!(r.order_clips, 6);
+        assert!((0.0..=100.0).contains(&r.top1()));
+        assert!(r.final_loss.is_finite());
+        // The same run without loader threads gives the same bits.
+        let cfg0 = TrainConfig { workers: 0, ..cfg };
+        let r0 = run(&videos, Variant::Tsn, 3, &cfg0, &mut |_| {}).unwrap();
+        assert_eq!(r0.final_loss.to_bits(), r.final_loss.to_bits());
+        assert_eq!(r0.correct, r.correct);
     }
 
     #[test]
@@ -442,20 +568,6 @@ mod tests {
             |m: &TsnNet| -> Vec<f32> { m.vars()[0].flatten_all().unwrap().to_vec1().unwrap() };
         assert_eq!(flat(&a), flat(&b));
         assert_ne!(flat(&a), flat(&c));
-    }
-
-    #[test]
-    fn run_counts_every_test_clip() {
-        let data = tiny();
-        let cfg = TrainConfig {
-            epochs: 1,
-            ..TrainConfig::default()
-        };
-        let r = run(&data, Variant::Tsn, 3, &cfg, &mut |_| {}).unwrap();
-        assert_eq!(r.total, [1; 8]);
-        assert_eq!(r.order_clips, 6);
-        assert!((0.0..=100.0).contains(&r.top1()));
-        assert!(r.final_loss.is_finite());
     }
 
     #[test]

@@ -5,6 +5,8 @@ pub mod damage;
 pub mod dataset;
 pub mod device;
 pub mod error;
+#[cfg(any(feature = "candle", feature = "burn"))]
+pub mod integrations;
 pub mod list;
 pub mod loader;
 pub mod mixing;

@@ -18,6 +18,7 @@ use framemix_examples::output::{create_dir, write_text};
 use framemix_examples::report::{Summary, csv, markdown_table};
 use framemix_examples::train::{RunResult, TrainConfig, run};
 use framemix_examples::variant::Variant;
+use framemix_examples::videos::{VideoSet, write_temporary_videos, write_videos};
 use framemix_examples::{Error, Result};
 
 /// Frame Mix-up vs TSN on a synthetic dataset whose classes differ only in the order of
@@ -75,6 +76,14 @@ struct Args {
     /// Runs trained at once, each on one thread [default: the number of CPUs].
     #[arg(long)]
     jobs: Option<usize>,
+    /// Loader threads per run that decode and mix the next batches from the video files
+    /// while the network trains (0: on the training thread). Results do not depend on it.
+    #[arg(long, default_value_t = TrainConfig::default().workers)]
+    workers: usize,
+    /// Keep the dataset's video files and lists in this new (or empty) folder [default: a
+    /// temporary folder, removed at the end].
+    #[arg(long)]
+    data: Option<PathBuf>,
     /// Print only the final table.
     #[arg(long)]
     quiet: bool,
@@ -124,6 +133,7 @@ fn real_main(args: &Args) -> Result<()> {
         batch: args.batch,
         lr: args.lr,
         segments: args.segments,
+        workers: args.workers,
         ..TrainConfig::default()
     };
     let seeds: Vec<u64> = if smoke {
@@ -203,6 +213,19 @@ fn real_main(args: &Args) -> Result<()> {
         t.elapsed().as_secs_f64()
     ));
 
+    let t = Instant::now();
+    let videos = match &args.data {
+        Some(dir) => write_videos(&data, dir)?,
+        None => write_temporary_videos(&data)?,
+    };
+    let written = t.elapsed().as_secs_f64();
+    say(&format!(
+        "videos: {} mp4 files (H.264, lossless), {:.1} MB in {}, written in {written:.1}s",
+        videos.train.len() + videos.test.len(),
+        videos.bytes as f64 / 1e6,
+        videos.root.display()
+    ));
+
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -218,7 +241,7 @@ fn real_main(args: &Args) -> Result<()> {
         seeds.len(),
         train_cfg.epochs
     ));
-    let results = train_all(&data, &plan, &train_cfg, jobs, &say)?;
+    let results = train_all(&videos, &plan, &train_cfg, jobs, &say)?;
 
     let summaries: Vec<Summary> = variants
         .iter()
@@ -258,7 +281,7 @@ fn real_main(args: &Args) -> Result<()> {
 
 /// Trains every (variant, seed) of `plan`, `jobs` at a time; results in `plan` order.
 fn train_all(
-    data: &Dataset,
+    videos: &VideoSet,
     plan: &[(Variant, u64)],
     cfg: &TrainConfig,
     jobs: usize,
@@ -277,7 +300,7 @@ fn train_all(
                         break;
                     }
                     let (variant, seed) = plan[i];
-                    let result = run(data, variant, seed, cfg, &mut |line| say(line));
+                    let result = run(videos, variant, seed, cfg, &mut |line| say(line));
                     match &result {
                         Ok(r) => say(&format!(
                             "[{}/{}] {variant} seed {seed}: top-1 {:.1}% (train {:.1}%), reversal errors {:.1}%, {:.0}s",
@@ -368,6 +391,18 @@ fn results_markdown(
             ""
         }
     ));
+    s.push_str(&format!(
+        "Every clip was written as an mp4 file (H.264, lossless) with an mmaction2 video list, \
+         and each batch was decoded and mixed from those files by mixdata's Loader ({} worker \
+         thread{} per run).\n\n",
+        cfg.workers,
+        if cfg.workers == 1 { "" } else { "s" }
+    ));
+    s.push_str(&format!(
+        "CPU: {}. candle picks its matrix kernels by CPU, so the numbers repeat bit for bit \
+         on the same CPU, and may differ slightly on another.\n\n",
+        cpu_description()
+    ));
     s.push_str(table);
     s.push_str(&format!(
         "\nGroups are top-1 over the test clips of those classes (the network always has 8 \
@@ -378,4 +413,27 @@ fn results_markdown(
         100.0 / classes.len() as f64
     ));
     s
+}
+
+/// The CPU's model name and its AVX flags, from /proc/cpuinfo ("unknown" elsewhere).
+fn cpu_description() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |name: &str| {
+        info.lines()
+            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == name))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let model = field("model name").unwrap_or_else(|| "unknown".into());
+    let avx: Vec<String> = field("flags")
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter(|f| f.starts_with("avx"))
+        .map(str::to_string)
+        .collect();
+    if avx.is_empty() {
+        format!("{model} (no AVX flags)")
+    } else {
+        format!("{model} (flags: {})", avx.join(" "))
+    }
 }

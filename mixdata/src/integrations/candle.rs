@@ -1,0 +1,231 @@
+//! Batches and samples as [candle](https://docs.rs/candle-core) tensors (the `candle`
+//! feature).
+//!
+//! The values are copied once into a tensor on the given device; the batch's buffer stays
+//! with the batch, so it can still be handed back with [`crate::Loader::recycle`].
+//!
+//! ```no_run
+//! use candle_core::Device;
+//! use mixdata::{Dataset, DatasetConfig, Loader, LoaderConfig};
+//! # let entries = Vec::new();
+//! let loader = Loader::new(Dataset::new(entries, DatasetConfig::default())?, LoaderConfig::default())?;
+//! for batch in loader.epoch(0) {
+//!     let batch = batch?;
+//!     let x = batch.to_candle(&Device::Cpu)?;         // [B, S, 3, H, W] f32
+//!     let y = batch.labels_to_candle(&Device::Cpu)?;  // [B] u32, one label per clip
+//!     assert_eq!(x.dims()[0], y.dims()[0]);
+//!     loader.recycle(batch);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use candle_core::{Device, Tensor};
+
+use crate::dataset::{Sample, SampleInfo};
+use crate::loader::Batch;
+
+/// A candle error with `message`.
+fn error(message: String) -> candle_core::Error {
+    candle_core::Error::Msg(message)
+}
+
+/// The first `shape.product()` values of `data` as a tensor of `shape`.
+fn tensor(data: &[f32], shape: &[usize], device: &Device) -> candle_core::Result<Tensor> {
+    let len: usize = shape.iter().product();
+    let Some(values) = data.get(..len) else {
+        return Err(error(format!(
+            "the buffer holds {} values, fewer than the {len} of shape {shape:?}",
+            data.len()
+        )));
+    };
+    Tensor::from_slice(values, shape, device)
+}
+
+/// The one label of each of `samples` as a `[n]` u32 tensor.
+fn single_labels(
+    samples: impl Iterator<Item = (usize, Vec<u32>)>,
+    device: &Device,
+) -> candle_core::Result<Tensor> {
+    let mut labels = Vec::new();
+    for (index, l) in samples {
+        match l.as_slice() {
+            [label] => labels.push(*label),
+            other => {
+                return Err(error(format!(
+                    "sample {index} has {} labels, not one (use multi_hot for several)",
+                    other.len()
+                )));
+            }
+        }
+    }
+    let n = labels.len();
+    Tensor::from_vec(labels, n, device)
+}
+
+/// Each sample's labels as one row of 0s and 1s (`[n, classes]` f32).
+fn multi_hot(
+    samples: impl Iterator<Item = (usize, Vec<u32>)>,
+    classes: usize,
+    device: &Device,
+) -> candle_core::Result<Tensor> {
+    let mut rows = Vec::new();
+    let mut n = 0;
+    for (index, labels) in samples {
+        let mut row = vec![0.0f32; classes];
+        for &label in &labels {
+            let slot = row.get_mut(label as usize).ok_or_else(|| {
+                error(format!(
+                    "sample {index} has label {label}, outside 0..{classes}"
+                ))
+            })?;
+            *slot = 1.0;
+        }
+        rows.extend_from_slice(&row);
+        n += 1;
+    }
+    Tensor::from_vec(rows, (n, classes), device)
+}
+
+impl Batch {
+    /// The batch's values as an f32 tensor of [`Batch::shape`] (`[B, S, 3, H, W]` for the
+    /// `tchw` layout) on `device`: one copy; the batch keeps its buffer for
+    /// [`crate::Loader::recycle`].
+    ///
+    /// # Errors
+    /// candle's allocation errors; a batch whose buffer is shorter than its shape (not one a
+    /// loader yields).
+    pub fn to_candle(&self, device: &Device) -> candle_core::Result<Tensor> {
+        tensor(&self.data, &self.shape, device)
+    }
+
+    /// The samples' labels as a `[B]` u32 tensor, for a cross-entropy loss.
+    ///
+    /// # Errors
+    /// A sample with no label or several, naming its index in the dataset (use
+    /// [`Batch::labels_to_candle_multi_hot`] for multi-label lists).
+    pub fn labels_to_candle(&self, device: &Device) -> candle_core::Result<Tensor> {
+        single_labels(
+            self.indices
+                .iter()
+                .copied()
+                .zip(self.labels.iter().cloned()),
+            device,
+        )
+    }
+
+    /// The samples' labels as a `[B, classes]` f32 tensor of 0s and 1s (multi-label lists,
+    /// for a binary cross-entropy loss).
+    ///
+    /// # Errors
+    /// A label outside `0..classes`, naming the sample's index in the dataset.
+    pub fn labels_to_candle_multi_hot(
+        &self,
+        classes: usize,
+        device: &Device,
+    ) -> candle_core::Result<Tensor> {
+        multi_hot(
+            self.indices
+                .iter()
+                .copied()
+                .zip(self.labels.iter().cloned()),
+            classes,
+            device,
+        )
+    }
+}
+
+impl Sample {
+    /// The sample's values as an f32 tensor of [`SampleInfo::shape`] (`[S, 3, H, W]` for
+    /// `tchw`) on `device`.
+    ///
+    /// # Errors
+    /// candle's allocation errors; a sample whose values do not fill its shape.
+    pub fn to_candle(&self, device: &Device) -> candle_core::Result<Tensor> {
+        let SampleInfo { shape, .. } = &self.info;
+        let len: usize = shape.iter().product();
+        if self.data.len() != len {
+            return Err(error(format!(
+                "sample {} holds {} values, not the {len} of shape {shape:?}",
+                self.info.index,
+                self.data.len()
+            )));
+        }
+        tensor(&self.data, shape, device)
+    }
+
+    /// The sample's one label as a scalar u32 tensor.
+    ///
+    /// # Errors
+    /// A sample with no label or several.
+    pub fn label_to_candle(&self, device: &Device) -> candle_core::Result<Tensor> {
+        single_labels(
+            std::iter::once((self.info.index, self.info.labels.clone())),
+            device,
+        )?
+        .squeeze(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(labels: Vec<Vec<u32>>) -> Batch {
+        let n = labels.len();
+        let shape = [n, 2, 3, 2, 1];
+        let len: usize = shape.iter().product();
+        Batch {
+            data: (0..len).map(|v| v as f32).collect(),
+            shape,
+            indices: (10..10 + n).collect(),
+            labels,
+            samples: Vec::new(),
+            skipped: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn batch_to_candle_keeps_shape_and_values() {
+        let b = batch(vec![vec![3], vec![1]]);
+        let x = b.to_candle(&Device::Cpu).unwrap();
+        assert_eq!(x.dims(), &[2, 2, 3, 2, 1]);
+        assert_eq!(x.dtype(), candle_core::DType::F32);
+        let values: Vec<f32> = x.flatten_all().unwrap().to_vec1().unwrap();
+        assert_eq!(values, b.data);
+        let y = b.labels_to_candle(&Device::Cpu).unwrap();
+        assert_eq!(y.dims(), &[2]);
+        assert_eq!(y.to_vec1::<u32>().unwrap(), vec![3, 1]);
+    }
+
+    #[test]
+    fn a_buffer_longer_than_the_shape_gives_the_shape() {
+        let mut b = batch(vec![vec![0]]);
+        b.data.extend([99.0; 7]);
+        let x = b.to_candle(&Device::Cpu).unwrap();
+        assert_eq!(x.elem_count(), 12);
+        b.data.truncate(5);
+        let err = b.to_candle(&Device::Cpu).unwrap_err().to_string();
+        assert!(err.contains("fewer than the 12"), "{err}");
+    }
+
+    #[test]
+    fn labels_need_exactly_one_per_sample_unless_multi_hot() {
+        let b = batch(vec![vec![2], vec![0, 4], vec![]]);
+        let err = b.labels_to_candle(&Device::Cpu).unwrap_err().to_string();
+        assert!(err.contains("sample 11 has 2 labels"), "{err}");
+        let m = b.labels_to_candle_multi_hot(5, &Device::Cpu).unwrap();
+        assert_eq!(
+            m.to_vec2::<f32>().unwrap(),
+            vec![
+                vec![0.0, 0.0, 1.0, 0.0, 0.0],
+                vec![1.0, 0.0, 0.0, 0.0, 1.0],
+                vec![0.0; 5]
+            ]
+        );
+        let err = b
+            .labels_to_candle_multi_hot(4, &Device::Cpu)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sample 11 has label 4, outside 0..4"), "{err}");
+    }
+}
