@@ -505,6 +505,7 @@ mod tests {
         let mut plain = Batch {
             data: batch.data.clone(),
             shape: batch.shape,
+            views: batch.views,
             indices: batch.indices.clone(),
             labels: batch.labels.clone(),
             samples: Vec::new(),

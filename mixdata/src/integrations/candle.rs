@@ -21,7 +21,7 @@
 
 use candle_core::{Device, Tensor};
 
-use crate::dataset::{Sample, SampleInfo};
+use crate::dataset::Sample;
 use crate::loader::Batch;
 
 /// A candle error with `message`.
@@ -87,7 +87,7 @@ fn multi_hot(
 }
 
 impl Batch {
-    /// The batch's values as an f32 tensor of [`Batch::shape`] (`[B, S, 3, H, W]` for the
+    /// The batch's values as an f32 tensor of [`Batch::full_shape`] (`[B, S, 3, H, W]` for the
     /// `tchw` layout) on `device`: one copy; the batch keeps its buffer for
     /// [`crate::Loader::recycle`].
     ///
@@ -95,7 +95,7 @@ impl Batch {
     /// candle's allocation errors; a batch whose buffer is shorter than its shape (not one a
     /// loader yields).
     pub fn to_candle(&self, device: &Device) -> candle_core::Result<Tensor> {
-        tensor(&self.data, &self.shape, device)
+        tensor(&self.data, &self.full_shape(), device)
     }
 
     /// The samples' labels as a `[B]` u32 tensor, for a cross-entropy loss.
@@ -135,13 +135,13 @@ impl Batch {
 }
 
 impl Sample {
-    /// The sample's values as an f32 tensor of [`SampleInfo::shape`] (`[S, 3, H, W]` for
+    /// The sample's values as an f32 tensor of [`crate::SampleInfo::full_shape`] (`[S, 3, H, W]` for
     /// `tchw`) on `device`.
     ///
     /// # Errors
     /// candle's allocation errors; a sample whose values do not fill its shape.
     pub fn to_candle(&self, device: &Device) -> candle_core::Result<Tensor> {
-        let SampleInfo { shape, .. } = &self.info;
+        let shape = self.info.full_shape();
         let len: usize = shape.iter().product();
         if self.data.len() != len {
             return Err(error(format!(
@@ -150,7 +150,7 @@ impl Sample {
                 self.data.len()
             )));
         }
-        tensor(&self.data, shape, device)
+        tensor(&self.data, &shape, device)
     }
 
     /// The sample's one label as a scalar u32 tensor.
@@ -177,6 +177,7 @@ mod tests {
         Batch {
             data: (0..len).map(|v| v as f32).collect(),
             shape,
+            views: 1,
             indices: (10..10 + n).collect(),
             labels,
             samples: Vec::new(),
