@@ -575,24 +575,20 @@ pub fn mix(
     let g = check_frames(plan, frames)?;
     let p = Prepared::new(plan, g, spec)?;
     check_output(&p, out)?;
-    let (p, flat) = line_view(&p, frames);
-    let mut sink = SliceSink(out);
+    mix_all(plan, frames, &p, &mut SliceSink(out));
+    Ok(())
+}
+
+/// Every tile of every line of every segment of in-memory `frames` into `sink`.
+fn mix_all(plan: &Plan<'_>, frames: &[FrameView<'_>], p: &Prepared<'_>, sink: &mut impl Sink) {
+    let (p, flat) = line_view(p, frames);
     let mut scratch = TileScratch::new();
     for seg in plan.iter() {
         for y in 0..p.geometry.height {
             let line = |f: u32| frame_line(frames, flat, f, y);
-            mix_line(
-                &p,
-                &seg,
-                line,
-                y,
-                0..tiles_per_line(&p),
-                &mut scratch,
-                &mut sink,
-            );
+            mix_line(&p, &seg, line, y, 0..tiles_per_line(&p), &mut scratch, sink);
         }
     }
-    Ok(())
 }
 
 /// [`mix`] into a half-precision output: `out` receives [`output_len`] values of `half`, as
@@ -629,23 +625,7 @@ pub fn mix_half(
             needed: p.output_len,
         });
     }
-    let (p, flat) = line_view(&p, frames);
-    let mut sink = HalfSink::new(out, half);
-    let mut scratch = TileScratch::new();
-    for seg in plan.iter() {
-        for y in 0..p.geometry.height {
-            let line = |f: u32| frame_line(frames, flat, f, y);
-            mix_line(
-                &p,
-                &seg,
-                line,
-                y,
-                0..tiles_per_line(&p),
-                &mut scratch,
-                &mut sink,
-            );
-        }
-    }
+    mix_all(plan, frames, &p, &mut HalfSink::new(out, half));
     Ok(())
 }
 
