@@ -164,6 +164,17 @@ impl<'w> Prepared<'w> {
         (elements / self.geometry.channels as usize) / 32 * 32
     }
 
+    /// How a run of `pixels` pixels is laid out in the output: `(runs, values per run)`, one
+    /// interleaved run of `pixels * C` values (`Thwc`) or `C` runs of `pixels` (planar).
+    pub(crate) fn runs_of(&self, pixels: usize) -> (usize, usize) {
+        let ch = self.geometry.channels as usize;
+        if self.layout.is_interleaved() {
+            (1, pixels * ch)
+        } else {
+            (ch, pixels)
+        }
+    }
+
     /// How finish kernels lay out a tile's run for this spec.
     pub(crate) fn finish(&self) -> Finish {
         Finish {
@@ -272,12 +283,7 @@ impl Sink for HalfSink<'_> {
         f: &mut dyn FnMut(&mut [&mut [f32]]),
     ) {
         let g = p.geometry;
-        let ch = g.channels as usize;
-        let (runs_n, per) = if p.layout.is_interleaved() {
-            (1, pixels * ch)
-        } else {
-            (ch, pixels)
-        };
+        let (runs_n, per) = p.runs_of(pixels);
         let Some(stage) = self.stage.get_mut(..runs_n * per) else {
             debug_assert!(
                 false,
@@ -366,8 +372,7 @@ pub(crate) fn tile<'f>(
         let reference = Kernels::for_backend(Backend::Reference);
         let ch = p.geometry.channels as usize;
         let mut runs: [&mut [f32]; 4] = [&mut [], &mut [], &mut [], &mut []];
-        let n = if p.layout.is_interleaved() { 1 } else { ch };
-        let per = len / n;
+        let (n, per) = p.runs_of(len / ch);
         for (slot, chunk) in runs.iter_mut().zip(check[..len].chunks_mut(per)) {
             *slot = chunk;
         }

@@ -38,12 +38,7 @@ impl Sink for ItemSink<'_> {
         f: &mut dyn FnMut(&mut [&mut [f32]]),
     ) {
         let g = p.geometry;
-        let ch = g.channels as usize;
-        let (n, per) = if p.layout.is_interleaved() {
-            (1, pixels * ch)
-        } else {
-            (ch, pixels)
-        };
+        let (n, per) = p.runs_of(pixels);
         let mut runs: [&mut [f32]; 4] = [&mut [], &mut [], &mut [], &mut []];
         for (c, slot) in runs.iter_mut().enumerate().take(n) {
             let idx = p.layout.index(p.segments, g, i, y, x0, c as u32);
