@@ -146,6 +146,41 @@ def test_bfloat16_bits_read_as_documented(media):
     assert not np.array_equal(widened, f32)
 
 
+def ml_dtypes_or_skip():
+    return pytest.importorskip(
+        "ml_dtypes", reason="ML_DTYPES NOT INSTALLED: the bfloat16 check against numpy's "
+        "bfloat16 did not run (scripts/python-test.sh installs it)")
+
+
+def test_bf16_reference_agrees_with_ml_dtypes():
+    # The integer rounding above against ml_dtypes' float32 -> bfloat16 cast (round to
+    # nearest even), on edge values and a million random bit patterns of every class.
+    ml_dtypes = ml_dtypes_or_skip()
+    edges = np.array([0.0, -0.0, 1.0, 1 + 2.0**-8, 1 + 3 * 2.0**-8, 255.5, 254.5, 65520.0,
+                      np.finfo(np.float32).max, np.inf, -np.inf, 1e-45, 1e-40, -2.5e-39,
+                      2.0**-126, 2.0**-133 * 3], np.float32)
+    random = np.random.default_rng(15).integers(0, 2**32, 1_000_000, dtype=np.uint64)
+    x = np.concatenate([edges, random.astype(np.uint32).view(np.float32)])
+    not_nan = ~np.isnan(x)  # infinities included
+    want = x[not_nan].astype(ml_dtypes.bfloat16).view(np.uint16)
+    assert np.array_equal(bf16_rne(x)[not_nan], want)
+    # NaN: a NaN, its sign kept, quiet.
+    nan = bf16_rne(x[~not_nan])
+    assert np.isnan(bf16_to_f32(nan)).all() and (nan & 0x7FC0 == 0x7FC0).all()
+    assert np.array_equal(nan >> 15, x[~not_nan].view(np.uint32) >> 31)
+
+
+def test_bfloat16_equals_ml_dtypes_cast(media):
+    ml_dtypes = ml_dtypes_or_skip()
+    f32 = framemix.mix(media["h264"], scale="imagenet", resize_short=40, crop=(32, 32))
+    got = framemix.mix(media["h264"], scale="imagenet", resize_short=40, crop=(32, 32),
+                       dtype="bfloat16")
+    want = f32.astype(ml_dtypes.bfloat16)
+    assert np.array_equal(got, want.view(np.uint16))
+    # numpy users can view the bits as ml_dtypes' bfloat16, without a copy.
+    assert np.array_equal(got.view(ml_dtypes.bfloat16).astype(np.float32), bf16_to_f32(got))
+
+
 def test_bfloat16_as_a_torch_tensor(media):
     torch = pytest.importorskip(
         "torch", reason="TORCH NOT INSTALLED: the bfloat16 torch test did not run "
