@@ -329,8 +329,8 @@ class Loader:
         dtype: the batches' element type, "float32", "float16" or "bfloat16" (or "f32",
             "f16", "bf16"). Default None: the dataset's dtype. The workers mix in float32;
             a half batch is rounded (to nearest, ties to even) when the iterator takes it,
-            without the GIL, and its float32 buffer goes back to the workers for the next
-            batch: Python holds only the half values.
+            without the GIL, and its float32 buffer freed: Python holds only the half
+            values.
 
     Raises:
         OptionError: a bad batch size, worker count or policy, or an empty dataset.

@@ -429,8 +429,8 @@ impl VideoDataset {
 ///     dtype: the batches' element type, "float32", "float16" or "bfloat16" (or "f32",
 ///         "f16", "bf16"). Default None: the dataset's dtype. The workers mix in float32;
 ///         a half batch is rounded (to nearest, ties to even) when the iterator takes it,
-///         without the GIL, and its float32 buffer goes back to the workers for the next
-///         batch: Python holds only the half values.
+///         without the GIL, and its float32 buffer freed: Python holds only the half
+///         values.
 ///
 /// Raises:
 ///     OptionError: a bad batch size, worker count or policy, or an empty dataset.
@@ -660,10 +660,10 @@ impl LoaderIter {
             let Some(epoch) = guard.as_mut() else {
                 return (None, Vec::new());
             };
-            // A half batch is rounded here, without the GIL, and its f32 buffer handed back.
+            // A half batch is rounded here, without the GIL, and its f32 buffer freed.
             let next = epoch
                 .next()
-                .map(|batch| batch.map(|batch| take_values(&loader.inner, batch, loader.dtype)));
+                .map(|batch| batch.map(|batch| take_values(batch, loader.dtype)));
             if matches!(next, None | Some(Err(_))) {
                 let after = epoch.skipped();
                 // Ends the epoch: its threads stop here, without the GIL.
@@ -708,31 +708,12 @@ impl LoaderIter {
 }
 
 /// The batch's values in `dtype`, taken out of it: the f32 buffer itself, or the values rounded
-/// to the half format and the f32 buffer handed back to the loader's pool, for a later batch to
-/// fill. Work for a thread without the GIL.
-fn take_values(
-    loader: &engine::Loader,
-    mut batch: engine::Batch,
-    dtype: Dtype,
-) -> (engine::Batch, Values) {
+/// to the half format and the f32 buffer freed. It is not handed back to the loader's pool
+/// (`Loader::recycle`), where it would outlive the epoch: Python's half batches are then all the
+/// batch memory left. Work for a thread without the GIL.
+fn take_values(mut batch: engine::Batch, dtype: Dtype) -> (engine::Batch, Values) {
     let data = std::mem::take(&mut batch.data);
-    let values = match dtype.half() {
-        None => Values::F32(data),
-        Some(half) => {
-            let bits = output::round_half(&data, half);
-            loader.recycle(engine::Batch {
-                data,
-                shape: batch.shape,
-                views: batch.views,
-                indices: Vec::new(),
-                labels: Vec::new(),
-                samples: Vec::new(),
-                skipped: Vec::new(),
-            });
-            Values::Half(bits, half)
-        }
-    };
-    (batch, values)
+    (batch, Values::round(data, dtype))
 }
 
 /// The batch's values (moved into numpy), labels and indices.

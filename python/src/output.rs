@@ -3,8 +3,8 @@
 //! (docs/contract.md section 10), by mixcore's [`half::convert`](mixcore::half::convert).
 //!
 //! The rounding runs without the GIL ([`Values::round`] is called inside `detach`) and the
-//! `f32` buffer is dropped (or handed back to the loader's pool) as soon as it is rounded: the
-//! caller keeps only the 16-bit values, half the memory. numpy has `float16` but no bfloat16,
+//! `f32` buffer is freed as soon as it is rounded: the caller keeps only the 16-bit values,
+//! half the memory. numpy has `float16` but no bfloat16,
 //! so bfloat16 values reach Python as a `uint16` array of their bit patterns.
 
 use mixcore::{Dtype, Half};
@@ -94,8 +94,7 @@ impl Values {
 }
 
 /// `data` rounded to `half`, to nearest, ties to even.
-#[must_use]
-pub fn round_half(data: &[f32], half: Half) -> Vec<u16> {
+fn round_half(data: &[f32], half: Half) -> Vec<u16> {
     let mut bits = vec![0u16; data.len()];
     mixcore::half::convert(data, &mut bits, half);
     bits

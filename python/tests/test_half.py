@@ -308,8 +308,8 @@ def test_loader_takes_the_datasets_dtype(half_list):
 
 
 def test_loader_half_batches_stay_valid_over_epochs(half_list):
-    # Each float32 batch buffer goes back to the workers once rounded, and is filled again:
-    # the half batches Python kept must not change.
+    # Each float32 batch is freed once rounded, and its memory reused by later batches: the
+    # half batches Python kept must not change.
     ds = framemix.VideoDataset(half_list, half_list.parent, dtype="float16", **TRAIN)
     loader = framemix.Loader(ds, 1, 1, seed=2, prefetch=1)
     kept = []
