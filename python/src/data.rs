@@ -146,7 +146,7 @@ fn warn_damaged(py: Python<'_>, what: &str, damage: &mixdata::Damage) -> PyResul
 ///     **options: how every clip is mixed, as for framemix.mix: segments, frames,
 ///         schedule, select, train, seed (the dataset's seed in train mode), layout, scale,
 ///         size, resize_short, crop, crop_mode, flip, template, start, threads (decoder
-///         threads per clip, default 1), allow_damaged, autorotate, device; and epoch, the
+///         threads per clip, default 1), allow_damaged, autorotate, device; epoch, the
 ///         epoch to start at (default 0); and dtype, the samples' element type: "float32"
 ///         (default), "float16" or "bfloat16" (as for framemix.mix: float16 arrays, or uint16
 ///         arrays of bfloat16 bit patterns). With crop=(w, h) (or size=(w, h)) every clip
