@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Python module's tests (scripts/test.sh runs this; so can you, after scripts/setup.sh):
-#   1. a virtual environment in target/pyvenv (made once), with maturin, numpy and pytest;
+#   1. a virtual environment in target/pyvenv (made once), with maturin, numpy and pytest, and
+#      ml_dtypes (numpy's bfloat16, the independent reference of the bfloat16 tests);
 #   2. the module built and installed exactly as a user does it, `pip install ./python`
 #      (maturin, release profile, in the workspace's target/);
 #   3. the mixcli binary the tests compare with (`cargo build --release -p mixcli`, which
@@ -37,7 +38,7 @@ fi
 export PATH="$venv/bin:$PATH"
 pip() { "$venv/bin/python" -m pip --disable-pip-version-check -q "$@"; }
 
-pip install maturin numpy pytest
+pip install maturin numpy pytest ml_dtypes
 echo "python-test: pip install ./python (maturin, release)"
 pip install --no-build-isolation --no-deps --force-reinstall ./python
 cargo build --release --quiet -p mixcli

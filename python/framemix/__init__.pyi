@@ -42,6 +42,9 @@ _Device = Literal["cpu", "cuda"]
 _CropMode = Union[Literal["center", "three", "random", "multiscale"], str]
 _ListFormat = Literal["video", "rawframes", "sthv1", "sthv2"]
 _Label = Union[int, Tuple[int, ...]]
+_Dtype = Literal["float32", "float16", "bfloat16", "f32", "f16", "bf16"]
+#: An output array: float32 (default), float16, or uint16 holding bfloat16 bit patterns.
+_Array = npt.NDArray[Union[np.float32, np.float16, np.uint16]]
 
 def mix(
     path: _Path,
@@ -66,7 +69,8 @@ def mix(
     allow_damaged: bool = False,
     autorotate: bool = True,
     device: _Device = "cpu",
-) -> npt.NDArray[np.float32]:
+    dtype: _Dtype = "float32",
+) -> _Array:
     """Mixes one video or frame folder and returns its Frame Mix-up tensor.
 
     Decodes `path` (any video FFmpeg reads, or a folder of numbered JPEG or PNG frames) and
@@ -111,10 +115,16 @@ def mix(
         autorotate: turn the frames by the video's display matrix, as the ffmpeg program
             does. Default True.
         device: "cpu" (default) or "cuda" (a build with the cuda feature).
+        dtype: the element type: "float32" (default), "float16" or "bfloat16" (or "f32",
+            "f16", "bf16"). A half value is the float32 result rounded to nearest, ties to
+            even, in Rust without the GIL; the float32 values are not kept.
 
     Returns:
-        A float32, C-contiguous numpy array in the layout's shape. It owns the mixed values
-        (they are not copied), so torch.from_numpy shares its memory.
+        A C-contiguous numpy array in the layout's shape: float32, float16, or for bfloat16
+        (which numpy lacks) uint16 holding the bfloat16 bit patterns, which
+        torch.from_numpy(a.view(np.int16)).view(torch.bfloat16) makes a torch.bfloat16
+        tensor without a copy. It owns the values (they are not copied), so
+        torch.from_numpy shares its memory.
 
     Raises:
         OptionError: a bad option value or combination (a ValueError).
@@ -186,9 +196,11 @@ class VideoDataset:
         **options: how every clip is mixed, as for framemix.mix: segments, frames,
             schedule, select, train, seed (the dataset's seed in train mode), layout, scale,
             size, resize_short, crop, crop_mode, flip, template, start, threads (decoder
-            threads per clip, default 1), allow_damaged, autorotate, device; and epoch, the
-            epoch to start at (default 0). With crop=(w, h) (or size=(w, h)) every clip comes
-            out at one size, so clips of any size batch together.
+            threads per clip, default 1), allow_damaged, autorotate, device; epoch, the
+            epoch to start at (default 0); and dtype, the samples' element type: "float32"
+            (default), "float16" or "bfloat16" (as for framemix.mix: float16 arrays, or uint16
+            arrays of bfloat16 bit patterns). With crop=(w, h) (or size=(w, h)) every clip
+            comes out at one size, so clips of any size batch together.
 
     Raises:
         OptionError: a bad option, list format or combination (a ValueError).
@@ -223,16 +235,19 @@ class VideoDataset:
         allow_damaged: bool = False,
         autorotate: bool = True,
         device: _Device = "cpu",
+        dtype: _Dtype = "float32",
     ) -> None: ...
     def __len__(self) -> int:
         """The number of clips in the list."""
-    def __getitem__(self, index: SupportsIndex) -> Tuple[npt.NDArray[np.float32], _Label]:
+    def __getitem__(self, index: SupportsIndex) -> Tuple[_Array, _Label]:
         """Mixes clip `index` as the current epoch draws it.
 
         Returns:
-            (array, label): the float32, C-contiguous array in the layout's shape (owned by
-            numpy, no copy), and the clip's label: an int, a tuple of ints for a clip with
-            several labels, or -1 for a clip without one.
+            (array, label): the C-contiguous array in the layout's shape (owned by numpy, no
+            copy) in the dataset's dtype: float32, float16, or uint16 holding bfloat16 bit
+            patterns (rounded to nearest, ties to even, without the GIL); and the clip's label:
+            an int, a tuple of ints for a clip with several labels, or -1 for a clip without
+            one.
 
         Raises:
             IndexError: `index` is negative or not below len(dataset).
@@ -258,6 +273,11 @@ class VideoDataset:
         without crop), else None (each clip's own size); with three crops a leading axis of 3
         views.
         """
+    @property
+    def dtype(self) -> Literal["float32", "float16", "bfloat16"]:
+        """The samples' element type: "float32", "float16" or "bfloat16" (whose arrays are
+        numpy uint16, the bit patterns).
+        """
     def __reduce__(self) -> Tuple[Any, ...]:
         """Pickles as (the constructor, the arguments as given, the current epoch): unpickling
         reads the list again.
@@ -265,7 +285,7 @@ class VideoDataset:
     def __setstate__(self, state: int) -> None:
         """Restores the epoch of a pickled dataset."""
 
-class LoaderIter(Iterator[Tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.int64]]]):
+class LoaderIter(Iterator[Tuple[_Array, npt.NDArray[np.int64], npt.NDArray[np.int64]]]):
     """One epoch of a Loader: an iterator of (batch, labels, indices). Dropping it stops the
     epoch's threads."""
 
@@ -273,7 +293,7 @@ class LoaderIter(Iterator[Tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], 
         """The iterator itself."""
     def __next__(
         self,
-    ) -> Tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    ) -> Tuple[_Array, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """The next batch: (batch, labels, indices). Raises the error of a failed sample
         (on_error="fail"), StopIteration at the end of the epoch."""
 
@@ -281,9 +301,10 @@ class Loader:
     """Batches of a VideoDataset, decoded and mixed by mixdata's worker threads (not Python
     processes), in a seeded order.
 
-    Iterating yields one epoch's batches: (batch, labels, indices), where batch is float32
+    Iterating yields one epoch's batches: (batch, labels, indices), where batch is
     [B, S, 3, H, W] for layout "tchw" ([B, 3, S, H, W] for "cthw", [B, S, H, W, 3] for
-    "thwc"), owned by numpy without a copy (torch.from_numpy shares it); labels is int64 [B]
+    "thwc") in the loader's dtype (float32, float16, or uint16 holding bfloat16 bit
+    patterns), owned by numpy without a copy (torch.from_numpy shares it); labels is int64 [B]
     (-1 for a clip without a label; int64 [B, L] padded with -1 when a clip of the list has
     several); indices is int64 [B], the samples' indices in the dataset. The GIL is released
     while the iterator waits for a batch.
@@ -305,6 +326,11 @@ class Loader:
             `skipped` lists it).
         epoch: the epoch the next iteration mixes (set_epoch changes it). Default 0.
         prefetch: batches in flight at most (raised to `workers`). Default 2.
+        dtype: the batches' element type, "float32", "float16" or "bfloat16" (or "f32",
+            "f16", "bf16"). Default None: the dataset's dtype. The workers mix in float32;
+            a half batch is rounded (to nearest, ties to even) when the iterator takes it,
+            without the GIL, and its float32 buffer freed: Python holds only the half
+            values.
 
     Raises:
         OptionError: a bad batch size, worker count or policy, or an empty dataset.
@@ -322,6 +348,7 @@ class Loader:
         on_error: Literal["fail", "skip"] = "fail",
         epoch: SupportsIndex = 0,
         prefetch: SupportsIndex = 2,
+        dtype: Optional[_Dtype] = None,
     ) -> None: ...
     def __iter__(self) -> LoaderIter:
         """Starts an epoch (the current one, set_epoch): its batches, in order."""
@@ -339,6 +366,11 @@ class Loader:
     @property
     def dataset(self) -> VideoDataset:
         """The dataset."""
+    @property
+    def dtype(self) -> Literal["float32", "float16", "bfloat16"]:
+        """The batches' element type: "float32", "float16" or "bfloat16" (whose arrays are numpy
+        uint16, the bit patterns).
+        """
     @property
     def sample_shape(self) -> Tuple[int, ...]:
         """The shape of every sample (the batch's after its first axis; with three crops a

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use numpy::ndarray::{Array1, Array2, ArrayD, IxDyn};
+use mixcore::Dtype;
+use numpy::ndarray::{Array1, Array2};
 use numpy::{IntoPyArray, PyArray1, PyArrayDyn};
 use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -17,12 +18,13 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::engine::{self, Failure, ListSpelling, LoaderConfig};
 use crate::errors::{self, IntoPyResult};
+use crate::output::{self, Values};
 use crate::values::{self, FramesValue, IntText, ScheduleValue, SizeValue};
 use crate::{DataValues, OutputValues, PlanValues};
 
 /// The keyword options of `VideoDataset` (those of `framemix.mix`, with `threads` defaulting
-/// to 1, and `epoch`, the first epoch).
-const OPTIONS: [&str; 20] = [
+/// to 1, `epoch`, the first epoch, and `dtype`, the samples' element type).
+const OPTIONS: [&str; 21] = [
     "segments",
     "frames",
     "schedule",
@@ -43,6 +45,7 @@ const OPTIONS: [&str; 20] = [
     "allow_damaged",
     "autorotate",
     "device",
+    "dtype",
 ];
 
 /// The most loader threads (mixcli's `--jobs` bound).
@@ -143,9 +146,11 @@ fn warn_damaged(py: Python<'_>, what: &str, damage: &mixdata::Damage) -> PyResul
 ///     **options: how every clip is mixed, as for framemix.mix: segments, frames,
 ///         schedule, select, train, seed (the dataset's seed in train mode), layout, scale,
 ///         size, resize_short, crop, crop_mode, flip, template, start, threads (decoder
-///         threads per clip, default 1), allow_damaged, autorotate, device; and epoch, the
-///         epoch to start at (default 0). With crop=(w, h) (or size=(w, h)) every clip comes
-///         out at one size, so clips of any size batch together.
+///         threads per clip, default 1), allow_damaged, autorotate, device; epoch, the
+///         epoch to start at (default 0); and dtype, the samples' element type: "float32"
+///         (default), "float16" or "bfloat16" (as for framemix.mix: float16 arrays, or uint16
+///         arrays of bfloat16 bit patterns). With crop=(w, h) (or size=(w, h)) every clip
+///         comes out at one size, so clips of any size batch together.
 ///
 /// Raises:
 ///     OptionError: a bad option, list format or combination (a ValueError).
@@ -155,6 +160,8 @@ fn warn_damaged(py: Python<'_>, what: &str, damage: &mixdata::Damage) -> PyResul
 pub struct VideoDataset {
     inner: Arc<mixdata::Dataset>,
     epoch: AtomicU64,
+    /// The samples' element type (the dataset mixes in f32; each sample is rounded after).
+    dtype: Dtype,
     /// The positional arguments as given (pickling rebuilds from them).
     args: (PathBuf, PathBuf, String, Option<PathBuf>),
     /// The keyword options as given.
@@ -172,7 +179,7 @@ impl VideoDataset {
     #[new]
     #[pyo3(
         signature = (list_file, root, list_format = "video", labels = None, **options),
-        text_signature = "(list_file, root, list_format='video', labels=None, *, segments=8, frames=None, schedule='linear', select='spread', train=False, seed=None, epoch=0, layout='tchw', scale='raw', size=None, resize_short=None, crop=None, crop_mode='center', flip=False, template=None, start=None, threads=1, allow_damaged=False, autorotate=True, device='cpu')"
+        text_signature = "(list_file, root, list_format='video', labels=None, *, segments=8, frames=None, schedule='linear', select='spread', train=False, seed=None, epoch=0, layout='tchw', scale='raw', size=None, resize_short=None, crop=None, crop_mode='center', flip=False, template=None, start=None, threads=1, allow_damaged=False, autorotate=True, device='cpu', dtype='float32')"
     )]
     fn new(
         py: Python<'_>,
@@ -206,6 +213,7 @@ impl VideoDataset {
         let allow_damaged: bool = kw.get("allow_damaged")?.unwrap_or(false);
         let autorotate: bool = kw.get("autorotate")?.unwrap_or(true);
         let device: String = kw.get("device")?.unwrap_or_else(|| "cpu".into());
+        let dtype: String = kw.get("dtype")?.unwrap_or_else(|| "float32".into());
 
         let epoch = epoch.as_u64("epoch").into_py_result(py)?;
         let options = crate::mix_options(
@@ -238,6 +246,7 @@ impl VideoDataset {
             },
         )
         .into_py_result(py)?;
+        let dtype = output::parse_dtype(&dtype).into_py_result(py)?;
         let dataset = py
             .detach(|| {
                 engine::dataset(
@@ -258,6 +267,7 @@ impl VideoDataset {
         Ok(VideoDataset {
             inner: Arc::new(dataset),
             epoch: AtomicU64::new(epoch),
+            dtype,
             args: (list_file, root, list_format.to_string(), labels),
             options: given.unbind(),
         })
@@ -271,9 +281,11 @@ impl VideoDataset {
     /// Mixes clip `index` as the current epoch draws it.
     ///
     /// Returns:
-    ///     (array, label): the float32, C-contiguous array in the layout's shape (owned by
-    ///     numpy, no copy), and the clip's label: an int, a tuple of ints for a clip with
-    ///     several labels, or -1 for a clip without one.
+    ///     (array, label): the C-contiguous array in the layout's shape (owned by numpy, no
+    ///     copy) in the dataset's dtype: float32, float16, or uint16 holding bfloat16 bit
+    ///     patterns (rounded to nearest, ties to even, without the GIL); and the clip's label:
+    ///     an int, a tuple of ints for a clip with several labels, or -1 for a clip without
+    ///     one.
     ///
     /// Raises:
     ///     IndexError: `index` is negative or not below len(dataset).
@@ -282,7 +294,7 @@ impl VideoDataset {
         &self,
         py: Python<'py>,
         index: &Bound<'py, PyAny>,
-    ) -> PyResult<(Bound<'py, PyArrayDyn<f32>>, Bound<'py, PyAny>)> {
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
         let len = self.len();
         // Any integer (`__index__`; not a slice, a float or a bool); one beyond i128 is out of
         // range as well.
@@ -296,19 +308,18 @@ impl VideoDataset {
         };
         let epoch = self.epoch.load(Ordering::Relaxed);
         let dataset = Arc::clone(&self.inner);
-        let sample = py
-            .detach(|| engine::sample(&dataset, i, epoch))
+        let dtype = self.dtype;
+        let (values, info) = py
+            .detach(|| {
+                let sample = engine::sample(&dataset, i, epoch)?;
+                // Rounded here, without the GIL; the f32 buffer goes as soon as it is rounded.
+                Ok::<_, Failure>((Values::round(sample.data, dtype), sample.info))
+            })
             .into_py_result(py)?;
         let path = self.inner.entries()[i].path.display().to_string();
-        warn_damaged(py, &path, &sample.info.damage)?;
-        let array =
-            ArrayD::from_shape_vec(IxDyn(&sample.info.full_shape()), sample.data).map_err(|e| {
-                PyRuntimeError::new_err(format!(
-                    "framemix: internal error: the sample's shape: {e}"
-                ))
-            })?;
-        let label = label_object(py, &sample.info.labels)?;
-        Ok((array.into_pyarray(py), label))
+        warn_damaged(py, &path, &info.damage)?;
+        let label = label_object(py, &info.labels)?;
+        Ok((values.into_array(py, &info.full_shape())?, label))
     }
 
     /// Sets the epoch whose train-mode draws __getitem__ mixes (test mode: every epoch is
@@ -351,6 +362,13 @@ impl VideoDataset {
             .transpose()
     }
 
+    /// The samples' element type: "float32", "float16" or "bfloat16" (whose arrays are
+    /// numpy uint16, the bit patterns).
+    #[getter]
+    fn dtype(&self) -> &'static str {
+        output::dtype_name(self.dtype)
+    }
+
     /// Pickles as (the constructor, the arguments as given, the current epoch): unpickling
     /// reads the list again.
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
@@ -383,9 +401,10 @@ impl VideoDataset {
 /// Batches of a VideoDataset, decoded and mixed by mixdata's worker threads (not Python
 /// processes), in a seeded order.
 ///
-/// Iterating yields one epoch's batches: (batch, labels, indices), where batch is float32
+/// Iterating yields one epoch's batches: (batch, labels, indices), where batch is
 /// [B, S, 3, H, W] for layout "tchw" ([B, 3, S, H, W] for "cthw", [B, S, H, W, 3] for
-/// "thwc"), owned by numpy without a copy (torch.from_numpy shares it); labels is int64 [B]
+/// "thwc") in the loader's dtype (float32, float16, or uint16 holding bfloat16 bit
+/// patterns), owned by numpy without a copy (torch.from_numpy shares it); labels is int64 [B]
 /// (-1 for a clip without a label; int64 [B, L] padded with -1 when a clip of the list has
 /// several); indices is int64 [B], the samples' indices in the dataset. The GIL is released
 /// while the iterator waits for a batch.
@@ -407,6 +426,11 @@ impl VideoDataset {
 ///         `skipped` lists it).
 ///     epoch: the epoch the next iteration mixes (set_epoch changes it). Default 0.
 ///     prefetch: batches in flight at most (raised to `workers`). Default 2.
+///     dtype: the batches' element type, "float32", "float16" or "bfloat16" (or "f32",
+///         "f16", "bf16"). Default None: the dataset's dtype. The workers mix in float32;
+///         a half batch is rounded (to nearest, ties to even) when the iterator takes it,
+///         without the GIL, and its float32 buffer freed: Python holds only the half
+///         values.
 ///
 /// Raises:
 ///     OptionError: a bad batch size, worker count or policy, or an empty dataset.
@@ -416,6 +440,8 @@ pub struct Loader {
     inner: Arc<engine::Loader>,
     dataset: Py<VideoDataset>,
     epoch: AtomicU64,
+    /// The batches' element type.
+    dtype: Dtype,
     /// Labels per sample in `labels`: 1, or the most any clip has.
     label_width: usize,
     /// (index, exception) of the samples skipped in the current or last epoch.
@@ -429,9 +455,9 @@ impl Loader {
         signature = (
             dataset, batch_size, workers, shuffle = true, seed = IntText::from(0),
             drop_last = false, on_error = "fail", epoch = IntText::from(0),
-            prefetch = IntText::from(2)
+            prefetch = IntText::from(2), dtype = None
         ),
-        text_signature = "(dataset, batch_size, workers, shuffle=True, seed=0, drop_last=False, on_error='fail', epoch=0, prefetch=2)"
+        text_signature = "(dataset, batch_size, workers, shuffle=True, seed=0, drop_last=False, on_error='fail', epoch=0, prefetch=2, dtype=None)"
     )]
     #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
     fn new(
@@ -445,6 +471,7 @@ impl Loader {
         on_error: &str,
         epoch: IntText,
         prefetch: IntText,
+        dtype: Option<&str>,
     ) -> PyResult<Self> {
         let dataset = dataset.cast_into::<VideoDataset>().map_err(|e| {
             PyTypeError::new_err(format!(
@@ -476,6 +503,10 @@ impl Loader {
         })()
         .into_py_result(py)?;
         let epoch = epoch.as_u64("epoch").into_py_result(py)?;
+        let dtype = match dtype {
+            Some(d) => output::parse_dtype(d).into_py_result(py)?,
+            None => dataset.get().dtype,
+        };
         let data = Arc::clone(&dataset.get().inner);
         let label_width = data
             .entries()
@@ -491,6 +522,7 @@ impl Loader {
             inner: Arc::new(inner),
             dataset: dataset.unbind(),
             epoch: AtomicU64::new(epoch),
+            dtype,
             label_width,
             skipped: Mutex::new(Vec::new()),
         })
@@ -536,6 +568,13 @@ impl Loader {
     #[getter]
     fn dataset(&self, py: Python<'_>) -> Py<VideoDataset> {
         self.dataset.clone_ref(py)
+    }
+
+    /// The batches' element type: "float32", "float16" or "bfloat16" (whose arrays are numpy
+    /// uint16, the bit patterns).
+    #[getter]
+    fn dtype(&self) -> &'static str {
+        output::dtype_name(self.dtype)
     }
 
     /// The shape of every sample (the batch's after its first axis; with three crops a
@@ -603,7 +642,7 @@ impl Drop for LoaderIter {
 
 /// A batch as Python gets it.
 type PyBatch<'py> = (
-    Bound<'py, PyArrayDyn<f32>>,
+    Bound<'py, PyAny>,
     Bound<'py, PyArrayDyn<i64>>,
     Bound<'py, PyArray1<i64>>,
 );
@@ -615,12 +654,16 @@ impl LoaderIter {
     }
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<PyBatch<'py>>> {
+        let loader = self.loader.get();
         let (next, after) = py.detach(|| {
             let mut guard = self.epoch.lock().unwrap_or_else(PoisonError::into_inner);
             let Some(epoch) = guard.as_mut() else {
                 return (None, Vec::new());
             };
-            let next = epoch.next();
+            // A half batch is rounded here, without the GIL, and its f32 buffer freed.
+            let next = epoch
+                .next()
+                .map(|batch| batch.map(|batch| take_values(batch, loader.dtype)));
             if matches!(next, None | Some(Err(_))) {
                 let after = epoch.skipped();
                 // Ends the epoch: its threads stop here, without the GIL.
@@ -630,7 +673,6 @@ impl LoaderIter {
                 (next, Vec::new())
             }
         });
-        let loader = self.loader.get();
         let record = |skipped: Vec<mixdata::Skipped>| {
             let mut list = loader
                 .skipped
@@ -650,7 +692,7 @@ impl LoaderIter {
                 record(after);
                 Err(errors::to_pyerr(py, Failure::from(e)))
             }
-            Some(Ok(mut batch)) => {
+            Some(Ok((mut batch, values))) => {
                 record(std::mem::take(&mut batch.skipped));
                 for info in &batch.samples {
                     let path = loader.inner.dataset().entries()[info.index]
@@ -659,14 +701,28 @@ impl LoaderIter {
                         .to_string();
                     warn_damaged(py, &path, &info.damage)?;
                 }
-                Ok(Some(batch_arrays(py, batch, loader.label_width)?))
+                Ok(Some(batch_arrays(py, &batch, values, loader.label_width)?))
             }
         }
     }
 }
 
+/// The batch's values in `dtype`, taken out of it: the f32 buffer itself, or the values rounded
+/// to the half format and the f32 buffer freed. It is not handed back to the loader's pool
+/// (`Loader::recycle`), where it would outlive the epoch: Python's half batches are then all the
+/// batch memory left. Work for a thread without the GIL.
+fn take_values(mut batch: engine::Batch, dtype: Dtype) -> (engine::Batch, Values) {
+    let data = std::mem::take(&mut batch.data);
+    (batch, Values::round(data, dtype))
+}
+
 /// The batch's values (moved into numpy), labels and indices.
-fn batch_arrays(py: Python<'_>, batch: engine::Batch, label_width: usize) -> PyResult<PyBatch<'_>> {
+fn batch_arrays<'py>(
+    py: Python<'py>,
+    batch: &engine::Batch,
+    values: Values,
+    label_width: usize,
+) -> PyResult<PyBatch<'py>> {
     let n = batch.indices.len();
     let mut labels = Vec::with_capacity(n * label_width);
     for l in &batch.labels {
@@ -685,11 +741,8 @@ fn batch_arrays(py: Python<'_>, batch: engine::Batch, label_width: usize) -> PyR
         .iter()
         .map(|&i| i64::try_from(i).unwrap_or(i64::MAX))
         .collect();
-    let values = ArrayD::from_shape_vec(IxDyn(&batch.full_shape()), batch.data).map_err(|e| {
-        PyRuntimeError::new_err(format!("framemix: internal error: the batch's shape: {e}"))
-    })?;
     Ok((
-        values.into_pyarray(py),
+        values.into_array(py, &batch.full_shape())?,
         labels.into_pyarray(py),
         Array1::from_vec(indices).into_pyarray(py),
     ))

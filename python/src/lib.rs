@@ -7,14 +7,12 @@
 mod data;
 mod engine;
 mod errors;
+mod output;
 mod values;
 
 use std::ffi::CString;
 use std::path::PathBuf;
 
-use numpy::ndarray::{ArrayD, IxDyn};
-use numpy::{IntoPyArray, PyArrayDyn};
-use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -163,10 +161,16 @@ pub(crate) fn mix_options(
 ///     autorotate: turn the frames by the video's display matrix, as the ffmpeg program
 ///         does. Default True.
 ///     device: "cpu" (default) or "cuda" (a build with the cuda feature).
+///     dtype: the element type: "float32" (default), "float16" or "bfloat16" (or "f32",
+///         "f16", "bf16"). A half value is the float32 result rounded to nearest, ties to
+///         even, in Rust without the GIL; the float32 values are not kept.
 ///
 /// Returns:
-///     A float32, C-contiguous numpy array in the layout's shape. It owns the mixed values
-///     (they are not copied), so torch.from_numpy shares its memory.
+///     A C-contiguous numpy array in the layout's shape: float32, float16, or for bfloat16
+///     (which numpy lacks) uint16 holding the bfloat16 bit patterns, which
+///     torch.from_numpy(a.view(np.int16)).view(torch.bfloat16) makes a torch.bfloat16
+///     tensor without a copy. It owns the values (they are not copied), so
+///     torch.from_numpy shares its memory.
 ///
 /// Raises:
 ///     OptionError: a bad option value or combination (a ValueError).
@@ -181,9 +185,10 @@ pub(crate) fn mix_options(
         schedule = ScheduleValue::from("linear"), select = "spread", train = false, seed = None,
         epoch = None, layout = "tchw", scale = "raw", size = None, resize_short = None,
         crop = None, crop_mode = "center", flip = false, template = None, start = None,
-        threads = IntText::from(0), allow_damaged = false, autorotate = true, device = "cpu"
+        threads = IntText::from(0), allow_damaged = false, autorotate = true, device = "cpu",
+        dtype = "float32"
     ),
-    text_signature = "(path, *, segments=8, frames=None, schedule='linear', select='spread', train=False, seed=None, epoch=None, layout='tchw', scale='raw', size=None, resize_short=None, crop=None, crop_mode='center', flip=False, template=None, start=None, threads=0, allow_damaged=False, autorotate=True, device='cpu')"
+    text_signature = "(path, *, segments=8, frames=None, schedule='linear', select='spread', train=False, seed=None, epoch=None, layout='tchw', scale='raw', size=None, resize_short=None, crop=None, crop_mode='center', flip=False, template=None, start=None, threads=0, allow_damaged=False, autorotate=True, device='cpu', dtype='float32')"
 )]
 #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
 fn mix<'py>(
@@ -209,7 +214,8 @@ fn mix<'py>(
     allow_damaged: bool,
     autorotate: bool,
     device: &str,
-) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    dtype: &str,
+) -> PyResult<Bound<'py, PyAny>> {
     let options = mix_options(
         &PlanValues {
             segments: &segments,
@@ -239,10 +245,16 @@ fn mix<'py>(
         },
     )
     .into_py_result(py)?;
-    let mixed = py
-        .detach(|| engine::mix(&path, &options))
+    let dtype = output::parse_dtype(dtype).into_py_result(py)?;
+    let (values, shape, damage) = py
+        .detach(|| {
+            let mixed = engine::mix(&path, &options)?;
+            // Rounded here, without the GIL; the f32 buffer goes as soon as it is rounded.
+            let values = output::Values::round(mixed.data, dtype);
+            Ok::<_, engine::Failure>((values, mixed.shape, mixed.damage))
+        })
         .into_py_result(py)?;
-    if let Some(damage) = &mixed.damage {
+    if let Some(damage) = &damage {
         let message = format!(
             "{}: damaged input mixed anyway (allow_damaged=True): {damage}",
             path.display()
@@ -250,11 +262,7 @@ fn mix<'py>(
         let message = CString::new(message.replace('\0', " "))?;
         PyErr::warn(py, errors::damaged_warning(py)?.as_any(), &message, 1)?;
     }
-    let array = ArrayD::from_shape_vec(IxDyn(&mixed.shape), mixed.data).map_err(|e| {
-        PyRuntimeError::new_err(format!("framemix: internal error: the output's shape: {e}"))
-    })?;
-    // Moves the Vec into the numpy array (its base object owns the allocation): no copy.
-    Ok(array.into_pyarray(py))
+    values.into_array(py, &shape)
 }
 
 /// Describes one video or frame folder and its plan, as `mixcli info --json` does.
