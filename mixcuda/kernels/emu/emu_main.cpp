@@ -136,6 +136,8 @@ void print_layout() {
   FIELD(FmParams, job_offset);
   FIELD(FmParams, mean);
   FIELD(FmParams, std);
+  FIELD(FmParams, store);
+  FIELD(FmParams, reserved);
   FIELD(FmProbe, n);
   FIELD(FmProbe, d);
   FIELD(FmProbe, out);
@@ -189,6 +191,12 @@ int main(int argc, char **argv) {
       found = true;
     } else if (name == "fm_round_probe_exact") {
       run_grid(fm_round_probe_exact, decode<FmProbe>(params, FM_PROBE_POINTERS), grid, block);
+      found = true;
+    } else if (name == "fm_f16_probe") {
+      run_grid(fm_f16_probe, decode<FmProbe>(params, FM_PROBE_POINTERS), grid, block);
+      found = true;
+    } else if (name == "fm_bf16_probe") {
+      run_grid(fm_bf16_probe, decode<FmProbe>(params, FM_PROBE_POINTERS), grid, block);
       found = true;
     }
     if (!found) fail("unknown kernel " + name);
