@@ -224,4 +224,4 @@ pub(crate) fn emulator(test: &str) -> Option<&'static Emulator> {
 
 mod api_tests;
 pub(crate) mod device;
-mod tests;
+pub(crate) mod tests;

@@ -17,7 +17,7 @@ use crate::pack::{Packed, pack};
 use crate::params::{Store, encode_jobs, words_to_bytes};
 
 #[path = "../../tests/support/cases.rs"]
-pub(super) mod cases;
+pub(crate) mod cases;
 pub(super) use cases::Rng;
 
 fn u32_bytes(v: &[u32]) -> Vec<u8> {
