@@ -210,18 +210,23 @@ pub(crate) fn probe_launch(exact: bool, n: u64, d: u64, out: u64, count: usize) 
 }
 
 #[cfg(test)]
-/// The launch of the half-rounding probe of `store` (F16 or Bf16) over `count` `f32` values at
-/// `input`, writing `count` `u16` at `out`.
+/// The launch of the half-rounding probe of `store` over `count` `f32` values at `input`,
+/// writing `count` `u16` at `out`.
 ///
 /// # Errors
-/// As [`probe_launch`].
+/// As [`probe_launch`]; [`Error::Unsupported`] for `Store::F32`, which has no probe.
 pub(crate) fn half_probe_launch(
     store: Store,
     input: u64,
     out: u64,
     count: usize,
 ) -> Result<Launch> {
-    probe(Kernel::HalfProbe(store), input, 0, out, count)
+    let kernel = match store {
+        Store::F16 => Kernel::F16Probe,
+        Store::Bf16 => Kernel::Bf16Probe,
+        Store::F32 => return Err(crate::params::unsupported(&store)),
+    };
+    probe(kernel, input, 0, out, count)
 }
 
 #[cfg(test)]
@@ -414,6 +419,14 @@ mod tests {
         let h = half_probe_launch(Store::Bf16, 5, 6, 257).unwrap();
         assert_eq!(h.kernel.name(), "fm_bf16_probe");
         assert_eq!((h.grid, h.params), ([2, 1, 1], vec![5, 0, 6, 257]));
+        assert_eq!(
+            half_probe_launch(Store::F16, 5, 6, 1)
+                .unwrap()
+                .kernel
+                .name(),
+            "fm_f16_probe"
+        );
+        assert!(half_probe_launch(Store::F32, 5, 6, 1).is_err());
     }
 
     fn packed(frames: u32, config: PlanConfig<'_>) -> Packed {

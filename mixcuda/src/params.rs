@@ -109,10 +109,12 @@ pub(crate) enum Kernel {
     /// `fm_round_probe_exact` (argument: `FmProbe`).
     #[cfg_attr(not(test), allow(dead_code))]
     RoundProbeExact,
-    /// `fm_f16_probe` / `fm_bf16_probe` (argument: `FmProbe`), by the store they probe
-    /// (`F32` names no kernel; the tests never ask for it).
+    /// `fm_f16_probe` (argument: `FmProbe`).
     #[cfg_attr(not(test), allow(dead_code))]
-    HalfProbe(Store),
+    F16Probe,
+    /// `fm_bf16_probe` (argument: `FmProbe`).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Bf16Probe,
 }
 
 impl Kernel {
@@ -130,8 +132,8 @@ impl Kernel {
         Kernel::Mix(Op::Finish, Accumulator::F32),
         Kernel::RoundProbe,
         Kernel::RoundProbeExact,
-        Kernel::HalfProbe(Store::F16),
-        Kernel::HalfProbe(Store::Bf16),
+        Kernel::F16Probe,
+        Kernel::Bf16Probe,
     ];
 
     /// The kernel's `extern "C"` name.
@@ -149,8 +151,8 @@ impl Kernel {
             Kernel::Mix(Op::Finish, Accumulator::F32) => "fm_finish_f32",
             Kernel::RoundProbe => "fm_round_probe",
             Kernel::RoundProbeExact => "fm_round_probe_exact",
-            Kernel::HalfProbe(Store::F16) => "fm_f16_probe",
-            Kernel::HalfProbe(Store::Bf16 | Store::F32) => "fm_bf16_probe",
+            Kernel::F16Probe => "fm_f16_probe",
+            Kernel::Bf16Probe => "fm_bf16_probe",
         }
     }
 }
