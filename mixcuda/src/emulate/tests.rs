@@ -669,7 +669,7 @@ fn emulated_mix_matches_mixcore_for_wide_sums_and_many_jobs() {
 
 /// The half-precision rounding the kernels store (`fm_f16_bits`, `fm_bf16_bits`) against
 /// `mixcore::half::f16_bits` / `bf16_bits` on every class of `f32` input
-/// ([`cases::half_probe_inputs`]: about 3.5 million patterns).
+/// ([`cases::half_probe_inputs`]: about 4.3 million patterns).
 #[test]
 fn emulated_half_rounding_matches_mixcore_half_bits() {
     let inputs = cases::half_probe_inputs(&mut Rng::new(0x4A1F));

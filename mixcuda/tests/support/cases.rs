@@ -96,13 +96,19 @@ pub const HALF_EDGE_EPILOGUES: [Epilogue; 2] = [
 
 /// `f32` bit patterns for the half-rounding probes: every combination of the top 16 bits
 /// (sign, exponent, 7 fraction bits: every binade of both formats, and each `bf16` value) with
-/// low halves at the rounding boundaries (`2^k - 1`, `2^k`, `2^k + 1`: ties and their
-/// neighbours for `bf16`'s 16 dropped bits and for `f16`'s 13 to 24), plus named edge values:
+/// low halves at the rounding boundaries (`2^k - 1`, `2^k`, `2^k + 1`, and ties with an odd
+/// last kept bit: ties and their neighbours for `bf16`'s 16 dropped bits and for `f16`'s 13 to
+/// 24), about 4.3 million patterns, plus named edge values:
 /// signed zeros, `f32` subnormals, `f16`'s smallest subnormal and its half, the largest
 /// subnormal, the smallest normal, 65504, 65520 (the overflow threshold, a tie), `f32`'s
 /// largest finite value, the infinities and quiet and signalling NaNs of both signs.
 pub fn half_probe_inputs(rng: &mut Rng) -> Vec<u32> {
     let mut lows: Vec<u32> = vec![0, 0xffff];
+    // Ties with an odd last kept bit, and their neighbours: f16 normals (tie bit 12, last kept
+    // bit 13), f16 subnormals with 14 and 15 dropped bits, a tie that carries through.
+    for tie in [0x3000u32, 0x6000, 0xc000, 0xf000] {
+        lows.extend([tie - 1, tie, tie + 1]);
+    }
     for k in 0..16 {
         lows.extend([(1u32 << k) - 1, 1 << k, (1 << k) + 1]);
     }
