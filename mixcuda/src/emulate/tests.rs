@@ -762,6 +762,70 @@ fn emulated_rounding_matches_mixcore_round_ratio() {
     }
 }
 
+/// The kernels' half rounding equals `mixcore::half::f16_bits` / `bf16_bits` on every one of
+/// the 2^32 `f32` bit patterns: the emulator hashes its results in 256 blocks of 2^24
+/// (`emu --half-hashes`: the sum of each result times an odd multiplier of its pattern, so any
+/// one difference shows) while this process hashes mixcore's on every core; a differing block
+/// is named. Ignored by default (about a minute of CPU, twice the rest of the crate's tests);
+/// `cargo test -p mixcuda --lib -- --ignored every_f32` runs it. The 4.3 million patterns of
+/// `emulated_half_rounding_matches_mixcore_half_bits` run every time.
+#[test]
+#[ignore = "exhaustive over 2^32 patterns: about a minute of CPU; run with --ignored"]
+fn emulated_half_rounding_matches_mixcore_on_every_f32() {
+    let Some(emulator) = super::emulator("emulated_half_rounding_matches_mixcore_on_every_f32")
+    else {
+        return;
+    };
+    let child = std::process::Command::new(&emulator.path)
+        .arg("--half-hashes")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let block_hashes = |block: u64| {
+        let (mut h16, mut hb) = (0u64, 0u64);
+        for i in block << 24..(block + 1) << 24 {
+            let x = f32::from_bits(i as u32);
+            let weight = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+            h16 = h16.wrapping_add(u64::from(mixcore::half::f16_bits(x)).wrapping_mul(weight));
+            hb = hb.wrapping_add(u64::from(mixcore::half::bf16_bits(x)).wrapping_mul(weight));
+        }
+        [
+            format!("f16 {block} {h16:016x}"),
+            format!("bf16 {block} {hb:016x}"),
+        ]
+    };
+    let threads = std::thread::available_parallelism().map_or(1, usize::from) as u64;
+    let mut want: Vec<(u64, [String; 2])> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    (t..256)
+                        .step_by(threads as usize)
+                        .map(|b| (b, block_hashes(b)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    want.sort_by_key(|w| w.0);
+    let want: Vec<String> = want.into_iter().flat_map(|w| w.1).collect();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "emu --half-hashes failed");
+    let got: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(
+            g, w,
+            "the kernels' rounding differs from mixcore's in this block of 2^24 patterns \
+             (the block number times 2^24 is its first f32 bit pattern)"
+        );
+    }
+}
+
 /// The emulator's C++ compiler lays the header's structs out exactly as the host encodes them.
 #[test]
 fn emulated_struct_layout_matches_host_encoding() {
