@@ -11,7 +11,9 @@
 #       On a machine with an NVIDIA GPU and driver, without Rust or network: runs every test
 #       binary with FRAMEMIX_REQUIRE_GPU=1 (a missing device fails instead of skipping), then the
 #       benchmark, and writes DIR/report/REPORT.md (plus the logs and bench.json next to it).
-#       Exits non-zero when a test fails or the benchmark cannot run.
+#       The report lists the f16/bf16 output tests (docs/contract.md section 10) on their own, and
+#       the benchmark measures f16 outputs beside f32. Exits non-zero when a test fails, when no
+#       half-output test ran, or when the benchmark cannot run.
 #
 # Environment for `build`: CARGO (default cargo), CARGO_TARGET_DIR (default target/ at the
 # root), CUDA_LIBRARY_PATH (default /opt/framemix-cuda; cust's build script needs it).
@@ -124,6 +126,20 @@ run() {
       grep -E -- '--- .* stdout ---|panicked at|^failures:' "$log" | head -20 | sed 's/^/    /' >> "$report/REPORT.md" || true
     fi
   done
+  # The half-precision outputs: every device test of them, by name, passed or failed.
+  local half
+  half="$(grep -h -E '^test .*half.* \.\.\. ' "$report"/test-*.log 2>/dev/null | grep -E 'device_' || true)"
+  {
+    echo
+    echo "### f16 / bf16 outputs (bit-identical to mixcore::mix_half and mixcore::half)"
+    echo
+    if [ -n "$half" ]; then
+      echo "$half" | sed 's/^test /    /'
+    else
+      echo "**No half-output device test ran.**"
+    fi
+  } >> "$report/REPORT.md"
+  [ -n "$half" ] || status=1
   # Any test that skipped would say so; with FRAMEMIX_REQUIRE_GPU=1 only emulator tests may.
   if grep -h 'skipped:' "$report"/test-*.log > "$report/skipped.txt" 2>/dev/null; then
     {
@@ -146,7 +162,8 @@ run() {
       cat "$report/bench.txt"
       echo '```'
       echo
-      echo "Goals: kernel >= 0.7 of the device copy, end to end >= 0.8 of the pinned copy (cases a, b, c)."
+      echo "Goals: kernel >= 0.7 of the device copy, end to end >= 0.8 of the pinned copy (cases a, b, c);"
+      echo "f16 output at least as fast as f32 (speedup >= 1)."
       echo "Raw numbers: bench.json."
     } >> "$report/REPORT.md"
   else

@@ -6,7 +6,10 @@
 //   - exact path: integer sums N = sum n_t * v, then V = N / D correctly rounded to f32
 //     (mixcore::round::round_ratio / round_ratio_fast, same split at FM_FAST_DIVISOR_LIMIT);
 //   - float path: acc = acc + (w_t * v) in increasing t, each operation rounded to nearest;
-//   - epilogues raw / unit / normalize as IEEE f32 operations in the spec's order.
+//   - epilogues raw / unit / normalize as IEEE f32 operations in the spec's order;
+//   - half outputs (docs/contract.md section 10): that f32 value rounded to f16 or bf16, to
+//     nearest, ties to even, by integer arithmetic on its bits (mixcore::half::f16_bits and
+//     bf16_bits step for step), so no conversion instruction and no FTZ mode is involved.
 // Every f32/f64 operation that matters goes through an explicit round-to-nearest intrinsic, so
 // neither ptxas nor nvcc (-fmad=true by default) can fuse or reorder it; build-ptx.sh also passes
 // -ffp-contract=off.
@@ -46,10 +49,12 @@ static __device__ __forceinline__ float __uint2float_rn(unsigned int a) { return
 // LLVM's ctlz, which NVPTX lowers to clz.b64 (callers never pass 0).
 static __device__ __forceinline__ int __clzll(long long a) { return __builtin_clzll((unsigned long long)a); }
 static __device__ __forceinline__ float __int_as_float(int a) { return __nvvm_bitcast_i2f(a); }
+static __device__ __forceinline__ unsigned int __float_as_uint(float a) { return (unsigned int)__nvvm_bitcast_f2i(a); }
 // ---- end clang shims ----
 #endif
 
 typedef unsigned char fm_u8;
+typedef unsigned short fm_u16;
 typedef unsigned int fm_u32;
 typedef unsigned long long fm_u64;
 
@@ -63,8 +68,12 @@ typedef unsigned long long fm_u64;
 #define FM_EPILOGUE_RAW 0
 #define FM_EPILOGUE_UNIT 1
 #define FM_EPILOGUE_NORMALIZE 2
+// The element type the mix and finish kernels store (FmParams.store).
+#define FM_STORE_F32 0
+#define FM_STORE_F16 1
+#define FM_STORE_BF16 2
 #define FM_PARAM_POINTERS 7
-#define FM_PARAMS_SIZE 128
+#define FM_PARAMS_SIZE 136
 #define FM_JOB_SIZE 32
 #define FM_PROBE_POINTERS 3
 #define FM_PROBE_SIZE 32
@@ -85,7 +94,7 @@ struct FmJob {
 // emulator relocates exactly the first FM_PARAM_POINTERS words.
 struct FmParams {
   fm_u64 frames;       // const u8 *: frame pool (term_frame indexes frames of frame_pitch bytes)
-  fm_u64 out;          // float *: output tensor(s)
+  fm_u64 out;          // float * (FM_STORE_F32) or fm_u16 * (FM_STORE_F16 / _BF16): output tensor(s)
   fm_u64 jobs;         // const FmJob *
   fm_u64 term_frame;   // const u32 *: frame index of each term in the pool
   fm_u64 term_numer;   // const u32 *: numerator n_t of each term (exact path)
@@ -101,13 +110,17 @@ struct FmParams {
   fm_u32 job_offset;   // blockIdx.y + job_offset is the job (launches of > 65535 jobs are split)
   float mean[4];       // normalize: per-channel mean, unit scale
   float std[4];        // normalize: per-channel std, unit scale
+  fm_u32 store;        // FM_STORE_*: the output's element type (mix and finish kernels)
+  fm_u32 reserved;     // 0; pads the struct to a multiple of 8 bytes
 };
 
-// The argument of fm_round_probe: out[i] = fm_round_ratio(n[i], d[i]) for i < count.
+// The argument of the probes. fm_round_probe: out[i] = fm_round_ratio(n[i], d[i]) for
+// i < count. fm_f16_probe / fm_bf16_probe: n is a const float *, d unused (0), out a fm_u16 *,
+// out[i] = fm_f16_bits(n[i]) (fm_bf16_bits).
 struct FmProbe {
-  fm_u64 n;      // const u64 *
-  fm_u64 d;      // const u64 *
-  fm_u64 out;    // float *
+  fm_u64 n;      // const u64 * (half probes: const float *)
+  fm_u64 d;      // const u64 * (half probes: 0)
+  fm_u64 out;    // float * (half probes: fm_u16 *)
   fm_u64 count;
 };
 
@@ -176,6 +189,61 @@ static __device__ __forceinline__ void fm_add(float *a, fm_u32, float w, fm_u32 
 static __device__ __forceinline__ float fm_value(fm_u32 a, fm_u64 d) { return fm_round_ratio(a, d); }
 static __device__ __forceinline__ float fm_value(fm_u64 a, fm_u64 d) { return fm_round_ratio(a, d); }
 static __device__ __forceinline__ float fm_value(float a, fm_u64) { return a; }
+
+// ---- half-precision outputs (docs/contract.md section 10; mixcore/src/half.rs) ----
+
+// x rounded to the nearest IEEE binary16, ties to even: overflow to infinity, gradual underflow
+// to subnormals and signed zero (never flushed), NaN to a quiet NaN keeping the top fraction
+// bits. mixcore::half::f16_bits, branch for branch.
+static __device__ __forceinline__ fm_u16 fm_f16_bits(float x) {
+  const fm_u32 b = __float_as_uint(x);
+  const fm_u32 sign = (b >> 16) & 0x8000u;
+  const fm_u32 abs = b & 0x7fffffffu;
+  if (abs > 0x7f800000u) return (fm_u16)(sign | 0x7e00u | ((abs >> 13) & 0x03ffu));
+  // 65520 = 65504 + half an ulp: from there up (a tie rounds to the even 2^16), infinity.
+  if (abs >= 0x477ff000u) return (fm_u16)(sign | 0x7c00u);
+  // Normal f16 (>= 2^-14): rebias the exponent (127 -> 15), round off 13 fraction bits; a
+  // carry moves into the exponent, as it should.
+  if (abs >= 0x38800000u) {
+    const fm_u32 e = abs - 0x38000000u;
+    return (fm_u16)(sign | ((e + 0x0fffu + ((e >> 13) & 1u)) >> 13));
+  }
+  // At most 2^-25 (half the smallest subnormal, a tie to even 0): zero.
+  if (abs <= 0x33000000u) return (fm_u16)sign;
+  // Subnormal f16: the significand in units of 2^-24, rounded to nearest even; shift is in
+  // [14, 24] here.
+  const fm_u32 m = (abs & 0x007fffffu) | 0x00800000u;
+  const fm_u32 shift = 126u - (abs >> 23);
+  const fm_u32 q = m >> shift;
+  const fm_u32 rem = m & ((1u << shift) - 1u);
+  const fm_u32 halfway = 1u << (shift - 1u);
+  const fm_u32 up = (rem > halfway || (rem == halfway && (q & 1u) != 0)) ? 1u : 0u;
+  return (fm_u16)(sign | (q + up));
+}
+
+// x rounded to the nearest bfloat16, ties to even (overflow to infinity, subnormals kept);
+// NaN to a quiet NaN. mixcore::half::bf16_bits.
+static __device__ __forceinline__ fm_u16 fm_bf16_bits(float x) {
+  const fm_u32 b = __float_as_uint(x);
+  if ((b & 0x7fffffffu) > 0x7f800000u) return (fm_u16)((b >> 16) | 0x0040u);
+  return (fm_u16)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+}
+
+// Stores v at element i of the output in the launch's element type (p.store, uniform across
+// the grid, so the branch never diverges).
+static __device__ __forceinline__ void fm_put(const FmParams &p, fm_u64 i, float v) {
+  switch (p.store) {
+    case FM_STORE_F16:
+      ((fm_u16 *)p.out)[i] = fm_f16_bits(v);
+      break;
+    case FM_STORE_BF16:
+      ((fm_u16 *)p.out)[i] = fm_bf16_bits(v);
+      break;
+    default:
+      ((float *)p.out)[i] = v;
+      break;
+  }
+}
 
 // ---- epilogue and layout ----
 

@@ -37,14 +37,14 @@ static __device__ __forceinline__ void fm_sum_terms(const FmParams &p, const FmJ
   }
 }
 
-// Writes the pixel's C finished values through the epilogue into the layout.
+// Writes the pixel's C finished values through the epilogue into the layout, as f32 or rounded
+// to f16 / bf16 (p.store; docs/contract.md section 10).
 template <typename Acc, int C>
 static __device__ __forceinline__ void fm_store(const FmParams &p, const FmJob &job, fm_u32 px, fm_u64 hw,
                                                 const Acc *acc) {
-  float *out = (float *)p.out;
 #pragma unroll
   for (int c = 0; c < C; ++c) {
-    out[fm_out_index(p, job, px, (fm_u32)c, hw)] = fm_epilogue(p, fm_value(acc[c], job.denominator), c);
+    fm_put(p, fm_out_index(p, job, px, (fm_u32)c, hw), fm_epilogue(p, fm_value(acc[c], job.denominator), c));
   }
 }
 
@@ -140,4 +140,17 @@ extern "C" __global__ void fm_round_probe_exact(const FmProbe q) {
   const fm_u64 i = (fm_u64)blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= q.count) return;
   ((float *)q.out)[i] = fm_round_ratio_exact(((const fm_u64 *)q.n)[i], ((const fm_u64 *)q.d)[i]);
+}
+
+// The half-precision rounding exactly as the mix and finish kernels store it, so the tests can
+// check it against mixcore::half::f16_bits / bf16_bits on every class of f32 input.
+extern "C" __global__ void fm_f16_probe(const FmProbe q) {
+  const fm_u64 i = (fm_u64)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= q.count) return;
+  ((fm_u16 *)q.out)[i] = fm_f16_bits(((const float *)q.n)[i]);
+}
+extern "C" __global__ void fm_bf16_probe(const FmProbe q) {
+  const fm_u64 i = (fm_u64)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= q.count) return;
+  ((fm_u16 *)q.out)[i] = fm_bf16_bits(((const float *)q.n)[i]);
 }

@@ -22,4 +22,5 @@ extern __device__ double __ull2double_rn(unsigned long long int x);
 extern __device__ float __uint2float_rn(unsigned int x);
 extern __device__ int __clzll(long long int x);
 extern __device__ float __int_as_float(int x);
+extern __device__ unsigned int __float_as_uint(float x);
 #endif

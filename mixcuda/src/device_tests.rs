@@ -1,12 +1,16 @@
 //! Device unit tests that need the crate's internals: the rounding probe kernels on the GPU
-//! against `mixcore::round::round_ratio`. They print `skipped: ...` without a device (or fail,
-//! with `FRAMEMIX_REQUIRE_GPU=1`).
+//! against `mixcore::round::round_ratio`, and the half-precision probes against
+//! `mixcore::half::f16_bits` / `bf16_bits`. They print `skipped: ...` without a device (or
+//! fail, with `FRAMEMIX_REQUIRE_GPU=1`).
 
-use mixcore::SplitMix64;
+use mixcore::{Half, SplitMix64};
 
 use crate::backend::Queue;
-use crate::launch::probe_launch;
+use crate::launch::{half_probe_launch, probe_launch};
+use crate::params::Store;
 use crate::{Error, Gpu};
+
+use crate::emulate::tests::cases;
 
 #[path = "../tests/support/gpu.rs"]
 mod support;
@@ -72,6 +76,45 @@ fn device_rounding_matches_mixcore_round_ratio() {
                 g.to_bits(),
                 want.to_bits(),
                 "exact={exact}: {n} / {d}: {g} vs {want}"
+            );
+        }
+    }
+}
+
+/// Runs the half probe of `store` over the `f32` bit patterns `inputs` on the device.
+fn half_probe(gpu: &Gpu, store: Store, inputs: &[u32]) -> Result<Vec<u16>, Error> {
+    let b = &*gpu.backend;
+    let bytes: Vec<u8> = inputs.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let (input, out) = (b.alloc(bytes.len())?, b.alloc(inputs.len() * 2)?);
+    b.upload(&*input, 0, &bytes)?;
+    let launch = half_probe_launch(store, input.addr(), out.addr(), inputs.len())?;
+    // SAFETY: the allocations hold `inputs.len()` f32 and u16 values, the count the probe reads
+    // and writes; they live until the synchronisation below.
+    unsafe { b.launch(Queue::Compute, &launch)? };
+    b.synchronize(Queue::Compute)?;
+    let mut back = vec![0u8; inputs.len() * 2];
+    b.download(&*out, 0, &mut back)?;
+    Ok(back
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect())
+}
+
+/// The device's half rounding (no conversion instruction, so no FTZ mode can touch it) is
+/// `mixcore::half`'s, bit for bit, on every class of `f32` input.
+#[test]
+fn device_half_rounding_matches_mixcore_half_bits() {
+    let Some(gpu) = gpu("device_half_rounding_matches_mixcore_half_bits") else {
+        return;
+    };
+    let inputs = cases::half_probe_inputs(&mut cases::Rng::new(0x4A1F));
+    for (store, half) in [(Store::F16, Half::F16), (Store::Bf16, Half::Bf16)] {
+        let got = half_probe(&gpu, store, &inputs).unwrap();
+        for (&b, g) in inputs.iter().zip(got) {
+            let want = half.bits(f32::from_bits(b));
+            assert_eq!(
+                g, want,
+                "{half:?} of {b:#010x}: device {g:#06x} vs mixcore {want:#06x}"
             );
         }
     }

@@ -104,6 +104,13 @@ impl Buffers {
         &self.0[(addr >> 40) as usize - 1]
     }
 
+    pub(crate) fn u16s(&self, addr: u64) -> Vec<u16> {
+        self.bytes(addr)
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect()
+    }
+
     pub(crate) fn f32s(&self, addr: u64) -> Vec<f32> {
         self.bytes(addr)
             .chunks_exact(4)
@@ -217,4 +224,4 @@ pub(crate) fn emulator(test: &str) -> Option<&'static Emulator> {
 
 mod api_tests;
 pub(crate) mod device;
-mod tests;
+pub(crate) mod tests;

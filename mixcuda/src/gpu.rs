@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use mixcore::{FrameView, Geometry, MixSpec, Plan};
+use mixcore::{Dtype, FrameView, Geometry, Half, MixSpec, Plan};
 
 use crate::backend::{Backend, DeviceMem, PinnedMem, Queue};
 use crate::error::{Error, Result};
 use crate::launch::{Addresses, PoolLayout, frame_pixels, mix_launches};
 use crate::pack::{Packed, pack};
-use crate::params::encode_jobs;
+use crate::params::{Store, encode_jobs};
 
 /// One CUDA device: a context, two streams (kernels; uploads that overlap them) and the loaded
 /// kernels. Every buffer made from a `Gpu` keeps its context alive.
@@ -154,25 +154,113 @@ impl Gpu {
         )
     }
 
-    /// Device memory for `len` output values, zeroed.
+    /// Device memory for `len` `f32` output values, zeroed.
     ///
     /// # Errors
     /// [`Error::Cuda`] (out of memory), size overflow.
     pub fn alloc_output(&self, len: usize) -> Result<DeviceOutput> {
-        let bytes = len.checked_mul(4).ok_or(mixcore::Error::SizeOverflow)?;
+        self.alloc_output_typed(len, Dtype::F32)
+    }
+
+    /// Device memory for `len` output values of `dtype`, zeroed. Every mix into it
+    /// ([`Gpu::mix_device`], [`crate::HostMixer`], [`crate::StreamMixer::finish`]) stores that
+    /// type: `f16` and `bf16` are the `f32` result rounded to nearest, ties to even
+    /// (docs/contract.md section 10; `mixcore::mix_half`'s bits), written as 2 bytes each.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for an element type of a newer mixcore, [`Error::Cuda`] (out of
+    /// memory), size overflow.
+    pub fn alloc_output_typed(&self, len: usize, dtype: Dtype) -> Result<DeviceOutput> {
+        let store = Store::of(dtype)?;
+        let bytes = len
+            .checked_mul(store.bytes())
+            .ok_or(mixcore::Error::SizeOverflow)?;
         Ok(DeviceOutput {
             backend: Arc::clone(&self.backend),
             mem: self.backend.alloc(bytes.max(1))?,
             len,
+            store,
         })
     }
 
-    /// An output buffer of exactly the size `plan` writes for frames of `geometry`.
+    /// An `f32` output buffer of exactly the size `plan` writes for frames of `geometry`.
     ///
     /// # Errors
     /// As [`Gpu::alloc_output`], and the geometry's errors.
     pub fn alloc_output_for(&self, plan: &DevicePlan, geometry: Geometry) -> Result<DeviceOutput> {
         self.alloc_output(plan.output_len(geometry)?)
+    }
+
+    /// As [`Gpu::alloc_output_for`], of `dtype` elements ([`Gpu::alloc_output_typed`]).
+    ///
+    /// # Errors
+    /// As [`Gpu::alloc_output_typed`], and the geometry's errors.
+    pub fn alloc_output_for_typed(
+        &self,
+        plan: &DevicePlan,
+        geometry: Geometry,
+        dtype: Dtype,
+    ) -> Result<DeviceOutput> {
+        self.alloc_output_typed(plan.output_len(geometry)?, dtype)
+    }
+
+    /// [`mixcore::mix_half`] on the GPU, in one call: packs and uploads `plan`, uploads the
+    /// frames it mixes, mixes them into a device output of `half` and downloads it into `out`
+    /// ([`mixcore::output_len`] values, as bit patterns). The same bits as `mixcore::mix_half`.
+    /// For repeated mixes, keep a [`DevicePlan`], a [`crate::HostMixer`] and an output from
+    /// [`Gpu::alloc_output_for_typed`] instead.
+    ///
+    /// # Errors
+    /// mixcore's `FrameCountMismatch`, `FrameGeometryMismatch`, `BufferTooSmall` (when `out`
+    /// is shorter than the output) and the spec's errors; [`Error::Unsupported`]; [`Error::Cuda`].
+    ///
+    /// ```
+    /// use mixcore::{FrameView, Geometry, Half, MixSpec, Plan, PlanConfig};
+    /// use mixcuda::Gpu;
+    ///
+    /// let gpu = match Gpu::new(0) {
+    ///     Ok(gpu) => gpu,
+    ///     Err(e) if e.is_no_device() => return Ok(()), // no GPU here: nothing to show
+    ///     Err(e) => return Err(e.into()),
+    /// };
+    /// let g = Geometry::new(1, 1, 1)?;
+    /// let bytes = [[0u8], [10], [20], [30]];
+    /// let frames: Vec<FrameView> = bytes.iter().map(|b| FrameView::packed(b, g)).collect::<Result<_, _>>()?;
+    /// let plan = Plan::new(4, &PlanConfig { segments: 1, ..PlanConfig::default() })?;
+    /// let mut out = [0u16; 1];
+    /// gpu.mix_half(&plan, &frames, &MixSpec::default(), Half::F16, &mut out)?;
+    /// assert_eq!(out[0], 0x4d00); // 20.0 in f16, as mixcore::mix_half gives
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn mix_half(
+        &self,
+        plan: &Plan<'_>,
+        frames: &[FrameView<'_>],
+        spec: &MixSpec<'_>,
+        half: Half,
+        out: &mut [u16],
+    ) -> Result<()> {
+        let store = Store::of_half(half)?;
+        let Some(first) = frames.first() else {
+            return Err(mixcore::Error::FrameCountMismatch {
+                expected: plan.frames(),
+                found: 0,
+            }
+            .into());
+        };
+        let g = first.geometry();
+        let len = mixcore::output_len(plan, g)?;
+        if out.len() < len {
+            return Err(mixcore::Error::BufferTooSmall {
+                len: out.len(),
+                needed: len,
+            }
+            .into());
+        }
+        let on_gpu = self.upload_plan(plan, spec)?;
+        let mut device = self.alloc_output_typed(len, store.dtype())?;
+        self.host_mixer().mix(&on_gpu, frames, &mut device)?;
+        device.download_half(&mut out[..len])
     }
 
     /// Page-locked host memory for `count` packed frames of `geometry`: fill it (for example
@@ -263,7 +351,14 @@ impl Gpu {
             row_stride: frames.row_stride,
             frame_pitch: frames.frame_pitch,
         };
-        let launches = mix_launches(&plan.packed, frames.geometry, pool, addr, 0..plan.jobs())?;
+        let launches = mix_launches(
+            &plan.packed,
+            frames.geometry,
+            pool,
+            addr,
+            0..plan.jobs(),
+            out.store,
+        )?;
         for l in &launches {
             // SAFETY: check_device_mix proved that `frames` holds every frame a term indexes
             // (term_frame < total_frames <= count, each frame's rows inside the allocation by
@@ -386,9 +481,18 @@ impl DevicePlan {
     /// # Errors
     /// As [`DevicePlan::output_len`].
     pub fn traffic(&self, geometry: Geometry) -> Result<(u64, u64)> {
+        self.traffic_typed(geometry, Dtype::F32)
+    }
+
+    /// As [`DevicePlan::traffic`], for an output of `dtype` (2 bytes a value for `f16` and
+    /// `bf16`).
+    ///
+    /// # Errors
+    /// As [`DevicePlan::output_len`].
+    pub fn traffic_typed(&self, geometry: Geometry, dtype: Dtype) -> Result<(u64, u64)> {
         let e = geometry.elements()? as u64;
         let read = self.packed.term_frame.len() as u64 * e;
-        Ok((read, self.output_len(geometry)? as u64 * 4))
+        Ok((read, (self.output_len(geometry)? * dtype.size()) as u64))
     }
 }
 
@@ -546,17 +650,20 @@ impl DeviceFrames {
     }
 }
 
-/// Mixed output in device memory: `len` `f32` values.
+/// Mixed output in device memory: `len` values of one element type ([`DeviceOutput::dtype`]:
+/// `f32` from [`Gpu::alloc_output`], `f16` or `bf16` from [`Gpu::alloc_output_typed`]).
 pub struct DeviceOutput {
     pub(crate) backend: Arc<dyn Backend>,
     pub(crate) mem: Box<dyn DeviceMem>,
     pub(crate) len: usize,
+    pub(crate) store: Store,
 }
 
 impl std::fmt::Debug for DeviceOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeviceOutput")
             .field("len", &self.len)
+            .field("dtype", &self.store.dtype())
             .finish_non_exhaustive()
     }
 }
@@ -574,18 +681,31 @@ impl DeviceOutput {
         self.len == 0
     }
 
-    /// The device address of value 0 (`float *`), for handing the output to a model in the same
-    /// context without a copy. Valid while `self` lives.
+    /// The element type the mixes store.
+    #[must_use]
+    pub fn dtype(&self) -> Dtype {
+        self.store.dtype()
+    }
+
+    /// The device address of value 0 (`float *`, or `__half *` / `__nv_bfloat16 *` for the
+    /// half types), for handing the output to a model in the same context without a copy.
+    /// Valid while `self` lives.
     #[must_use]
     pub fn device_address(&self) -> u64 {
         self.mem.addr()
     }
 
-    /// Copies the first `out.len()` values to the host.
+    /// Copies the first `out.len()` values of an `f32` output to the host.
     ///
     /// # Errors
+    /// [`Error::Mismatch`] for an `f16` or `bf16` output (use [`DeviceOutput::download_half`]),
     /// [`Error::DeviceBufferTooSmall`] when `out` is longer than the output, [`Error::Cuda`].
     pub fn download(&self, out: &mut [f32]) -> Result<()> {
+        if self.store != Store::F32 {
+            return Err(Error::Mismatch {
+                what: "the output holds f16 or bf16 values (use download_half)",
+            });
+        }
         if out.len() > self.len {
             return Err(Error::DeviceBufferTooSmall {
                 len: self.len,
@@ -607,6 +727,42 @@ impl DeviceOutput {
     pub fn to_vec(&self) -> Result<Vec<f32>> {
         let mut v = vec![0.0; self.len];
         self.download(&mut v)?;
+        Ok(v)
+    }
+
+    /// Copies the first `out.len()` values of an `f16` or `bf16` output to the host, as bit
+    /// patterns (2 bytes a value cross the bus).
+    ///
+    /// # Errors
+    /// [`Error::Mismatch`] for an `f32` output (use [`DeviceOutput::download`]),
+    /// [`Error::DeviceBufferTooSmall`] when `out` is longer than the output, [`Error::Cuda`].
+    pub fn download_half(&self, out: &mut [u16]) -> Result<()> {
+        if self.store == Store::F32 {
+            return Err(Error::Mismatch {
+                what: "the output holds f32 values (use download)",
+            });
+        }
+        if out.len() > self.len {
+            return Err(Error::DeviceBufferTooSmall {
+                len: self.len,
+                needed: out.len(),
+            });
+        }
+        let mut bytes = vec![0u8; out.len() * 2];
+        self.backend.download(&*self.mem, 0, &mut bytes)?;
+        for (o, c) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+            *o = u16::from_le_bytes([c[0], c[1]]);
+        }
+        Ok(())
+    }
+
+    /// All values of an `f16` or `bf16` output, as bit patterns in a new vector.
+    ///
+    /// # Errors
+    /// As [`DeviceOutput::download_half`].
+    pub fn to_vec_half(&self) -> Result<Vec<u16>> {
+        let mut v = vec![0; self.len];
+        self.download_half(&mut v)?;
         Ok(v)
     }
 }

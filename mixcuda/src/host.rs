@@ -264,7 +264,8 @@ impl HostMixer<'_> {
             }
             let uploaded = backend.record(Queue::Copy, false)?;
             backend.wait(Queue::Compute, uploaded)?;
-            let launches = mix_launches(&plan.packed, g, layout, addr, chunk.jobs.clone())?;
+            let launches =
+                mix_launches(&plan.packed, g, layout, addr, chunk.jobs.clone(), out.store)?;
             for l in &launches {
                 // SAFETY: the pool holds `slots * frame_bytes` bytes (reserved in `run`) and
                 // every term's slot is below `slots`; the compute queue waits for this chunk's

@@ -8,7 +8,8 @@ use mixcore::{Accumulator, Geometry};
 use crate::error::{Error, Result};
 use crate::pack::Packed;
 use crate::params::{
-    BLOCK_THREADS, Job, Kernel, MAX_GRID_X, MAX_GRID_Y, MixParams, Op, epilogue_code, layout_code,
+    BLOCK_THREADS, Job, Kernel, MAX_GRID_X, MAX_GRID_Y, MixParams, Op, Store, epilogue_code,
+    layout_code,
 };
 
 /// One kernel launch: which kernel, its grid, and its argument's image.
@@ -63,12 +64,14 @@ pub(crate) struct PoolLayout {
     pub frame_pitch: usize,
 }
 
-/// The argument of every mix-family launch of `packed` on frames of `g` (job offset 0).
+/// The argument of every mix-family launch of `packed` on frames of `g` (job offset 0), storing
+/// `store` elements.
 pub(crate) fn mix_params(
     packed: &Packed,
     g: Geometry,
     pool: PoolLayout,
     addr: Addresses,
+    store: Store,
 ) -> MixParams {
     // `pack` refused the layouts and epilogues the kernels lack, so these codes exist.
     let (epilogue, mean, std) = epilogue_code(&packed.epilogue).unwrap_or((0, [0.0; 4], [1.0; 4]));
@@ -90,6 +93,7 @@ pub(crate) fn mix_params(
         job_offset: 0,
         mean,
         std,
+        store,
     }
 }
 
@@ -130,7 +134,7 @@ pub(crate) fn job_launches(
     Ok(out)
 }
 
-/// Launches that mix `jobs` of `packed` from a frame pool into the output.
+/// Launches that mix `jobs` of `packed` from a frame pool into the output, of `store` elements.
 ///
 /// # Errors
 /// [`Error::FrameTooLarge`] and the geometry's errors.
@@ -140,9 +144,10 @@ pub(crate) fn mix_launches(
     pool: PoolLayout,
     addr: Addresses,
     jobs: Range<u32>,
+    store: Store,
 ) -> Result<Vec<Launch>> {
     let pixels = frame_pixels(g)?;
-    let params = mix_params(packed, g, pool, addr);
+    let params = mix_params(packed, g, pool, addr, store);
     job_launches(Op::Mix, packed.arith, &params, pixels, jobs)
 }
 
@@ -159,12 +164,13 @@ pub(crate) fn accumulate_launches(
     group_jobs: u32,
 ) -> Result<Vec<Launch>> {
     let pixels = frame_pixels(g)?;
-    let params = mix_params(packed, g, ring, addr);
+    // Accumulate kernels store no output.
+    let params = mix_params(packed, g, ring, addr, Store::F32);
     job_launches(Op::Accumulate, packed.arith, &params, pixels, 0..group_jobs)
 }
 
-/// Streaming: launches that turn the accumulators at `addr.acc` into the output, for every job
-/// of `packed` (its job array at `addr.jobs`).
+/// Streaming: launches that turn the accumulators at `addr.acc` into the output of `store`
+/// elements, for every job of `packed` (its job array at `addr.jobs`).
 ///
 /// # Errors
 /// As [`mix_launches`].
@@ -172,13 +178,14 @@ pub(crate) fn finish_launches(
     packed: &Packed,
     g: Geometry,
     addr: Addresses,
+    store: Store,
 ) -> Result<Vec<Launch>> {
     let pixels = frame_pixels(g)?;
     let pool = PoolLayout {
         row_stride: 0,
         frame_pitch: 0,
     };
-    let params = mix_params(packed, g, pool, addr);
+    let params = mix_params(packed, g, pool, addr, store);
     job_launches(
         Op::Finish,
         packed.arith,
@@ -194,6 +201,36 @@ pub(crate) fn finish_launches(
 /// # Errors
 /// [`Error::Mix`] with `SizeOverflow` for more pairs than one 1-D grid covers.
 pub(crate) fn probe_launch(exact: bool, n: u64, d: u64, out: u64, count: usize) -> Result<Launch> {
+    let kernel = if exact {
+        Kernel::RoundProbeExact
+    } else {
+        Kernel::RoundProbe
+    };
+    probe(kernel, n, d, out, count)
+}
+
+#[cfg(test)]
+/// The launch of the half-rounding probe of `store` over `count` `f32` values at `input`,
+/// writing `count` `u16` at `out`.
+///
+/// # Errors
+/// As [`probe_launch`]; [`Error::Unsupported`] for `Store::F32`, which has no probe.
+pub(crate) fn half_probe_launch(
+    store: Store,
+    input: u64,
+    out: u64,
+    count: usize,
+) -> Result<Launch> {
+    let kernel = match store {
+        Store::F16 => Kernel::F16Probe,
+        Store::Bf16 => Kernel::Bf16Probe,
+        Store::F32 => return Err(crate::params::unsupported(&store)),
+    };
+    probe(kernel, input, 0, out, count)
+}
+
+#[cfg(test)]
+fn probe(kernel: Kernel, n: u64, d: u64, out: u64, count: usize) -> Result<Launch> {
     let blocks = u32::try_from(count.div_ceil(BLOCK_THREADS as usize))
         .ok()
         .filter(|&b| b <= MAX_GRID_X)
@@ -205,11 +242,7 @@ pub(crate) fn probe_launch(exact: bool, n: u64, d: u64, out: u64, count: usize) 
         count: count as u64,
     };
     Ok(Launch {
-        kernel: if exact {
-            Kernel::RoundProbeExact
-        } else {
-            Kernel::RoundProbe
-        },
+        kernel,
         grid: [blocks.max(1), 1, 1],
         block: [BLOCK_THREADS, 1, 1],
         params: p.encode().to_vec(),
@@ -383,6 +416,17 @@ mod tests {
         assert_eq!(l.grid, [4, 1, 1]);
         assert_eq!(l.params, vec![1, 2, 3, 1000]);
         assert_eq!(probe_launch(false, 1, 2, 3, 0).unwrap().grid, [1, 1, 1]);
+        let h = half_probe_launch(Store::Bf16, 5, 6, 257).unwrap();
+        assert_eq!(h.kernel.name(), "fm_bf16_probe");
+        assert_eq!((h.grid, h.params), ([2, 1, 1], vec![5, 0, 6, 257]));
+        assert_eq!(
+            half_probe_launch(Store::F16, 5, 6, 1)
+                .unwrap()
+                .kernel
+                .name(),
+            "fm_f16_probe"
+        );
+        assert!(half_probe_launch(Store::F32, 5, 6, 1).is_err());
     }
 
     fn packed(frames: u32, config: PlanConfig<'_>) -> Packed {

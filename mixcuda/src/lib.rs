@@ -15,6 +15,10 @@
 //!   stream while the kernels of earlier chunks run on the other; [`PinnedFrames`] avoids even
 //!   the staging copy. Only frames some segment mixes are uploaded.
 //! - [`StreamMixer`]: frames pushed as a decoder produces them, accumulated on the device.
+//! - Half-precision outputs (docs/contract.md section 10): every path above writes `f16` or
+//!   `bf16` into an output from [`Gpu::alloc_output_typed`], the `f32` result rounded to
+//!   nearest, ties to even, with `mixcore::mix_half`'s bits ([`DeviceOutput::download_half`]);
+//!   [`Gpu::mix_half`] mirrors `mixcore::mix_half` in one call.
 //! - [`bench`](mod@bench): the measurements `mixcuda-bench` (in `benches/`) reports.
 //!
 //! Errors: every CUDA failure becomes [`Error::Cuda`] with the driver's message, every bad

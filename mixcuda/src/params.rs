@@ -6,7 +6,7 @@
 //! constant with the header, and the emulator test compares every field offset with what a C++
 //! compiler makes of the header.
 
-use mixcore::{Accumulator, Epilogue, Layout};
+use mixcore::{Accumulator, Dtype, Epilogue, Half, Layout};
 
 use crate::error::{Error, Result};
 
@@ -19,7 +19,7 @@ pub(crate) const MAX_GRID_X: u32 = i32::MAX as u32;
 /// `sizeof(FmJob)`.
 pub(crate) const JOB_SIZE: usize = 32;
 /// `sizeof(FmParams)`.
-pub(crate) const PARAMS_SIZE: usize = 128;
+pub(crate) const PARAMS_SIZE: usize = 136;
 /// `sizeof(FmProbe)`.
 #[cfg(test)]
 pub(crate) const PROBE_SIZE: usize = 32;
@@ -45,6 +45,59 @@ pub(crate) enum Op {
     Finish,
 }
 
+/// The element type the mix and finish kernels store (`FM_STORE_*`, `FmParams.store`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub(crate) enum Store {
+    /// `f32`.
+    #[default]
+    F32 = 0,
+    /// IEEE binary16, rounded as `mixcore::half::f16_bits`.
+    F16 = 1,
+    /// bfloat16, rounded as `mixcore::half::bf16_bits`.
+    Bf16 = 2,
+}
+
+impl Store {
+    /// The store for an output of `dtype`.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for an element type of a newer mixcore.
+    pub(crate) fn of(dtype: Dtype) -> Result<Store> {
+        match dtype {
+            Dtype::F32 => Ok(Store::F32),
+            Dtype::F16 => Ok(Store::F16),
+            Dtype::Bf16 => Ok(Store::Bf16),
+            other => Err(unsupported(&other)),
+        }
+    }
+
+    /// The store for a half format.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for a format of a newer mixcore.
+    pub(crate) fn of_half(half: Half) -> Result<Store> {
+        match half {
+            Half::F16 => Ok(Store::F16),
+            Half::Bf16 => Ok(Store::Bf16),
+            other => Err(unsupported(&other)),
+        }
+    }
+
+    /// The element type.
+    pub(crate) fn dtype(self) -> Dtype {
+        match self {
+            Store::F32 => Dtype::F32,
+            Store::F16 => Dtype::F16,
+            Store::Bf16 => Dtype::Bf16,
+        }
+    }
+
+    /// Bytes per element.
+    pub(crate) fn bytes(self) -> usize {
+        self.dtype().size()
+    }
+}
+
 /// One kernel of `mix.ptx`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Kernel {
@@ -56,12 +109,18 @@ pub(crate) enum Kernel {
     /// `fm_round_probe_exact` (argument: `FmProbe`).
     #[cfg_attr(not(test), allow(dead_code))]
     RoundProbeExact,
+    /// `fm_f16_probe` (argument: `FmProbe`).
+    #[cfg_attr(not(test), allow(dead_code))]
+    F16Probe,
+    /// `fm_bf16_probe` (argument: `FmProbe`).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Bf16Probe,
 }
 
 impl Kernel {
     /// Every kernel, for the tests that check the PTX and the emulator.
     #[cfg(test)]
-    pub(crate) const ALL: [Kernel; 11] = [
+    pub(crate) const ALL: [Kernel; 13] = [
         Kernel::Mix(Op::Mix, Accumulator::U32),
         Kernel::Mix(Op::Mix, Accumulator::U64),
         Kernel::Mix(Op::Mix, Accumulator::F32),
@@ -73,6 +132,8 @@ impl Kernel {
         Kernel::Mix(Op::Finish, Accumulator::F32),
         Kernel::RoundProbe,
         Kernel::RoundProbeExact,
+        Kernel::F16Probe,
+        Kernel::Bf16Probe,
     ];
 
     /// The kernel's `extern "C"` name.
@@ -90,6 +151,8 @@ impl Kernel {
             Kernel::Mix(Op::Finish, Accumulator::F32) => "fm_finish_f32",
             Kernel::RoundProbe => "fm_round_probe",
             Kernel::RoundProbeExact => "fm_round_probe_exact",
+            Kernel::F16Probe => "fm_f16_probe",
+            Kernel::Bf16Probe => "fm_bf16_probe",
         }
     }
 }
@@ -179,6 +242,7 @@ pub(crate) struct MixParams {
     pub job_offset: u32,
     pub mean: [f32; 4],
     pub std: [f32; 4],
+    pub store: Store,
 }
 
 impl MixParams {
@@ -203,6 +267,7 @@ impl MixParams {
             fpair(self.mean[2], self.mean[3]),
             fpair(self.std[0], self.std[1]),
             fpair(self.std[2], self.std[3]),
+            pair(self.store as u32, 0),
         ]
     }
 }
@@ -258,6 +323,17 @@ mod tests {
         assert_eq!(define("FM_PARAM_POINTERS"), PARAM_POINTERS.to_string());
         assert_eq!(define("FM_PROBE_POINTERS"), PROBE_POINTERS.to_string());
         assert_eq!(define("FM_FAST_DIVISOR_LIMIT"), "(1ull << 29)");
+        for (name, store) in [
+            ("FM_STORE_F32", Store::F32),
+            ("FM_STORE_F16", Store::F16),
+            ("FM_STORE_BF16", Store::Bf16),
+        ] {
+            assert_eq!(define(name), (store as u32).to_string());
+            assert_eq!(Store::of(store.dtype()), Ok(store));
+        }
+        assert_eq!(Store::of_half(Half::F16), Ok(Store::F16));
+        assert_eq!(Store::of_half(Half::Bf16), Ok(Store::Bf16));
+        assert_eq!((Store::F32.bytes(), Store::F16.bytes()), (4, 2));
         assert_eq!(1u64 << 29, mixcore::round::FAST_DIVISOR_LIMIT);
         for (name, layout) in [
             ("FM_LAYOUT_TCHW", Layout::Tchw),
@@ -325,6 +401,7 @@ mod tests {
             job_offset: 65_535,
             mean: [0.5, 0.25, 0.125, 1.0],
             std: [2.0, 4.0, 8.0, 16.0],
+            store: Store::Bf16,
         };
         let w = p.encode();
         assert_eq!(&w[..PARAM_POINTERS], &[1, 2, 3, 4, 5, 6, 7]);
@@ -332,6 +409,7 @@ mod tests {
         assert_eq!(w[11], 1 | (65_535 << 32));
         assert_eq!(w[12] as u32, 0.5f32.to_bits());
         assert_eq!((w[15] >> 32) as u32, 16.0f32.to_bits());
+        assert_eq!(w[16], 2);
     }
 
     #[test]

@@ -293,8 +293,9 @@ impl StreamMixer<'_> {
     }
 
     /// Uploads what is pending, checks that every needed frame arrived, divides, applies the
-    /// epilogue and writes `out` (at least [`DevicePlan::output_len`] values); waits for all of
-    /// it and reports CUDA errors.
+    /// epilogue and writes `out` (at least [`DevicePlan::output_len`] values, of its element
+    /// type: `f16` and `bf16` outputs get the `f32` results rounded to nearest, ties to even);
+    /// waits for all of it and reports CUDA errors.
     ///
     /// # Errors
     /// mixcore's `FramesMissing` (wrapped for batches), [`Error::DeviceBufferTooSmall`],
@@ -325,7 +326,7 @@ impl StreamMixer<'_> {
                 out: out.mem.addr(),
                 ..Addresses::default()
             };
-            let launches = finish_launches(&self.plan.packed, self.geometry, addr)?;
+            let launches = finish_launches(&self.plan.packed, self.geometry, addr, out.store)?;
             for l in &launches {
                 // SAFETY: the plan's job array covers every job; the accumulators hold all of
                 // them; `out` holds output_len values (checked above) and is borrowed until the

@@ -6,8 +6,8 @@
 #![cfg(feature = "cuda")]
 
 use mixcore::{
-    Backend, Epilogue, FloatWeights, FrameView, FramesPerSegment, Geometry, Layout, MixPath,
-    MixSpec, Mode, Plan, PlanConfig, Schedule, Selection,
+    Backend, Dtype, Epilogue, FloatWeights, FrameView, FramesPerSegment, Geometry, Half, Layout,
+    MixPath, MixSpec, Mode, Plan, PlanConfig, Schedule, Selection,
 };
 use mixcuda::{DeviceFrames, Error, Gpu};
 
@@ -116,12 +116,81 @@ fn check_all_paths(gpu: &Gpu, what: &str, plan: &Plan<'_>, spec: &MixSpec<'_>, v
     );
 }
 
-#[test]
-fn device_matches_mixcore_for_every_schedule_layout_epilogue_and_path() {
-    let Some(gpu) = gpu("device_matches_mixcore_for_every_schedule_layout_epilogue_and_path")
-    else {
-        return;
-    };
+fn assert_half_bits(what: &str, got: &[u16], want: &[u16]) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, (a, b)) in got.iter().zip(want).enumerate() {
+        assert_eq!(
+            a, b,
+            "{what}: element {i}: device {a:#06x} vs mixcore {b:#06x}"
+        );
+    }
+}
+
+/// As [`check_all_paths`] into f16 and bf16 outputs, against `mixcore::mix_half`; and the
+/// one-call `Gpu::mix_half`.
+fn check_all_paths_half(gpu: &Gpu, what: &str, plan: &Plan<'_>, spec: &MixSpec<'_>, video: &Video) {
+    let views = video.views();
+    let g = video.g;
+    let dplan = gpu.upload_plan(plan, spec).unwrap();
+    let mut frames = gpu.alloc_frames(g, views.len()).unwrap();
+    let mut pinned = gpu.alloc_pinned_frames(g, views.len()).unwrap();
+    for (i, v) in views.iter().enumerate() {
+        frames.upload(i, v).unwrap();
+        pinned.write(i, v).unwrap();
+    }
+    for (half, dtype) in [(Half::F16, Dtype::F16), (Half::Bf16, Dtype::Bf16)] {
+        let mut want = vec![0; mixcore::output_len(plan, g).unwrap()];
+        mixcore::mix_half(plan, &views, spec, half, &mut want).unwrap();
+        let alloc = || gpu.alloc_output_for_typed(&dplan, g, dtype).unwrap();
+
+        let mut out = alloc();
+        gpu.mix_device(&dplan, &frames, &mut out).unwrap();
+        let w = format!("{what} {half:?}");
+        assert_half_bits(
+            &format!("{w}: mix_device"),
+            &out.to_vec_half().unwrap(),
+            &want,
+        );
+
+        let mut host = gpu.host_mixer();
+        let mut out = alloc();
+        host.mix(&dplan, &views, &mut out).unwrap();
+        assert_half_bits(
+            &format!("{w}: HostMixer::mix"),
+            &out.to_vec_half().unwrap(),
+            &want,
+        );
+
+        let mut out = alloc();
+        host.mix_pinned(&dplan, &pinned, &mut out).unwrap();
+        assert_half_bits(
+            &format!("{w}: HostMixer::mix_pinned"),
+            &out.to_vec_half().unwrap(),
+            &want,
+        );
+
+        let mut stream = gpu.stream_mixer(&dplan, g).unwrap();
+        for (f, v) in views.iter().enumerate() {
+            stream.push(f as u32, v).unwrap();
+        }
+        let mut out = alloc();
+        stream.finish(&mut out).unwrap();
+        assert_half_bits(
+            &format!("{w}: StreamMixer"),
+            &out.to_vec_half().unwrap(),
+            &want,
+        );
+
+        let mut got = vec![0; want.len()];
+        gpu.mix_half(plan, &views, spec, half, &mut got).unwrap();
+        assert_half_bits(&format!("{w}: Gpu::mix_half"), &got, &want);
+    }
+}
+
+type Check = fn(&Gpu, &str, &Plan<'_>, &MixSpec<'_>, &Video);
+
+/// Every schedule x layout x epilogue x path on one video, through `check`.
+fn every_schedule_layout_epilogue_and_path(gpu: &Gpu, check: Check, epilogues: &[Epilogue]) {
     let mut rng = Rng::new(1);
     let video = Video::random(&mut rng, 48, Geometry::new(37, 11, 3).unwrap());
     let custom: &[u32] = &[3, 0, 1_000_000_007, 1];
@@ -144,7 +213,7 @@ fn device_matches_mixcore_for_every_schedule_layout_epilogue_and_path() {
         )
         .unwrap();
         for layout in [Layout::Tchw, Layout::Cthw, Layout::Thwc] {
-            for epilogue in EPILOGUES {
+            for &epilogue in epilogues {
                 let mut paths = vec![MixPath::Exact, MixPath::Float(FloatWeights::Schedule)];
                 if k != FramesPerSegment::All {
                     paths.push(MixPath::Float(FloatWeights::Given(given)));
@@ -156,8 +225,8 @@ fn device_matches_mixcore_for_every_schedule_layout_epilogue_and_path() {
                         path,
                         backend: Backend::Reference,
                     };
-                    check_all_paths(
-                        &gpu,
+                    check(
+                        gpu,
                         &format!("{schedule:?} {k:?} {spec:?}"),
                         &plan,
                         &spec,
@@ -170,12 +239,57 @@ fn device_matches_mixcore_for_every_schedule_layout_epilogue_and_path() {
 }
 
 #[test]
+fn device_matches_mixcore_for_every_schedule_layout_epilogue_and_path() {
+    let Some(gpu) = gpu("device_matches_mixcore_for_every_schedule_layout_epilogue_and_path")
+    else {
+        return;
+    };
+    every_schedule_layout_epilogue_and_path(&gpu, check_all_paths, &EPILOGUES);
+}
+
+#[test]
+fn device_half_outputs_match_mixcore_mix_half_for_every_schedule_layout_epilogue_and_path() {
+    let Some(gpu) = gpu(
+        "device_half_outputs_match_mixcore_mix_half_for_every_schedule_layout_epilogue_and_path",
+    ) else {
+        return;
+    };
+    let mut epilogues = EPILOGUES.to_vec();
+    epilogues.extend(cases::HALF_EDGE_EPILOGUES);
+    every_schedule_layout_epilogue_and_path(&gpu, check_all_paths_half, &epilogues);
+}
+
+#[test]
 fn device_matches_mixcore_on_random_shapes_and_plans() {
     let Some(gpu) = gpu("device_matches_mixcore_on_random_shapes_and_plans") else {
         return;
     };
-    let mut rng = Rng::new(2);
-    for case in 0..60 {
+    random_shapes_and_plans(&gpu, check_all_paths, 2, 60, &EPILOGUES);
+}
+
+/// f16/bf16 outputs on random shapes (odd widths), plans, layouts and epilogues (the edge ones
+/// included).
+#[test]
+fn device_half_outputs_match_mixcore_mix_half_on_random_shapes_and_plans() {
+    let Some(gpu) = gpu("device_half_outputs_match_mixcore_mix_half_on_random_shapes_and_plans")
+    else {
+        return;
+    };
+    let mut epilogues = EPILOGUES.to_vec();
+    epilogues.extend(cases::HALF_EDGE_EPILOGUES);
+    random_shapes_and_plans(&gpu, check_all_paths_half, 6, 30, &epilogues);
+}
+
+/// `count` random cases from `seed`, through `check`.
+fn random_shapes_and_plans(
+    gpu: &Gpu,
+    check: Check,
+    seed: u64,
+    count: usize,
+    epilogues: &[Epilogue],
+) {
+    let mut rng = Rng::new(seed);
+    for case in 0..count {
         let g = Geometry::new(
             rng.range(1, 97) as u32,
             rng.range(1, 41) as u32,
@@ -212,7 +326,7 @@ fn device_matches_mixcore_on_random_shapes_and_plans() {
         let plan = Plan::new(frames, &config).unwrap();
         let spec = MixSpec {
             layout: [Layout::Tchw, Layout::Cthw, Layout::Thwc][rng.below(3) as usize],
-            epilogue: EPILOGUES[rng.below(4) as usize],
+            epilogue: rng.pick(epilogues),
             path: if rng.below(3) == 0 {
                 MixPath::Float(FloatWeights::Schedule)
             } else {
@@ -221,8 +335,8 @@ fn device_matches_mixcore_on_random_shapes_and_plans() {
             backend: Backend::Reference,
         };
         let video = Video::random(&mut rng, frames, g);
-        check_all_paths(
-            &gpu,
+        check(
+            gpu,
             &format!("case {case}: {g:?} F={frames} {config:?} {spec:?}"),
             &plan,
             &spec,
@@ -296,6 +410,21 @@ fn device_matches_mixcore_for_wide_sums_and_many_segments() {
     let Some(gpu) = gpu("device_matches_mixcore_for_wide_sums_and_many_segments") else {
         return;
     };
+    wide_sums_and_many_segments(&gpu, check_all_paths);
+}
+
+/// As the test above, into f16 and bf16 outputs.
+#[test]
+fn device_half_outputs_match_mixcore_mix_half_for_wide_sums_and_many_segments() {
+    let Some(gpu) =
+        gpu("device_half_outputs_match_mixcore_mix_half_for_wide_sums_and_many_segments")
+    else {
+        return;
+    };
+    wide_sums_and_many_segments(&gpu, check_all_paths_half);
+}
+
+fn wide_sums_and_many_segments(gpu: &Gpu, check: Check) {
     let mut rng = Rng::new(4);
     for (frames, config) in cases::wide_plans() {
         let plan = Plan::new(frames, &config).unwrap();
@@ -306,8 +435,8 @@ fn device_matches_mixcore_for_wide_sums_and_many_segments() {
                 backend: Backend::Reference,
                 ..MixSpec::default()
             };
-            check_all_paths(
-                &gpu,
+            check(
+                gpu,
                 &format!("F={frames} {config:?} {epilogue:?}"),
                 &plan,
                 &spec,

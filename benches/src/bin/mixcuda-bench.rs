@@ -5,7 +5,9 @@
 //!   per second, CUDA events around back-to-back mixes) against a device-to-device copy that
 //!   moves as many bytes (half read, half written); goal >= 0.7;
 //! - end to end: `HostMixer::mix_pinned` (frames in pinned host memory to a finished output on
-//!   the device, wall clock) against a plain pinned upload of the same frame bytes; goal >= 0.8.
+//!   the device, wall clock) against a plain pinned upload of the same frame bytes; goal >= 0.8;
+//! - f16 output (docs/contract.md section 10): the same kernel and end-to-end timings into an
+//!   `f16` output (2 bytes a value instead of 4), and the f32/f16 kernel time ratio.
 //!
 //! Every case is checked bit for bit against mixcore before any number is reported. The cases
 //! and their frames are `mixbench`'s (`framemix_benches::CASES`, `Workload`).
@@ -19,7 +21,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use framemix_benches::{CASES, Case, Workload};
-use mixcore::{Geometry, MixSpec};
+use mixcore::{Dtype, Geometry, Half, MixSpec};
 use mixcuda::{Gpu, bench};
 
 const KERNEL_GOAL: f64 = 0.7;
@@ -38,6 +40,10 @@ struct Row {
     pinned_s: f64,
     pageable_s: f64,
     stream_s: f64,
+    /// Bytes the f16 mix writes.
+    bytes_written_f16: u64,
+    kernel_f16_s: f64,
+    e2e_f16_s: f64,
 }
 
 impl Row {
@@ -53,6 +59,12 @@ impl Row {
     }
     fn pinned_gbps(&self) -> f64 {
         self.upload_bytes as f64 / self.pinned_s / 1e9
+    }
+    fn kernel_f16_gbps(&self) -> f64 {
+        (self.bytes_read + self.bytes_written_f16) as f64 / self.kernel_f16_s / 1e9
+    }
+    fn e2e_f16_gbps(&self) -> f64 {
+        self.upload_bytes as f64 / self.e2e_f16_s / 1e9
     }
 }
 
@@ -123,6 +135,37 @@ fn run_case(gpu: &Gpu, case: &Case, rounds: usize, repeats: u32) -> Result<Row, 
             .map_err(err("timing the device copy"))?,
     );
 
+    // The f16 output: checked against mixcore::mix_half, then timed like the f32 one.
+    let mut want_f16 = vec![0u16; want.len()];
+    mixcore::mix_half(&plan, &views, &spec, Half::F16, &mut want_f16).map_err(|e| e.to_string())?;
+    let mut out_f16 = gpu
+        .alloc_output_for_typed(&dplan, g, Dtype::F16)
+        .map_err(err("allocating the f16 output"))?;
+    let check_f16 = |what: &str, out: &mixcuda::DeviceOutput| -> Result<(), String> {
+        let got = out
+            .to_vec_half()
+            .map_err(err("downloading the f16 output"))?;
+        match got.iter().zip(&want_f16).position(|(a, b)| a != b) {
+            None if got.len() == want_f16.len() => Ok(()),
+            None => Err(format!("case {}: {what}: output length differs", case.name)),
+            Some(i) => Err(format!(
+                "case {}: {what}: f16 element {i} is {:#06x} on the device but {:#06x} in mixcore",
+                case.name, got[i], want_f16[i]
+            )),
+        }
+    };
+    gpu.mix_device(&dplan, &frames, &mut out_f16)
+        .map_err(err("mix_device (f16)"))?;
+    check_f16("mix_device (f16)", &out_f16)?;
+    let (_, bytes_written_f16) = dplan.traffic_typed(g, Dtype::F16).map_err(err("traffic"))?;
+    let kernel_f16_s = median(
+        (0..rounds)
+            .map(|_| bench::mix_device_seconds(gpu, &dplan, &frames, &mut out_f16, repeats))
+            .collect::<Result<_, _>>()
+            .map_err(err("timing the f16 kernel"))?,
+    );
+    check_f16("mix_device (f16) after timing", &out_f16)?;
+
     // End to end from pinned host memory.
     let mut pinned = gpu
         .alloc_pinned_frames(g, views.len())
@@ -136,6 +179,7 @@ fn run_case(gpu: &Gpu, case: &Case, rounds: usize, repeats: u32) -> Result<Row, 
     let mut base = Vec::new();
     let mut pageable = Vec::new();
     let mut streamed = Vec::new();
+    let mut e2e_f16 = Vec::new();
     host.mix_pinned(&dplan, &pinned, &mut out)
         .map_err(err("mix_pinned warm-up"))?;
     check("mix_pinned", &out)?;
@@ -151,6 +195,10 @@ fn run_case(gpu: &Gpu, case: &Case, rounds: usize, repeats: u32) -> Result<Row, 
             .map_err(err("mix_pinned"))?;
         e2e.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
+        host.mix_pinned(&dplan, &pinned, &mut out_f16)
+            .map_err(err("mix_pinned (f16)"))?;
+        e2e_f16.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
         host.mix(&dplan, &views, &mut out)
             .map_err(err("mix (pageable)"))?;
         pageable.push(t.elapsed().as_secs_f64());
@@ -163,6 +211,7 @@ fn run_case(gpu: &Gpu, case: &Case, rounds: usize, repeats: u32) -> Result<Row, 
         streamed.push(t.elapsed().as_secs_f64());
     }
     check("stream mixer", &out)?;
+    check_f16("mix_pinned (f16)", &out_f16)?;
     host.mix(&dplan, &views, &mut out)
         .map_err(err("mix (pageable)"))?;
     check("mix (pageable)", &out)?;
@@ -179,6 +228,9 @@ fn run_case(gpu: &Gpu, case: &Case, rounds: usize, repeats: u32) -> Result<Row, 
         pinned_s: median(base),
         pageable_s: median(pageable),
         stream_s: median(streamed),
+        bytes_written_f16,
+        kernel_f16_s,
+        e2e_f16_s: median(e2e_f16),
     })
 }
 
@@ -249,6 +301,10 @@ fn main() -> ExitCode {
                     "stream_gbps": milli(r.upload_bytes as f64 / r.stream_s / 1e9),
                     "kernel_us": (r.kernel_s * 1e8).round() / 100.0,
                     "copy_us": (r.copy_s * 1e8).round() / 100.0,
+                    "kernel_f16_gbps": milli(r.kernel_f16_gbps()),
+                    "kernel_f16_us": (r.kernel_f16_s * 1e8).round() / 100.0,
+                    "f16_speedup": milli(r.kernel_s / r.kernel_f16_s),
+                    "e2e_f16_gbps": milli(r.e2e_f16_gbps()),
                 })
             })
             .collect();
@@ -266,7 +322,7 @@ fn main() -> ExitCode {
             "mixcuda-bench on {name} (linear, all frames, exact, tchw, raw; medians; outputs checked against mixcore)"
         );
         println!(
-            "{:<4} {:>22} {:>10} {:>10} {:>7} {:>10} {:>10} {:>7} {:>10} {:>10}",
+            "{:<4} {:>22} {:>10} {:>10} {:>7} {:>10} {:>10} {:>7} {:>10} {:>10} {:>10} {:>7} {:>10}",
             "case",
             "input",
             "kernel",
@@ -276,14 +332,17 @@ fn main() -> ExitCode {
             "pin copy",
             "ratio",
             "pageable",
-            "stream"
+            "stream",
+            "f16 kern",
+            "speedup",
+            "f16 e2e"
         );
         for r in &rows {
             let flag = |x: f64, goal: f64| if x >= goal { " " } else { "!" };
             let kr = r.kernel_gbps() / r.copy_gbps();
             let er = r.e2e_gbps() / r.pinned_gbps();
             println!(
-                "{:<4} {:>22} {:>7.1} GB/s {:>5.1} GB/s {:>6.2}{} {:>5.1} GB/s {:>5.1} GB/s {:>6.2}{} {:>5.1} GB/s {:>5.1} GB/s",
+                "{:<4} {:>22} {:>7.1} GB/s {:>5.1} GB/s {:>6.2}{} {:>5.1} GB/s {:>5.1} GB/s {:>6.2}{} {:>5.1} GB/s {:>5.1} GB/s {:>5.1} GB/s {:>6.2}x {:>5.1} GB/s",
                 r.name,
                 format!("{}x {}x{}x3", r.frames, r.geometry.width, r.geometry.height),
                 r.kernel_gbps(),
@@ -296,6 +355,9 @@ fn main() -> ExitCode {
                 flag(er, E2E_GOAL),
                 r.upload_bytes as f64 / r.pageable_s / 1e9,
                 r.upload_bytes as f64 / r.stream_s / 1e9,
+                r.kernel_f16_gbps(),
+                r.kernel_s / r.kernel_f16_s,
+                r.e2e_f16_gbps(),
             );
         }
         println!(
@@ -303,6 +365,9 @@ fn main() -> ExitCode {
         );
         println!(
             "e2e: needed frame bytes / wall time of HostMixer::mix_pinned vs one pinned upload (goal >= {E2E_GOAL}); ! = below goal"
+        );
+        println!(
+            "f16: the same into an f16 output (u8 read + f16 written); speedup = f32 kernel time / f16 kernel time (goal >= 1)"
         );
     }
     ExitCode::SUCCESS

@@ -8,6 +8,9 @@
 //
 // Usage: emu REQUEST RESPONSE     run the launches in REQUEST, write the buffers to RESPONSE
 //        emu --layout             print the offset of every FmParams/FmJob/FmProbe field
+//        emu --half-hashes        for every f32 bit pattern, in 256 blocks of 2^24: a hash of
+//                                 fm_f16_bits and of fm_bf16_bits over the block, as lines
+//                                 `f16|bf16 BLOCK HASH` (the test compares mixcore's)
 //
 // REQUEST (little-endian): "FMEMU001", u32 buffer count, per buffer u64 length + bytes;
 // u32 launch count, per launch u32 name length + name, u32 grid[3], u32 block[3],
@@ -136,6 +139,8 @@ void print_layout() {
   FIELD(FmParams, job_offset);
   FIELD(FmParams, mean);
   FIELD(FmParams, std);
+  FIELD(FmParams, store);
+  FIELD(FmParams, reserved);
   FIELD(FmProbe, n);
   FIELD(FmProbe, d);
   FIELD(FmProbe, out);
@@ -145,11 +150,35 @@ void print_layout() {
               sizeof(FmProbe));
 }
 
+// The hash of a block: sum over its patterns i of result(i) * (odd multiplier of i), mod 2^64.
+// Any one differing result changes it (the multiplier is odd and |difference| < 2^16); the terms
+// are independent, so the loop is not one long dependency chain.
+uint64_t weight(uint64_t i) { return (i * 0x9e3779b97f4a7c15ull) | 1; }
+
+void print_half_hashes() {
+  for (uint64_t block = 0; block < 256; ++block) {
+    uint64_t h16 = 0, hb = 0;
+    for (uint64_t i = block << 24; i < (block + 1) << 24; ++i) {
+      const unsigned int bits = (unsigned int)i;
+      float x;
+      std::memcpy(&x, &bits, sizeof x);
+      h16 += fm_f16_bits(x) * weight(i);
+      hb += fm_bf16_bits(x) * weight(i);
+    }
+    std::printf("f16 %llu %016llx\nbf16 %llu %016llx\n", (unsigned long long)block, (unsigned long long)h16,
+                (unsigned long long)block, (unsigned long long)hb);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
   if (argc == 2 && std::string(argv[1]) == "--layout") {
     print_layout();
+    return 0;
+  }
+  if (argc == 2 && std::string(argv[1]) == "--half-hashes") {
+    print_half_hashes();
     return 0;
   }
   if (argc != 3) fail("usage: emu REQUEST RESPONSE | emu --layout");
@@ -189,6 +218,12 @@ int main(int argc, char **argv) {
       found = true;
     } else if (name == "fm_round_probe_exact") {
       run_grid(fm_round_probe_exact, decode<FmProbe>(params, FM_PROBE_POINTERS), grid, block);
+      found = true;
+    } else if (name == "fm_f16_probe") {
+      run_grid(fm_f16_probe, decode<FmProbe>(params, FM_PROBE_POINTERS), grid, block);
+      found = true;
+    } else if (name == "fm_bf16_probe") {
+      run_grid(fm_bf16_probe, decode<FmProbe>(params, FM_PROBE_POINTERS), grid, block);
       found = true;
     }
     if (!found) fail("unknown kernel " + name);

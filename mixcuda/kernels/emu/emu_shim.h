@@ -34,5 +34,10 @@ static inline float __int_as_float(int a) {
   std::memcpy(&f, &a, sizeof f);
   return f;
 }
+static inline unsigned int __float_as_uint(float a) {
+  unsigned int u;
+  std::memcpy(&u, &a, sizeof u);
+  return u;
+}
 
 #endif  // FRAMEMIX_EMU_SHIM_H

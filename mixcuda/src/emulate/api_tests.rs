@@ -3,12 +3,14 @@
 //! batches, the streaming mixer; and every refusal the API promises.
 
 use mixcore::{
-    Epilogue, FloatWeights, FrameView, FramesPerSegment, Geometry, Layout, MixPath, MixSpec, Plan,
-    PlanConfig,
+    Dtype, Epilogue, FloatWeights, FrameView, FramesPerSegment, Geometry, Half, Layout, MixPath,
+    MixSpec, Plan, PlanConfig,
 };
 
 use super::device::EmuBackend;
-use super::tests::{Case, EPILOGUES, Rng, assert_bits, push_order, random_case};
+use super::tests::{
+    Case, EPILOGUES, Rng, assert_bits, assert_half_bits, cases, push_order, random_case,
+};
 use crate::{Error, Gpu};
 
 fn available(test: &str) -> bool {
@@ -160,6 +162,156 @@ fn api_stream_mixer_matches_mixcore_in_any_accepted_order() {
             &case.reference(),
         );
     }
+}
+
+/// f16 and bf16 outputs through every entry point of the API (device frames, host frames and
+/// batches, pinned frames, the streaming mixer, the one-call `Gpu::mix_half`), bit for bit
+/// against `mixcore::mix_half`.
+#[test]
+fn api_half_outputs_match_mixcore_mix_half_on_every_path() {
+    if !available("api_half_outputs_match_mixcore_mix_half_on_every_path") {
+        return;
+    }
+    let mut rng = Rng::new(15);
+    for round in 0..16 {
+        let mut case = random_case(&mut rng, 3);
+        if round % 3 == 0 {
+            case.spec.epilogue = rng.pick(&cases::HALF_EDGE_EPILOGUES);
+        }
+        let (half, dtype) = if round % 2 == 0 {
+            (Half::F16, Dtype::F16)
+        } else {
+            (Half::Bf16, Dtype::Bf16)
+        };
+        let want = case.reference_half(half);
+        let check = |what: &str, got: Vec<u16>| {
+            assert_half_bits(&case, &format!("{what} ({half:?})"), &got, &want);
+        };
+        let gpu = Gpu::emulated();
+        let plan = gpu.upload_batch(&case.plans, &case.spec).unwrap();
+        let frames = views(&case);
+        let alloc = || {
+            let out = gpu.alloc_output_for_typed(&plan, case.g, dtype).unwrap();
+            assert_eq!((out.len(), out.dtype()), (want.len(), dtype));
+            out
+        };
+
+        let mut dev = gpu.alloc_frames(case.g, frames.len()).unwrap();
+        for (i, f) in frames.iter().enumerate() {
+            dev.upload(i, f).unwrap();
+        }
+        let mut out = alloc();
+        gpu.mix_device(&plan, &dev, &mut out).unwrap();
+        check("Gpu::mix_device", out.to_vec_half().unwrap());
+
+        let mut mixer = gpu.host_mixer();
+        mixer.chunk_bytes = if round % 4 < 2 { 1 } else { 1 << 20 };
+        let mut out = alloc();
+        mixer
+            .mix_batch(&plan, &per_video(&case, &frames), &mut out)
+            .unwrap();
+        check("HostMixer::mix_batch", out.to_vec_half().unwrap());
+
+        let mut pinned = gpu.alloc_pinned_frames(case.g, frames.len()).unwrap();
+        for (i, f) in frames.iter().enumerate() {
+            pinned.write(i, f).unwrap();
+        }
+        let mut out = alloc();
+        mixer.mix_pinned(&plan, &pinned, &mut out).unwrap();
+        check("HostMixer::mix_pinned", out.to_vec_half().unwrap());
+
+        let group = rng.range(1, 4) as usize;
+        let mut stream = gpu
+            .stream_mixer_grouped(&plan, case.g, Some(group))
+            .unwrap();
+        for g in push_order(&mut rng, &case) {
+            let b = plan
+                .packed
+                .videos
+                .iter()
+                .rposition(|v| v.frame_offset <= g)
+                .unwrap();
+            let f = g - plan.packed.videos[b].frame_offset;
+            stream.push_video(b, f, &case.frame(g)).unwrap();
+        }
+        let mut out = alloc();
+        stream.finish(&mut out).unwrap();
+        assert_eq!(emu_pending(&gpu), 0);
+        check("StreamMixer::finish", out.to_vec_half().unwrap());
+
+        if case.plans.len() == 1 {
+            // One call, into a longer buffer: the values land in front, the rest is untouched.
+            let mut host = vec![0xABCD; want.len() + 3];
+            gpu.mix_half(&case.plans[0], &frames, &case.spec, half, &mut host)
+                .unwrap();
+            assert_eq!(&host[want.len()..], &[0xABCD; 3]);
+            host.truncate(want.len());
+            check("Gpu::mix_half", host);
+        }
+    }
+}
+
+/// The typed outputs' refusals: the wrong download for the element type, short buffers,
+/// `mix_half` without frames.
+#[test]
+fn api_half_outputs_refuse_mismatched_requests() {
+    let gpu = Gpu::emulated();
+    let g = Geometry::new(3, 2, 1).unwrap();
+    let plan = Plan::new(4, &PlanConfig::default()).unwrap();
+    let dplan = gpu.upload_plan(&plan, &MixSpec::default()).unwrap();
+    let len = dplan.output_len(g).unwrap();
+    let half = gpu.alloc_output_for_typed(&dplan, g, Dtype::Bf16).unwrap();
+    assert!(matches!(
+        half.download(&mut [0.0; 1]),
+        Err(Error::Mismatch { .. })
+    ));
+    assert!(matches!(half.to_vec(), Err(Error::Mismatch { .. })));
+    assert_eq!(
+        half.download_half(&mut vec![0; len + 1]),
+        Err(Error::DeviceBufferTooSmall {
+            len,
+            needed: len + 1
+        })
+    );
+    let f32_out = gpu.alloc_output_for(&dplan, g).unwrap();
+    assert_eq!(f32_out.dtype(), Dtype::F32);
+    assert!(matches!(
+        f32_out.download_half(&mut [0; 1]),
+        Err(Error::Mismatch { .. })
+    ));
+    // Half the bytes of f32 cross the bus.
+    let (read, written) = dplan.traffic(g).unwrap();
+    assert_eq!(
+        dplan.traffic_typed(g, Dtype::F16).unwrap(),
+        (read, written / 2)
+    );
+    let bytes = [[7u8; 6]; 4];
+    let frames: Vec<FrameView<'_>> = bytes
+        .iter()
+        .map(|b| FrameView::packed(b, g).unwrap())
+        .collect();
+    let spec = MixSpec::default();
+    assert_eq!(
+        gpu.mix_half(&plan, &frames, &spec, Half::F16, &mut vec![0; len - 1]),
+        Err(Error::Mix(mixcore::Error::BufferTooSmall {
+            len: len - 1,
+            needed: len
+        }))
+    );
+    assert_eq!(
+        gpu.mix_half(&plan, &[], &spec, Half::F16, &mut vec![0; len]),
+        Err(Error::Mix(mixcore::Error::FrameCountMismatch {
+            expected: 4,
+            found: 0
+        }))
+    );
+    assert_eq!(
+        gpu.mix_half(&plan, &frames[..3], &spec, Half::F16, &mut vec![0; len]),
+        Err(Error::Mix(mixcore::Error::FrameCountMismatch {
+            expected: 4,
+            found: 3
+        }))
+    );
 }
 
 /// Frames come from a buffer the caller rewrites after every push (as a decoder does): the

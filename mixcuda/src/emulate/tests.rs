@@ -1,22 +1,23 @@
 //! The kernels (through the emulator) against mixcore, bit for bit, over random plans, specs,
 //! shapes and strides: the device-frames mix, the chunked host-upload mix, batches, and the
-//! streaming accumulate/finish kernels; plus the rounding probes and the struct layout.
+//! streaming accumulate/finish kernels, each in f32 and (docs/contract.md section 10) f16 and
+//! bf16; plus the rounding probes and the struct layout.
 
 use mixcore::{
     Admission, Admitted, Backend, Epilogue, FloatWeights, FrameView, FramesPerSegment, Geometry,
-    Layout, MixPath, MixSpec, Mode, Plan, PlanConfig, Schedule, Selection,
+    Half, Layout, MixPath, MixSpec, Mode, Plan, PlanConfig, Schedule, Selection,
 };
 
-use super::Emu;
+use super::{Buffers, Emu};
 use crate::launch::{
-    Addresses, PoolLayout, accumulate_launches, build_group, finish_launches, mix_launches,
-    probe_launch, upload_chunks,
+    Addresses, PoolLayout, accumulate_launches, build_group, finish_launches, half_probe_launch,
+    mix_launches, probe_launch, upload_chunks,
 };
 use crate::pack::{Packed, pack};
-use crate::params::{encode_jobs, words_to_bytes};
+use crate::params::{Store, encode_jobs, words_to_bytes};
 
 #[path = "../../tests/support/cases.rs"]
-mod cases;
+pub(crate) mod cases;
 pub(super) use cases::Rng;
 
 fn u32_bytes(v: &[u32]) -> Vec<u8> {
@@ -190,6 +191,21 @@ impl Case {
         out
     }
 
+    /// `mixcore::mix_half`'s output for the whole batch, video after video.
+    pub(super) fn reference_half(&self, half: Half) -> Vec<u16> {
+        let mut out = Vec::new();
+        let mut offset = 0;
+        for plan in &self.plans {
+            let frames: Vec<FrameView<'_>> =
+                (0..plan.frames()).map(|f| self.frame(offset + f)).collect();
+            let mut v = vec![0; mixcore::output_len(plan, self.g).unwrap()];
+            mixcore::mix_half(plan, &frames, &self.spec, half, &mut v).unwrap();
+            out.extend(v);
+            offset += plan.frames();
+        }
+        out
+    }
+
     fn packed(&self) -> Packed {
         pack(&self.plans, &self.spec).unwrap()
     }
@@ -211,9 +227,47 @@ fn upload_plan(emu: &mut Emu, p: &Packed, compact: bool) -> Addresses {
     }
 }
 
-/// A sentinel output: bytes 0xFF (a NaN) so unwritten elements cannot match.
-fn output(emu: &mut Emu, len: usize) -> u64 {
-    emu.buffer(vec![0xFF; len * 4])
+/// A sentinel output of `len` elements of `store`: bytes 0xFF (a NaN with every fraction bit
+/// set, which no rounding produces from a mixed value) so unwritten elements cannot match.
+fn output(emu: &mut Emu, len: usize, store: Store) -> u64 {
+    emu.buffer(vec![0xFF; len * store.bytes()])
+}
+
+/// The half format of a half store.
+fn half_of(store: Store) -> Half {
+    match store {
+        Store::F16 => Half::F16,
+        Store::Bf16 => Half::Bf16,
+        Store::F32 => unreachable!("f32 is not a half format"),
+    }
+}
+
+/// Compares the output at `addr` (elements of `store`) with mixcore (`mix_to_vec` for f32,
+/// `mix_half` for the half formats).
+fn check_output(case: &Case, what: &str, out: &Buffers, addr: u64, store: Store) {
+    if store == Store::F32 {
+        assert_bits(case, what, &out.f32s(addr), &case.reference());
+    } else {
+        let half = half_of(store);
+        assert_half_bits(
+            case,
+            &format!("{what} ({half:?})"),
+            &out.u16s(addr),
+            &case.reference_half(half),
+        );
+    }
+}
+
+pub(super) fn assert_half_bits(case: &Case, what: &str, got: &[u16], want: &[u16]) {
+    assert_eq!(got.len(), want.len(), "{what}: length; {}", case.describe());
+    for (i, (a, b)) in got.iter().zip(want).enumerate() {
+        assert_eq!(
+            a,
+            b,
+            "{what}: element {i}: kernel {a:#06x} vs mixcore {b:#06x}; {}",
+            case.describe()
+        );
+    }
 }
 
 pub(super) fn assert_bits(case: &Case, what: &str, got: &[f32], want: &[f32]) {
@@ -228,19 +282,21 @@ pub(super) fn assert_bits(case: &Case, what: &str, got: &[f32], want: &[f32]) {
     }
 }
 
-/// Queues the device-frames mix of `case` (the whole pool on the device, terms index frames).
-fn queue_device_mix(emu: &mut Emu, case: &Case) -> u64 {
+/// Queues the device-frames mix of `case` (the whole pool on the device, terms index frames)
+/// into an output of `store` elements.
+fn queue_device_mix(emu: &mut Emu, case: &Case, store: Store) -> u64 {
     let p = case.packed();
     let mut addr = upload_plan(emu, &p, false);
     addr.frames = emu.buffer(case.frames.clone());
-    addr.out = output(emu, case.out_len());
-    emu.launches(mix_launches(&p, case.g, case.pool, addr, 0..p.jobs.len() as u32).unwrap());
+    addr.out = output(emu, case.out_len(), store);
+    let jobs = 0..p.jobs.len() as u32;
+    emu.launches(mix_launches(&p, case.g, case.pool, addr, jobs, store).unwrap());
     addr.out
 }
 
 /// Queues the host-upload mix: a compact pool of only the needed frames, packed rows, mixed
 /// chunk by chunk as the CUDA backend does.
-fn queue_host_mix(emu: &mut Emu, case: &Case, target_bytes: usize) -> u64 {
+fn queue_host_mix(emu: &mut Emu, case: &Case, target_bytes: usize, store: Store) -> u64 {
     let p = case.packed();
     let row = (case.g.width * case.g.channels) as usize;
     let frame_bytes = case.g.elements().unwrap();
@@ -253,20 +309,20 @@ fn queue_host_mix(emu: &mut Emu, case: &Case, target_bytes: usize) -> u64 {
     }
     let mut addr = upload_plan(emu, &p, true);
     addr.frames = emu.buffer(compact);
-    addr.out = output(emu, case.out_len());
+    addr.out = output(emu, case.out_len(), store);
     let pool = PoolLayout {
         row_stride: row,
         frame_pitch: frame_bytes,
     };
     for chunk in upload_chunks(&p, frame_bytes, target_bytes) {
-        emu.launches(mix_launches(&p, case.g, pool, addr, chunk.jobs).unwrap());
+        emu.launches(mix_launches(&p, case.g, pool, addr, chunk.jobs, store).unwrap());
     }
     addr.out
 }
 
 /// Queues the streaming mix: frames pushed in `order` (global indices), uploaded in groups of
-/// `group` frames into rings, accumulated, then finished.
-fn queue_stream_mix(emu: &mut Emu, case: &Case, order: &[u32], group: usize) -> u64 {
+/// `group` frames into rings, accumulated, then finished into `store` elements.
+fn queue_stream_mix(emu: &mut Emu, case: &Case, order: &[u32], group: usize, store: Store) -> u64 {
     let p = case.packed();
     // mixcore's admission, one per video, as `StreamMixer` keeps them.
     let mut admissions: Vec<_> = case
@@ -325,10 +381,10 @@ fn queue_stream_mix(emu: &mut Emu, case: &Case, order: &[u32], group: usize) -> 
     let addr = Addresses {
         jobs: emu.buffer(encode_jobs(&p.jobs)),
         acc,
-        out: output(emu, case.out_len()),
+        out: output(emu, case.out_len(), store),
         ..Addresses::default()
     };
-    emu.launches(finish_launches(&p, case.g, addr).unwrap());
+    emu.launches(finish_launches(&p, case.g, addr, store).unwrap());
     addr.out
 }
 
@@ -356,41 +412,106 @@ pub(super) fn push_order(rng: &mut Rng, case: &Case) -> Vec<u32> {
     order
 }
 
-#[test]
-fn emulated_mix_matches_mixcore_on_random_cases() {
-    let mut rng = Rng::new(0x5EED_0001);
+const HALVES: [Store; 2] = [Store::F16, Store::Bf16];
+
+/// One queued mix of a case: the store and the outputs of the device-frames, host-upload and
+/// streaming paths (0: the path was not queued).
+struct Queued {
+    case: usize,
+    store: Store,
+    outputs: [(&'static str, u64); 3],
+}
+
+/// Random cases through the device-frames, host-upload and streaming paths into outputs of
+/// each of `stores`; `edge_epilogue`: a third of the cases get one of
+/// [`cases::HALF_EDGE_EPILOGUES`].
+fn random_cases(test: &str, seed: u64, count: usize, stores: &[Store], edge_epilogue: bool) {
+    let mut rng = Rng::new(seed);
     let mut emu = Emu::default();
+    let mut cases = Vec::new();
     let mut queued = Vec::new();
-    for _ in 0..120 {
-        let case = random_case(&mut rng, 3);
-        let device = queue_device_mix(&mut emu, &case);
-        let host = queue_host_mix(&mut emu, &case, rng.range(0, 3000) as usize);
+    for _ in 0..count {
+        let mut case = random_case(&mut rng, 3);
+        if edge_epilogue && rng.below(3) == 0 {
+            case.spec.epilogue = rng.pick(&cases::HALF_EDGE_EPILOGUES);
+        }
         let order = push_order(&mut rng, &case);
-        let stream = queue_stream_mix(&mut emu, &case, &order, rng.range(1, 5) as usize);
-        queued.push((case, device, host, stream));
+        let group = rng.range(1, 5) as usize;
+        let target = rng.range(0, 3000) as usize;
+        for &store in stores {
+            let device = queue_device_mix(&mut emu, &case, store);
+            let host = queue_host_mix(&mut emu, &case, target, store);
+            let stream = queue_stream_mix(&mut emu, &case, &order, group, store);
+            queued.push(Queued {
+                case: cases.len(),
+                store,
+                outputs: [
+                    ("device-frames mix", device),
+                    ("host-upload mix", host),
+                    ("streaming mix", stream),
+                ],
+            });
+        }
+        cases.push(case);
     }
-    let Some(out) = emu.run("emulated_mix_matches_mixcore_on_random_cases") else {
+    let Some(out) = emu.run(test) else {
         return;
     };
+    check_queued(&cases, &queued, &out);
+    // The random cases reach every accumulator: u32, u64 (large custom numerators), float.
     let mut paths = [0usize; 3];
-    for (case, device, host, stream) in &queued {
-        let want = case.reference();
-        assert_bits(case, "device-frames mix", &out.f32s(*device), &want);
-        assert_bits(case, "host-upload mix", &out.f32s(*host), &want);
-        assert_bits(case, "streaming mix", &out.f32s(*stream), &want);
+    for case in &cases {
         paths[case.packed().arith as usize] += 1;
     }
-    // The random cases reach every accumulator: u32, u64 (large custom numerators), float.
     assert!(paths.iter().all(|&n| n > 0), "paths covered: {paths:?}");
 }
 
-/// Every schedule x layout x epilogue x path on fixed shapes, including the paper's setting.
+fn check_queued(cases: &[Case], queued: &[Queued], out: &Buffers) {
+    for q in queued {
+        for (what, addr) in q.outputs {
+            if addr != 0 {
+                check_output(&cases[q.case], what, out, addr, q.store);
+            }
+        }
+    }
+}
+
 #[test]
-fn emulated_mix_matches_mixcore_for_every_schedule_layout_epilogue() {
+fn emulated_mix_matches_mixcore_on_random_cases() {
+    random_cases(
+        "emulated_mix_matches_mixcore_on_random_cases",
+        0x5EED_0001,
+        120,
+        &[Store::F32],
+        false,
+    );
+}
+
+/// f16 and bf16 outputs against `mixcore::mix_half` on random plans, shapes (odd widths),
+/// layouts, epilogues (with the overflow and subnormal one) and accumulators, every path.
+#[test]
+fn emulated_half_mix_matches_mixcore_mix_half_on_random_cases() {
+    random_cases(
+        "emulated_half_mix_matches_mixcore_mix_half_on_random_cases",
+        0x5EED_0002,
+        80,
+        &HALVES,
+        true,
+    );
+}
+
+/// Every schedule x layout x epilogue x path on fixed shapes, including the paper's setting,
+/// into outputs of each of `stores`. Returns the cases (`None` when the emulator is missing).
+fn every_schedule_layout_epilogue(
+    test: &str,
+    stores: &[Store],
+    epilogues: &[Epilogue],
+) -> Option<Vec<Case>> {
     let custom: &'static [u32] = &[3, 0, 1_000_000_007, 1];
     let given: &'static [f32] = &[0.125, 0.5, 0.0, 0.375];
     let mut rng = Rng::new(42);
     let mut emu = Emu::default();
+    let mut cases = Vec::new();
     let mut queued = Vec::new();
     let schedules = [
         (Schedule::Average, FramesPerSegment::All),
@@ -401,7 +522,7 @@ fn emulated_mix_matches_mixcore_for_every_schedule_layout_epilogue() {
     ];
     for (schedule, k) in schedules {
         for layout in [Layout::Tchw, Layout::Cthw, Layout::Thwc] {
-            for epilogue in EPILOGUES {
+            for &epilogue in epilogues {
                 for path in [
                     MixPath::Exact,
                     MixPath::Float(FloatWeights::Schedule),
@@ -436,31 +557,79 @@ fn emulated_mix_matches_mixcore_for_every_schedule_layout_epilogue() {
                         pool,
                         frames: rng.bytes(48 * pool.frame_pitch),
                     };
-                    let device = queue_device_mix(&mut emu, &case);
-                    let order: Vec<u32> = (0..48).collect();
-                    let stream = queue_stream_mix(&mut emu, &case, &order, 8);
-                    queued.push((case, device, stream));
+                    for &store in stores {
+                        let device = queue_device_mix(&mut emu, &case, store);
+                        let order: Vec<u32> = (0..48).collect();
+                        let stream = queue_stream_mix(&mut emu, &case, &order, 8, store);
+                        queued.push(Queued {
+                            case: cases.len(),
+                            store,
+                            outputs: [
+                                ("device-frames mix", device),
+                                ("streaming mix", stream),
+                                ("", 0),
+                            ],
+                        });
+                    }
+                    cases.push(case);
                 }
             }
         }
     }
-    let Some(out) = emu.run("emulated_mix_matches_mixcore_for_every_schedule_layout_epilogue")
-    else {
+    let out = emu.run(test)?;
+    check_queued(&cases, &queued, &out);
+    Some(cases)
+}
+
+#[test]
+fn emulated_mix_matches_mixcore_for_every_schedule_layout_epilogue() {
+    every_schedule_layout_epilogue(
+        "emulated_mix_matches_mixcore_for_every_schedule_layout_epilogue",
+        &[Store::F32],
+        &EPILOGUES,
+    );
+}
+
+#[test]
+fn emulated_half_mix_matches_mixcore_mix_half_for_every_schedule_layout_epilogue() {
+    let mut epilogues = EPILOGUES.to_vec();
+    epilogues.extend(cases::HALF_EDGE_EPILOGUES);
+    let Some(cases) = every_schedule_layout_epilogue(
+        "emulated_half_mix_matches_mixcore_mix_half_for_every_schedule_layout_epilogue",
+        &HALVES,
+        &epilogues,
+    ) else {
         return;
     };
-    for (case, device, stream) in &queued {
-        let want = case.reference();
-        assert_bits(case, "device-frames mix", &out.f32s(*device), &want);
-        assert_bits(case, "streaming mix", &out.f32s(*stream), &want);
+    // The cases reach the rounding's edges: f16 overflow to infinity, f16 subnormals of both
+    // signs, signed zeros, and bf16 subnormals.
+    let (mut f16_inf, mut f16_sub, mut f16_neg_sub, mut neg_zero, mut bf16_sub) =
+        (false, false, false, false, false);
+    for case in &cases {
+        for b in case.reference_half(Half::F16) {
+            f16_inf |= b & 0x7fff == 0x7c00;
+            f16_sub |= b & 0x7c00 == 0 && b & 0x03ff != 0;
+            f16_neg_sub |= b & 0xfc00 == 0x8000 && b & 0x03ff != 0;
+            neg_zero |= b == 0x8000;
+        }
+        for b in case.reference_half(Half::Bf16) {
+            bf16_sub |= b & 0x7f80 == 0 && b & 0x007f != 0;
+        }
     }
+    assert!(
+        f16_inf && f16_sub && f16_neg_sub && neg_zero && bf16_sub,
+        "edge classes reached: f16 inf {f16_inf}, f16 subnormal {f16_sub}, negative \
+         {f16_neg_sub}, -0 {neg_zero}, bf16 subnormal {bf16_sub}"
+    );
 }
 
 /// Huge windows: u64 accumulators and denominators >= 2^29 (the integer rounding route), and
-/// more jobs than one grid's y dimension holds.
+/// more jobs than one grid's y dimension holds; f32, f16 and bf16 outputs.
 #[test]
 fn emulated_mix_matches_mixcore_for_wide_sums_and_many_jobs() {
     let mut rng = Rng::new(7);
     let mut emu = Emu::default();
+    let mut cases = Vec::new();
     let mut queued = Vec::new();
     for (frames, config) in cases::wide_plans() {
         for epilogue in [Epilogue::Raw, Epilogue::IMAGENET] {
@@ -481,20 +650,52 @@ fn emulated_mix_matches_mixcore_for_wide_sums_and_many_jobs() {
                 pool,
                 frames: rng.bytes(frames as usize * 2),
             };
-            let device = queue_device_mix(&mut emu, &case);
-            queued.push((case, device));
+            for store in [Store::F32, Store::F16, Store::Bf16] {
+                let device = queue_device_mix(&mut emu, &case, store);
+                queued.push(Queued {
+                    case: cases.len(),
+                    store,
+                    outputs: [("device-frames mix", device), ("", 0), ("", 0)],
+                });
+            }
+            cases.push(case);
         }
     }
     let Some(out) = emu.run("emulated_mix_matches_mixcore_for_wide_sums_and_many_jobs") else {
         return;
     };
-    for (case, device) in &queued {
-        assert_bits(
-            case,
-            "device-frames mix",
-            &out.f32s(*device),
-            &case.reference(),
-        );
+    check_queued(&cases, &queued, &out);
+}
+
+/// The half-precision rounding the kernels store (`fm_f16_bits`, `fm_bf16_bits`) against
+/// `mixcore::half::f16_bits` / `bf16_bits` on every class of `f32` input
+/// ([`cases::half_probe_inputs`]: about 4.3 million patterns).
+#[test]
+fn emulated_half_rounding_matches_mixcore_half_bits() {
+    let inputs = cases::half_probe_inputs(&mut Rng::new(0x4A1F));
+    let bytes: Vec<u8> = inputs.iter().flat_map(|b| b.to_le_bytes()).collect();
+    let mut emu = Emu::default();
+    let input = emu.buffer(bytes);
+    let mut outs = Vec::new();
+    for store in HALVES {
+        let out = emu.buffer(vec![0xAA; inputs.len() * 2]);
+        emu.launch(half_probe_launch(store, input, out, inputs.len()).unwrap());
+        outs.push((store, out));
+    }
+    let Some(out) = emu.run("emulated_half_rounding_matches_mixcore_half_bits") else {
+        return;
+    };
+    for (store, addr) in outs {
+        let half = half_of(store);
+        for (&b, got) in inputs.iter().zip(out.u16s(addr)) {
+            let want = half.bits(f32::from_bits(b));
+            assert_eq!(
+                got,
+                want,
+                "{half:?} of {b:#010x} ({}): kernel {got:#06x} vs mixcore {want:#06x}",
+                f32::from_bits(b)
+            );
+        }
     }
 }
 
@@ -561,6 +762,70 @@ fn emulated_rounding_matches_mixcore_round_ratio() {
     }
 }
 
+/// The kernels' half rounding equals `mixcore::half::f16_bits` / `bf16_bits` on every one of
+/// the 2^32 `f32` bit patterns: the emulator hashes its results in 256 blocks of 2^24
+/// (`emu --half-hashes`: the sum of each result times an odd multiplier of its pattern, so any
+/// one difference shows) while this process hashes mixcore's on every core; a differing block
+/// is named. Ignored by default (about a minute of CPU, twice the rest of the crate's tests);
+/// `cargo test -p mixcuda --lib -- --ignored every_f32` runs it. The 4.3 million patterns of
+/// `emulated_half_rounding_matches_mixcore_half_bits` run every time.
+#[test]
+#[ignore = "exhaustive over 2^32 patterns: about a minute of CPU; run with --ignored"]
+fn emulated_half_rounding_matches_mixcore_on_every_f32() {
+    let Some(emulator) = super::emulator("emulated_half_rounding_matches_mixcore_on_every_f32")
+    else {
+        return;
+    };
+    let child = std::process::Command::new(&emulator.path)
+        .arg("--half-hashes")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let block_hashes = |block: u64| {
+        let (mut h16, mut hb) = (0u64, 0u64);
+        for i in block << 24..(block + 1) << 24 {
+            let x = f32::from_bits(i as u32);
+            let weight = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+            h16 = h16.wrapping_add(u64::from(mixcore::half::f16_bits(x)).wrapping_mul(weight));
+            hb = hb.wrapping_add(u64::from(mixcore::half::bf16_bits(x)).wrapping_mul(weight));
+        }
+        [
+            format!("f16 {block} {h16:016x}"),
+            format!("bf16 {block} {hb:016x}"),
+        ]
+    };
+    let threads = std::thread::available_parallelism().map_or(1, usize::from) as u64;
+    let mut want: Vec<(u64, [String; 2])> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    (t..256)
+                        .step_by(threads as usize)
+                        .map(|b| (b, block_hashes(b)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    want.sort_by_key(|w| w.0);
+    let want: Vec<String> = want.into_iter().flat_map(|w| w.1).collect();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "emu --half-hashes failed");
+    let got: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(
+            g, w,
+            "the kernels' rounding differs from mixcore's in this block of 2^24 patterns \
+             (the block number times 2^24 is its first f32 bit pattern)"
+        );
+    }
+}
+
 /// The emulator's C++ compiler lays the header's structs out exactly as the host encodes them.
 #[test]
 fn emulated_struct_layout_matches_host_encoding() {
@@ -598,6 +863,8 @@ fn emulated_struct_layout_matches_host_encoding() {
         ("FmParams.job_offset", 92),
         ("FmParams.mean", 96),
         ("FmParams.std", 112),
+        ("FmParams.store", 128),
+        ("FmParams.reserved", 132),
         ("FmProbe.n", 0),
         ("FmProbe.d", 8),
         ("FmProbe.out", 16),
@@ -620,12 +887,14 @@ fn emulated_struct_layout_matches_host_encoding() {
         width: 0xAABB,
         job_offset: 0xCCDD,
         std: [0.0, 0.0, 0.0, 2.0],
+        store: Store::Bf16,
         ..Default::default()
     };
     let bytes = words_to_bytes(&p.encode());
     assert_eq!(&bytes[72..76], &0xAABBu32.to_le_bytes());
     assert_eq!(&bytes[92..96], &0xCCDDu32.to_le_bytes());
     assert_eq!(&bytes[124..128], &2.0f32.to_le_bytes());
+    assert_eq!(&bytes[128..136], &[2, 0, 0, 0, 0, 0, 0, 0]);
 }
 
 /// A kernel reading outside its buffers must fail the emulator when it has AddressSanitizer, so
@@ -656,8 +925,9 @@ fn emulator_catches_out_of_bounds_reads() {
     let mut addr = upload_plan(&mut emu, &p, false);
     // A pool one frame short: the last segment reads 6 bytes past its end.
     addr.frames = emu.buffer(vec![0; 18]);
-    addr.out = output(&mut emu, case.out_len());
-    emu.launches(mix_launches(&p, case.g, case.pool, addr, 0..p.jobs.len() as u32).unwrap());
+    addr.out = output(&mut emu, case.out_len(), Store::F32);
+    let jobs = 0..p.jobs.len() as u32;
+    emu.launches(mix_launches(&p, case.g, case.pool, addr, jobs, Store::F32).unwrap());
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         emu.run("emulator_catches_out_of_bounds_reads")
     }));
