@@ -53,6 +53,19 @@ pub fn header(shape: &[usize]) -> Vec<u8> {
     header_of("<f4", shape)
 }
 
+/// [`header`] for an array of `dtype` (`<f4` or `<f2`); `None` for bfloat16, which numpy lacks.
+///
+/// ```
+/// let h = mixcli::npy::header_for(&[2, 3], mixcore::Dtype::F16).unwrap();
+/// let parsed = mixcli::npy::parse_header(&h, h.len() as u64 + 12).unwrap();
+/// assert_eq!((parsed.shape, parsed.len), (vec![2, 3], h.len()));
+/// assert!(mixcli::npy::header_for(&[2], mixcore::Dtype::Bf16).is_none());
+/// ```
+#[must_use]
+pub fn header_for(shape: &[usize], dtype: Dtype) -> Option<Vec<u8>> {
+    descr(dtype).map(|d| header_of(d, shape))
+}
+
 /// [`header`] for the numpy type string `descr` (`<f4`, `<f2`).
 fn header_of(descr: &str, shape: &[usize]) -> Vec<u8> {
     let dims = match shape {
