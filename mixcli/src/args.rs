@@ -76,6 +76,18 @@ where
     PossibleValuesParser::new(names).try_map(|s| s.parse::<T>())
 }
 
+/// The parser of `--dtype`: `f32`, `f16`, `bf16` in `--help`, and numpy's and the Python
+/// module's spellings (`float32`, `float16`, `bfloat16`) accepted as aliases.
+fn dtype_parser() -> impl TypedValueParser<Value = Dtype> {
+    use clap::builder::PossibleValue;
+    PossibleValuesParser::new([
+        PossibleValue::new("f32").alias("float32"),
+        PossibleValue::new("f16").alias("float16"),
+        PossibleValue::new("bf16").alias("bfloat16"),
+    ])
+    .try_map(|s| s.parse::<Dtype>())
+}
+
 /// `--size WxH`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Size {
@@ -392,14 +404,14 @@ impl OutputArgs {
 /// The output file's element type and format (`mix`, `batch`): [`crate::tensor`].
 #[derive(Clone, Copy, Debug, Default, Args)]
 pub struct StoreArgs {
-    /// The element type of the output: f32, f16 (IEEE half) or bf16 (bfloat16). A half value
-    /// is the f32 value rounded to nearest, ties to even. bf16 needs --format safetensors
-    /// (numpy has no bfloat16).
+    /// The element type of the output: f32, f16 (IEEE half) or bf16 (bfloat16); float32,
+    /// float16 and bfloat16 are accepted too. A half value is the f32 value rounded to
+    /// nearest, ties to even. bf16 needs --format safetensors (numpy has no bfloat16).
     #[arg(
         long,
         value_name = "TYPE",
         default_value_t = Dtype::F32,
-        value_parser = named::<Dtype>(["f32", "f16", "bf16"]),
+        value_parser = dtype_parser(),
         ignore_case = true,
         help_heading = "Output"
     )]
@@ -649,6 +661,7 @@ mod tests {
         };
         assert_eq!(mix.plan.schedule, ScheduleBuf::Linear);
         assert_eq!(mix.plan.select, Selection::Spread);
+        assert_eq!((mix.store.dtype, mix.store.format), (Dtype::F32, None));
         assert_eq!(
             (mix.out.layout, mix.out.scale),
             (Layout::Tchw, Epilogue::Raw)
@@ -659,10 +672,41 @@ mod tests {
             ("--layout", "hwc"),
             ("--scale", "normalize:0/1"),
             ("--select", "random"),
+            ("--dtype", "f64"),
+            ("--format", "npz"),
         ] {
             let r = Cli::try_parse_from(["mixcli", "mix", "in.mp4", "-o", "x.npy", flag, bad]);
             assert!(r.is_err(), "{flag} {bad}");
         }
+    }
+
+    #[test]
+    fn dtype_takes_short_and_numpy_names_in_any_case() {
+        for (text, dtype) in [
+            ("f16", Dtype::F16),
+            ("BFloat16", Dtype::Bf16),
+            ("float32", Dtype::F32),
+            ("BF16", Dtype::Bf16),
+        ] {
+            let cli = Cli::try_parse_from(["mixcli", "mix", "i", "-o", "o", "--dtype", text]);
+            let Command::Mix(mix) = cli.unwrap().command else {
+                panic!()
+            };
+            assert_eq!(mix.store.dtype, dtype, "{text}");
+        }
+        let cli = Cli::try_parse_from([
+            "mixcli",
+            "batch",
+            "i",
+            "--out-dir",
+            "o",
+            "--format",
+            "safetensors",
+        ]);
+        let Command::Batch(batch) = cli.unwrap().command else {
+            panic!()
+        };
+        assert_eq!(batch.store.format, Some(Format::Safetensors));
     }
 
     #[test]
