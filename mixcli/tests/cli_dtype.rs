@@ -276,3 +276,39 @@ fn batch_index_states_dtype_and_format() {
     // Resumed (skipped outputs' lines come from their records): the same index.
     assert_eq!(run_list(), first);
 }
+
+#[test]
+fn half_outputs_go_to_standard_output_too() {
+    let dir = TempDir::new("dtype-stdout");
+    let video = make_video(dir.path(), "v.mp4", Codec::H264, 6, 16, 16);
+    let file = dir.join("f.safetensors");
+    mix(&video, &file, &["--dtype", "bf16"]);
+    let r = run(strings(&[
+        &"mix",
+        &video,
+        &"-o",
+        &"-",
+        &"--segments",
+        &"4",
+        &"--dtype",
+        &"bf16",
+        &"--format",
+        &"safetensors",
+    ]));
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(r.stdout, std::fs::read(&file).unwrap());
+    let npy = dir.join("f.npy");
+    mix(&video, &npy, &["--dtype", "f16"]);
+    let r = run(strings(&[
+        &"mix",
+        &video,
+        &"-o",
+        &"-",
+        &"--segments",
+        &"4",
+        &"--dtype",
+        &"f16",
+    ]));
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(r.stdout, std::fs::read(&npy).unwrap());
+}
