@@ -9,7 +9,7 @@
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]     (default: every target)
 # Environment:
 #   FUZZ_CLI=0    skip the mixcli and mixdata targets (decode, schedule_arg, shard_arg, cli_args,
-#                 template, lists), which need FFmpeg's development files (scripts/setup.sh
+#                 template, lists, tensor_headers), which need FFmpeg's development files (scripts/setup.sh
 #                 installs them)
 #   FUZZ_JOBS=N   targets run at once (default: 2, or 1 on a one-core machine)
 # Longer runs and single targets: fuzz/README.md.
@@ -25,7 +25,7 @@ if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
 fi
 
 core_targets=(plan kernels mixer)
-cli_targets=(decode schedule_arg shard_arg cli_args template lists)
+cli_targets=(decode schedule_arg shard_arg cli_args template lists tensor_headers)
 features=()
 if [ "${FUZZ_CLI:-1}" = 0 ]; then
   available=("${core_targets[@]}")
@@ -70,7 +70,7 @@ trap 'rm -rf "$work"' EXIT
 limits() {
   case "$1" in
     decode) echo "-rss_limit_mb=4096 -timeout=30 -max_len=16384" ;;
-    schedule_arg | shard_arg | cli_args | template | lists) echo "-rss_limit_mb=2048 -timeout=10 -max_len=4096" ;;
+    schedule_arg | shard_arg | cli_args | template | lists | tensor_headers) echo "-rss_limit_mb=2048 -timeout=10 -max_len=4096" ;;
     *) echo "-rss_limit_mb=2048 -timeout=10 -max_len=4096" ;;
   esac
 }

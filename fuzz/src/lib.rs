@@ -9,6 +9,8 @@
 //! - `cli` (feature `cli`): mixcli's decoding front end and its `--schedule`/`--shard` parsers.
 //! - `cli_args` (feature `cli`): mixcli's whole command line, any argument vector.
 //! - [`data`] (feature `cli`): mixdata's frame templates and annotation list parsers.
+//! - `tensor_headers` (feature `cli`): mixcli's `.npy` and safetensors header parsers (the
+//!   outputs a resumed batch reads back).
 //!
 //! [`oracle`] is docs/contract.md written again, independently of mixcore.
 
@@ -24,6 +26,8 @@ pub mod cli;
 pub mod cli_args;
 #[cfg(feature = "cli")]
 pub mod data;
+#[cfg(feature = "cli")]
+pub mod tensor_headers;
 
 /// Decodes `data` into `T` exactly as `libfuzzer_sys::fuzz_target!` does for a typed target
 /// (`arbitrary_take_rest`), for replaying seeds and crashes outside libFuzzer. `None` when

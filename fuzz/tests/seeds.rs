@@ -152,3 +152,28 @@ fn lists_seeds_pass() {
         assert!(of(false), "no {format} seed is refused");
     }
 }
+
+#[cfg(feature = "cli")]
+#[test]
+fn tensor_headers_seeds_pass() {
+    let accepted: Vec<(u8, bool)> = seeds("tensor_headers")
+        .iter()
+        .map(|(_, bytes)| {
+            (
+                bytes.first().map_or(0, |b| b % 2),
+                framemix_fuzz::tensor_headers::check(bytes),
+            )
+        })
+        .collect();
+    // Both parsers, each accepting and refusing.
+    for parser in [0, 1] {
+        assert!(
+            accepted.contains(&(parser, true)),
+            "parser {parser}: no seed accepted"
+        );
+        assert!(
+            accepted.contains(&(parser, false)),
+            "parser {parser}: no seed refused"
+        );
+    }
+}

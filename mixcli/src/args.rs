@@ -8,11 +8,14 @@ use std::str::FromStr;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
-use mixcore::{Epilogue, FramesPerSegment, Layout, Mode, PlanConfig, ScheduleBuf, Selection};
+use mixcore::{
+    Dtype, Epilogue, FramesPerSegment, Layout, Mode, PlanConfig, ScheduleBuf, Selection,
+};
 
 use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::mixing::MixRequest;
+use crate::tensor::{Format, Store};
 use mixdata::transform::{Crop, CropMode, Resize, Transform};
 
 /// Frame Mix-up from the command line: videos and frame folders in, exact mixed tensors out.
@@ -71,6 +74,18 @@ where
     T: std::str::FromStr<Err = mixcore::ParseError> + Clone + Send + Sync + 'static,
 {
     PossibleValuesParser::new(names).try_map(|s| s.parse::<T>())
+}
+
+/// The parser of `--dtype`: `f32`, `f16`, `bf16` in `--help`, and numpy's and the Python
+/// module's spellings (`float32`, `float16`, `bfloat16`) accepted as aliases.
+fn dtype_parser() -> impl TypedValueParser<Value = Dtype> {
+    use clap::builder::PossibleValue;
+    PossibleValuesParser::new([
+        PossibleValue::new("f32").alias("float32"),
+        PossibleValue::new("f16").alias("float16"),
+        PossibleValue::new("bf16").alias("bfloat16"),
+    ])
+    .try_map(|s| s.parse::<Dtype>())
 }
 
 /// `--size WxH`.
@@ -386,6 +401,47 @@ impl OutputArgs {
     }
 }
 
+/// The output file's element type and format (`mix`, `batch`): [`crate::tensor`].
+#[derive(Clone, Copy, Debug, Default, Args)]
+pub struct StoreArgs {
+    /// The element type of the output: f32, f16 (IEEE half) or bf16 (bfloat16); float32,
+    /// float16 and bfloat16 are accepted too. A half value is the f32 value rounded to
+    /// nearest, ties to even. bf16 needs --format safetensors (numpy has no bfloat16).
+    #[arg(
+        long,
+        value_name = "TYPE",
+        default_value_t = Dtype::F32,
+        value_parser = dtype_parser(),
+        ignore_case = true,
+        help_heading = "Output"
+    )]
+    pub dtype: Dtype,
+    /// The output file's format: npy (numpy's .npy: f32 or f16) or safetensors (one tensor
+    /// named "mixed", any --dtype, the options as metadata). Default: safetensors when `mix
+    /// -o` names a .safetensors file, else npy; `batch` names its outputs by the format
+    /// (.npy, .safetensors).
+    #[arg(long, value_enum, value_name = "FORMAT", help_heading = "Output")]
+    pub format: Option<Format>,
+}
+
+impl StoreArgs {
+    /// The store of an output: `--format`, else the one `output`'s extension names
+    /// ([`Format::of_path`]; npy without an output name), with `--dtype`.
+    ///
+    /// # Errors
+    /// A usage error for bf16 in `.npy` ([`Store::check`]).
+    pub fn store(&self, output: Option<&std::path::Path>) -> Result<Store> {
+        let store = Store {
+            dtype: self.dtype,
+            format: self
+                .format
+                .unwrap_or_else(|| output.map_or(Format::Npy, Format::of_path)),
+        };
+        store.check()?;
+        Ok(store)
+    }
+}
+
 /// How frame folders are named and which epoch's draw is mixed (`mix`, `batch`, `info`).
 #[derive(Clone, Debug, Default, Args)]
 pub struct DataArgs {
@@ -445,7 +501,8 @@ impl DataArgs {
 pub struct MixArgs {
     /// A video file (mp4, webm, avi, mkv, ...) or a folder of numbered JPEG/PNG frames.
     pub input: PathBuf,
-    /// The .npy file to write (float32, C order, the layout's shape).
+    /// The file to write (C order, the layout's shape): a .npy, or with --format safetensors
+    /// (or a .safetensors name) a safetensors file; float32 unless --dtype says otherwise.
     #[arg(short, long, value_name = "OUT.npy")]
     pub output: PathBuf,
     /// Also write a PNG grid of the S mixed frames.
@@ -460,6 +517,9 @@ pub struct MixArgs {
     /// Output options.
     #[command(flatten)]
     pub out: OutputArgs,
+    /// The output's element type and format.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Frame templates and epochs.
     #[command(flatten)]
     pub data: DataArgs,
@@ -532,6 +592,9 @@ pub struct BatchArgs {
     /// Output options.
     #[command(flatten)]
     pub out: OutputArgs,
+    /// The outputs' element type and format.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Frame templates and epochs.
     #[command(flatten)]
     pub data: DataArgs,
@@ -598,6 +661,7 @@ mod tests {
         };
         assert_eq!(mix.plan.schedule, ScheduleBuf::Linear);
         assert_eq!(mix.plan.select, Selection::Spread);
+        assert_eq!((mix.store.dtype, mix.store.format), (Dtype::F32, None));
         assert_eq!(
             (mix.out.layout, mix.out.scale),
             (Layout::Tchw, Epilogue::Raw)
@@ -608,10 +672,41 @@ mod tests {
             ("--layout", "hwc"),
             ("--scale", "normalize:0/1"),
             ("--select", "random"),
+            ("--dtype", "f64"),
+            ("--format", "npz"),
         ] {
             let r = Cli::try_parse_from(["mixcli", "mix", "in.mp4", "-o", "x.npy", flag, bad]);
             assert!(r.is_err(), "{flag} {bad}");
         }
+    }
+
+    #[test]
+    fn dtype_takes_short_and_numpy_names_in_any_case() {
+        for (text, dtype) in [
+            ("f16", Dtype::F16),
+            ("BFloat16", Dtype::Bf16),
+            ("float32", Dtype::F32),
+            ("BF16", Dtype::Bf16),
+        ] {
+            let cli = Cli::try_parse_from(["mixcli", "mix", "i", "-o", "o", "--dtype", text]);
+            let Command::Mix(mix) = cli.unwrap().command else {
+                panic!()
+            };
+            assert_eq!(mix.store.dtype, dtype, "{text}");
+        }
+        let cli = Cli::try_parse_from([
+            "mixcli",
+            "batch",
+            "i",
+            "--out-dir",
+            "o",
+            "--format",
+            "safetensors",
+        ]);
+        let Command::Batch(batch) = cli.unwrap().command else {
+            panic!()
+        };
+        assert_eq!(batch.store.format, Some(Format::Safetensors));
     }
 
     #[test]

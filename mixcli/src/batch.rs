@@ -7,8 +7,9 @@
 //! video files (by extension, [`VIDEO_EXTENSIONS`]) and frame folders; hidden entries are
 //! skipped, and so is the output folder when it lies inside a searched folder. A folder is a
 //! frame folder when it holds `.jpg`/`.jpeg`/`.png` images and no video file, no sub-folder
-//! and no `.npy` file ([`mixdata::source::folder::classify`]): a stray cover image never hides the videos
-//! beside it, and mixcli's own outputs (`.npy`, previews, records, reports) are never inputs.
+//! and no `.npy` or `.safetensors` file ([`mixdata::source::folder::classify`]): a stray cover
+//! image never hides the videos beside it, and mixcli's own outputs (`.npy`, `.safetensors`,
+//! previews, records, reports) are never inputs.
 //! A folder with images that is not a frame folder is searched like any other; if nothing in
 //! it is an input, a note says so.
 //!
@@ -29,7 +30,9 @@
 //!
 //! The output is that name under `--out-dir`, its extension replaced by `.npy` (a frame
 //! folder's name gets `.npy` appended): `abseiling/x.mp4` -> `OUT/abseiling/x.npy`,
-//! `12345` -> `OUT/12345.npy`. The same input given twice (the same path once made absolute
+//! `12345` -> `OUT/12345.npy`. With `--format safetensors` the extension is `.safetensors`
+//! instead (`OUT/abseiling/x.safetensors`); `--dtype` does not change the name (the record
+//! tells an `f16` `.npy` from an `f32` one, see below). The same input given twice (the same path once made absolute
 //! and normalised lexically) is one job; given twice with different output names, or two
 //! inputs with one output name (`a.mp4` and `a.webm`), is a usage error naming both.
 //! Inputs are sorted by output name; `--shard I/N` keeps every N-th from position I, so N
@@ -52,7 +55,7 @@
 //! With a list, the run writes `OUT/index.jsonl` (`index-shard-I-of-N.jsonl` with `--shard`)
 //! atomically at its end: one JSON object per output, by index, `{"index", "output"
 //! (relative to OUT), "input" (as the list writes it), "labels", "frames" (F), "shape" (the
-//! `.npy`'s), "seed" (null in test mode), "geometry" (the transform as applied: resize, crop,
+//! `.npy`'s), "dtype" (`f32`, `f16`, `bf16`), "format" (`npy`, `safetensors`), "seed" (null in test mode), "geometry" (the transform as applied: resize, crop,
 //! flip; [`record::geometry`]), "views" (every view's geometry, in the order of the `.npy`'s
 //! views: one, or three with `--crop-mode three`), "segments": [{"frames" (positions),
 //! "numerators", "denominator", "window"}]}`. Outputs skipped as current get their line from their record
@@ -93,6 +96,7 @@ use crate::identity::{self, Claims, Identity, lexical_absolute, normalise};
 use crate::json;
 use crate::mixing::{self, MixRequest};
 use crate::record::{self, Freshness};
+use crate::tensor::{Format, Store};
 pub use mixdata::source::folder::VIDEO_EXTENSIONS;
 use mixdata::source::folder::{self as frames_dir, DirKind};
 
@@ -363,26 +367,27 @@ pub fn gather(
     Ok((named, search.notes))
 }
 
-/// The output of an input named `relative`: `.npy` replacing a file's extension, appended to a
-/// folder's name.
-fn output_name(folder: bool, relative: &Path) -> PathBuf {
+/// The output of an input named `relative`: `.EXT` (`npy`, `safetensors`) replacing a file's
+/// extension, appended to a folder's name.
+fn output_name(folder: bool, relative: &Path, ext: &str) -> PathBuf {
     if folder {
         let mut name = relative.as_os_str().to_os_string();
-        name.push(".npy");
+        name.push(".");
+        name.push(ext);
         PathBuf::from(name)
     } else {
-        relative.with_extension("npy")
+        relative.with_extension(ext)
     }
 }
 
 /// Makes the jobs of named inputs: one per input (the same input twice is one job), outputs
-/// under `out_dir`, sorted by output name.
+/// of `format` (its extension) under `out_dir`, sorted by output name.
 ///
 /// # Errors
 /// One input with two output names, or two inputs with one output name (a
 /// [`Problem::Collision`] naming both).
-pub fn plan_jobs(named: &[Named], out_dir: &Path) -> Result<Vec<Job>> {
-    plan_jobs_by(named, out_dir, |i| named[i].input.is_dir())
+pub fn plan_jobs(named: &[Named], out_dir: &Path, format: Format) -> Result<Vec<Job>> {
+    plan_jobs_by(named, out_dir, format, |i| named[i].input.is_dir())
 }
 
 /// [`plan_jobs`], `is_folder(i)` telling whether input `i` is a frame folder (its output
@@ -390,6 +395,7 @@ pub fn plan_jobs(named: &[Named], out_dir: &Path) -> Result<Vec<Job>> {
 fn plan_jobs_by(
     named: &[Named],
     out_dir: &Path,
+    format: Format,
     is_folder: impl Fn(usize) -> bool,
 ) -> Result<Vec<Job>> {
     let mut by_input: HashMap<PathBuf, usize> = HashMap::new();
@@ -397,7 +403,7 @@ fn plan_jobs_by(
     let mut jobs: Vec<Job> = Vec::new();
     for (i, n) in named.iter().enumerate() {
         let relative = normalise(&n.relative);
-        let output = out_dir.join(output_name(is_folder(i), &relative));
+        let output = out_dir.join(output_name(is_folder(i), &relative, format.extension()));
         let key = lexical_absolute(&n.input);
         if let Some(&i) = by_input.get(&key) {
             if jobs[i].output == output {
@@ -456,13 +462,13 @@ fn list_name(entry: &mixdata::Entry) -> PathBuf {
     }
 }
 
-/// The jobs of an annotation list's clips (see the module docs): outputs named by the list's
-/// paths under `out_dir`, each job's index its clip's position in the list, sorted by output
+/// The jobs of an annotation list's clips (see the module docs): outputs of `format` named by
+/// the list's paths under `out_dir`, each job's index its clip's position in the list, sorted by output
 /// name. A clip listed twice with one output is one job (its first line's).
 ///
 /// # Errors
 /// Two clips with one output name, one clip with two ([`Problem::Collision`]).
-pub fn list_jobs(entries: &[mixdata::Entry], out_dir: &Path) -> Result<Vec<Job>> {
+pub fn list_jobs(entries: &[mixdata::Entry], out_dir: &Path, format: Format) -> Result<Vec<Job>> {
     let named: Vec<Named> = entries
         .iter()
         .map(|e| Named {
@@ -470,7 +476,7 @@ pub fn list_jobs(entries: &[mixdata::Entry], out_dir: &Path) -> Result<Vec<Job>>
             relative: list_name(e),
         })
         .collect();
-    let mut jobs = plan_jobs_by(&named, out_dir, |i| {
+    let mut jobs = plan_jobs_by(&named, out_dir, format, |i| {
         entries[i].kind == mixdata::SourceKind::Frames
     })?;
     // plan_jobs numbered the jobs in output order; a list's clips are numbered by their line.
@@ -580,6 +586,7 @@ enum Outcome {
 /// input is opened.
 struct JobSetup<'a> {
     req: MixRequest<'a>,
+    store: Store,
     template: Option<&'a mixdata::FrameTemplate>,
 }
 
@@ -609,12 +616,18 @@ fn run_job(job: &Job, setup: &JobSetup<'_>, preview: bool) -> Outcome {
                 .map_err(|e| Error::io(dir, "creating the output folder", e))?;
         }
         // The key is taken before decoding: an input that changes meanwhile is redone next time.
-        let key = record::key(req, &job.input, setup.template);
+        let key = record::key(req, setup.store, &job.input, setup.template);
         let preview_path = preview.then(|| job.preview());
         let input = setup.open(job)?;
         let mixed = mixing::mix_input(&input, req)?;
-        mixing::write_outputs(&mixed, req, &job.output, preview_path.as_deref())?;
-        record::write(&job.output, &key, &job.input, &mixed, req)?;
+        mixing::write_outputs(
+            &mixed,
+            req,
+            setup.store,
+            &job.output,
+            preview_path.as_deref(),
+        )?;
+        record::write(&job.output, &key, &job.input, &mixed, req, setup.store)?;
         Ok((
             mixed.frames,
             mixed.full_shape(),
@@ -641,6 +654,7 @@ fn run_job(job: &Job, setup: &JobSetup<'_>, preview: bool) -> Outcome {
 fn index_line(
     job: &Job,
     req: &MixRequest<'_>,
+    store: Store,
     out_dir: &Path,
     frames: u32,
     shape: &[usize],
@@ -662,6 +676,8 @@ fn index_line(
         "labels": labels,
         "frames": frames,
         "shape": shape,
+        "dtype": store.dtype.to_string(),
+        "format": store.format.to_string(),
         "seed": seed,
         "geometry": geometry,
         "views": views,
@@ -800,6 +816,7 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
     let plan = args.plan.config()?;
     let threads = args.threads;
     let req = args.out.request(plan, threads)?;
+    let store = args.store.store(None)?;
     let format = args.list.as_ref().map(|_| args.list_format);
     let template = args
         .data
@@ -832,7 +849,7 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
                     list.display()
                 )));
             }
-            list_jobs(&entries, &args.out_dir)?
+            list_jobs(&entries, &args.out_dir, store.format)?
         }
         None => {
             let mut lines = Vec::new();
@@ -848,7 +865,7 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
             for note in &notes {
                 eprintln!("batch: note: {note}");
             }
-            plan_jobs(&named, &args.out_dir)?
+            plan_jobs(&named, &args.out_dir, store.format)?
         }
     };
     if all.is_empty() {
@@ -903,9 +920,9 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
     } else {
         par_map(&jobs, jobs_n, |job| {
             let req = job_request(&req, args, job);
-            let key: Value = record::key(&req, &job.input, template.as_ref());
+            let key: Value = record::key(&req, store, &job.input, template.as_ref());
             let preview = args.preview.then(|| job.preview());
-            record::check(&job.output, &key, preview.as_deref())
+            record::check(&job.output, store, &key, preview.as_deref())
         })
     };
     let mut todo = Vec::new();
@@ -921,6 +938,7 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
                     let line = index_line(
                         &job,
                         &req,
+                        store,
                         &args.out_dir,
                         frames,
                         &shape,
@@ -975,6 +993,7 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
                     let Some(job) = todo.get(i) else { break };
                     let setup = JobSetup {
                         req: job_request(req, args, job),
+                        store,
                         template: template.as_ref(),
                     };
                     let outcome = run_job(job, &setup, args.preview);
@@ -1001,6 +1020,7 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
                         let line = index_line(
                             job,
                             &req,
+                            store,
                             &args.out_dir,
                             frames,
                             &shape,
@@ -1122,6 +1142,7 @@ mod tests {
                 ("/data/k/./a/x.mp4", "a/x.mp4"),
             ]),
             Path::new("/out"),
+            Format::Npy,
         )
         .unwrap();
         let outs: Vec<_> = jobs.iter().map(|j| j.output.clone()).collect();
@@ -1136,6 +1157,7 @@ mod tests {
         let e = plan_jobs(
             &named(&[("/d/b/y.webm", "b/y.webm"), ("/d/b/y.mp4", "b/y.mp4")]),
             Path::new("/out"),
+            Format::Npy,
         )
         .unwrap_err();
         assert!(matches!(e.problem, Problem::Collision { .. }));
@@ -1147,6 +1169,7 @@ mod tests {
         let e = plan_jobs(
             &named(&[("/d/a.mp4", "a.mp4"), ("/d/a.mp4", "x/a.mp4")]),
             Path::new("/out"),
+            Format::Npy,
         )
         .unwrap_err();
         assert!(e.to_string().contains("given twice"), "{e}");
@@ -1160,7 +1183,7 @@ mod tests {
                 relative: PathBuf::from(format!("{i}.mp4")),
             })
             .collect();
-        let jobs = plan_jobs(&inputs, Path::new("/o")).unwrap();
+        let jobs = plan_jobs(&inputs, Path::new("/o"), Format::Npy).unwrap();
         let mut seen = Vec::new();
         for index in 0..4 {
             seen.extend(shard_jobs(jobs.clone(), Some(Shard { index, count: 4 })));

@@ -14,6 +14,8 @@ pub mod mixing;
 pub mod npy;
 pub mod preview;
 pub mod record;
+pub mod safetensors;
+pub mod tensor;
 
 pub use error::{Error, Problem, Result};
 
@@ -31,6 +33,7 @@ fn run_mix(args: &MixArgs) -> Result<()> {
     let plan = args.data.plan_for(args.plan.config()?, 0);
     let template = args.data.template(None)?;
     let req = args.out.request(plan, args.threads)?;
+    let store = args.store.store(Some(&args.output))?;
     device::check(req.device).map_err(Error::device)?;
     identity::check_mix(&args.input, &args.output, args.preview.as_deref())?;
     let npy_dest = atomic::check_output(&args.output, "-o")?;
@@ -75,12 +78,14 @@ fn run_mix(args: &MixArgs) -> Result<()> {
             mixed.damage
         );
     }
-    mixing::write_outputs(&mixed, &req, &args.output, args.preview.as_deref())?;
+    mixing::write_outputs(&mixed, &req, store, &args.output, args.preview.as_deref())?;
     eprintln!(
-        "mixed {} ({} frames) -> {} (float32 {:?})",
+        "mixed {} ({} frames) -> {} ({} {} {:?})",
         args.input.display(),
         mixed.frames,
         args.output.display(),
+        store.format,
+        store.type_name(),
         mixed.full_shape()
     );
     if let Some(p) = &args.preview {

@@ -35,8 +35,13 @@
 //! With `--template`, the key also holds the template and its start index
 //! (`"template": {"template": "img_{:05}.jpg", "start": 1}`): it decides which files are frames.
 //!
-//! The output part records what came out: the shape (the `.npy`'s: `[3, ...]` with three
-//! crops), F, the cheap count, the rotation applied, the geometry the clip was mixed with
+//! With `--dtype` or `--format` other than `f32` in `.npy`, the key also holds both
+//! (`"store": {"dtype": "f16", "format": "npy"}`), so a run never keeps an output of another
+//! element type or format; and the output file must be of the run's type as its header says.
+//! Records of `f32` `.npy` outputs have no `store`, as before these options, and stay current.
+//!
+//! The output part records what came out: the shape (the tensor's: `[3, ...]` with three
+//! crops), the element type and format (`"dtype": "f32"`, `"format": "npy"`), F, the cheap count, the rotation applied, the geometry the clip was mixed with
 //! ([`geometry`]: resize, crop, flip as drawn; the first view's), every view's ([`views`]),
 //! the damage an `--allow-damaged` run accepted (`null` when the input decoded cleanly), the
 //! train-mode seed the clip was mixed with (`null` in test mode; with `--epoch` the clip's own)
@@ -54,7 +59,7 @@ use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::identity::lexical_absolute;
 use crate::mixing::{MixRequest, Mixed};
-use crate::npy;
+use crate::tensor::Store;
 
 /// The record's path for an output: `OUT.npy` -> `OUT.npy.json`.
 #[must_use]
@@ -142,10 +147,15 @@ pub fn input_state(input: &Path) -> Value {
     })
 }
 
-/// The key of an output made from `input` with `req`, its frame folders read by `template`
-/// (see the module docs).
+/// The key of an output made from `input` with `req` into `store`, its frame folders read by
+/// `template` (see the module docs).
 #[must_use]
-pub fn key(req: &MixRequest<'_>, input: &Path, template: Option<&FrameTemplate>) -> Value {
+pub fn key(
+    req: &MixRequest<'_>,
+    store: Store,
+    input: &Path,
+    template: Option<&FrameTemplate>,
+) -> Value {
     let mut key = json!({
         "mixcli": env!("CARGO_PKG_VERSION"),
         "options": options(req),
@@ -155,6 +165,11 @@ pub fn key(req: &MixRequest<'_>, input: &Path, template: Option<&FrameTemplate>)
     // Only when given, so the records of runs without a template stay current.
     if let Some(t) = template {
         key["template"] = json!({"template": t.to_string(), "start": t.start()});
+    }
+    // Only for a half type or safetensors, so the records of f32 .npy outputs stay current.
+    if !store.is_default() {
+        key["store"] =
+            json!({"dtype": store.dtype.to_string(), "format": store.format.to_string()});
     }
     key
 }
@@ -227,6 +242,7 @@ pub fn write(
     input_as_given: &Path,
     mixed: &Mixed,
     req: &MixRequest<'_>,
+    store: Store,
 ) -> Result<()> {
     let damage = if mixed.damage.is_clean() {
         Value::Null
@@ -243,6 +259,8 @@ pub fn write(
         "input_as_given": input_as_given.to_string_lossy(),
         "output": {
             "shape": mixed.full_shape(),
+            "dtype": store.dtype.to_string(),
+            "format": store.format.to_string(),
             "frames": mixed.frames,
             "counted": mixed.counted,
             "rotation": mixed.rotation,
@@ -270,7 +288,8 @@ pub fn write(
 /// Whether an output can be kept on a resumed run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Freshness {
-    /// No complete `.npy`: never made, or its run was killed while writing it.
+    /// No complete output file of the run's format (a `.npy` or safetensors file as mixcli
+    /// writes them): never made, its run was killed while writing it, or damaged since.
     Missing,
     /// The record matches this run's key and the `.npy` is complete: skip it.
     Current,
@@ -282,11 +301,12 @@ pub enum Freshness {
     Unrecorded,
 }
 
-/// Checks `output` against the `key` of this run; `preview` is the preview that must exist
-/// too, when asked for.
+/// Checks `output` against the `key` of this run, whose outputs are of `store`; `preview` is
+/// the preview that must exist too, when asked for. An output file of another element type
+/// than the run's is stale, whatever its record says.
 #[must_use]
-pub fn check(output: &Path, key: &Value, preview: Option<&Path>) -> Freshness {
-    let Ok(shape) = npy::read_shape(output) else {
+pub fn check(output: &Path, store: Store, key: &Value, preview: Option<&Path>) -> Freshness {
+    let Ok((shape, dtype)) = store.read(output) else {
         return Freshness::Missing;
     };
     let Some(record) = std::fs::read(path_for(output))
@@ -300,7 +320,11 @@ pub fn check(output: &Path, key: &Value, preview: Option<&Path>) -> Freshness {
             .map(Value::as_u64)
             .eq(shape.iter().map(|&d| Some(d as u64)))
     });
-    if record["key"] != *key || !shape_matches || preview.is_some_and(|p| !p.is_file()) {
+    if record["key"] != *key
+        || !shape_matches
+        || dtype != store.dtype
+        || preview.is_some_and(|p| !p.is_file())
+    {
         return Freshness::Stale;
     }
     Freshness::Current

@@ -141,9 +141,39 @@ fn cuda_feature_build_mixes_exactly_or_names_the_missing_device() {
 
     let gpu_npy = dir.join("gpu.npy");
     let gpu = run_bin(bin, mix_args(&video, &gpu_npy, "cuda"));
+    // Half outputs of the GPU's mix: its f32 result rounded on the host, the contract's bits.
+    let half_args = |out: &Path, dtype: &str| {
+        let mut args = mix_args(&video, out, "cuda");
+        args.extend(["--dtype", dtype, "--format", "safetensors"].map(str::to_string));
+        args
+    };
+    let gpu_f16 = dir.join("gpu-f16.safetensors");
+    let gpu_bf16 = dir.join("gpu-bf16.safetensors");
     if gpu.status.success() {
         assert_bits_eq(&read_npy(&gpu_npy).1, &want, "--device cuda");
-        println!("CUDA device found: --device cuda matched mixcore bit for bit");
+        for (path, dtype) in [(&gpu_f16, "f16"), (&gpu_bf16, "bf16")] {
+            let r = run_bin(bin, half_args(path, dtype));
+            assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        }
+        let f16: Vec<u16> = want
+            .iter()
+            .map(|&x| half::f16::from_f32(x).to_bits())
+            .collect();
+        let bf16: Vec<u16> = want
+            .iter()
+            .map(|&x| half::bf16::from_f32(x).to_bits())
+            .collect();
+        assert_eq!(
+            u16s(&read_safetensors(&gpu_f16).data),
+            f16,
+            "--device cuda --dtype f16"
+        );
+        assert_eq!(
+            u16s(&read_safetensors(&gpu_bf16).data),
+            bf16,
+            "--device cuda --dtype bf16"
+        );
+        println!("CUDA device found: --device cuda matched mixcore bit for bit (f32, f16, bf16)");
         return;
     }
     // No usable GPU: the driver's reason, named as a device problem, and nothing written.
@@ -153,6 +183,8 @@ fn cuda_feature_build_mixes_exactly_or_names_the_missing_device() {
         expected.push("no CUDA-capable device is detected");
     }
     assert_clean_failure(&gpu, &expected, dir.path(), &video);
+    let half = run_bin(bin, half_args(&gpu_bf16, "bf16"));
+    assert_clean_failure(&half, &expected, dir.path(), &video);
     let out = run_bin(
         bin,
         [

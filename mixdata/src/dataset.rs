@@ -20,6 +20,7 @@ use crate::seed;
 use crate::source::{OpenOptions, Source};
 use crate::template::FrameTemplate;
 use crate::transform::{ClipTransform, Transform};
+use crate::values::{Dtype, Half, Values};
 
 /// How every clip of a dataset is mixed. `Default` is docs/contract.md's default plan (8
 /// segments, all frames, spread, linear, test mode) with raw `[S, 3, H, W]` output.
@@ -159,6 +160,31 @@ pub struct Sample {
     pub data: Vec<f32>,
     /// Shape, labels, plan and the rest.
     pub info: SampleInfo,
+}
+
+impl Sample {
+    /// The values in `dtype` ([`crate::values`]): a copy of [`Sample::data`] for
+    /// [`Dtype::F32`], else each value rounded once to the half format (nearest, ties to even:
+    /// docs/contract.md, section 10).
+    ///
+    /// ```
+    /// # fn f(sample: &mixdata::Sample) {
+    /// use mixdata::{Dtype, Values};
+    /// let Values::Bf16(bits) = sample.values(Dtype::Bf16) else { unreachable!() };
+    /// assert_eq!(bits.len(), sample.data.len());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn values(&self, dtype: Dtype) -> Values {
+        Values::from_f32(&self.data, dtype)
+    }
+
+    /// The values rounded to `half` (nearest, ties to even), as bit patterns, in the order of
+    /// [`Sample::data`].
+    #[must_use]
+    pub fn to_half(&self, half: Half) -> Vec<u16> {
+        crate::values::to_half(&self.data, half)
+    }
 }
 
 /// Clips with labels and the configuration that mixes them.

@@ -14,6 +14,7 @@ pub mod seed;
 pub mod source;
 pub mod template;
 pub mod transform;
+pub mod values;
 
 pub use damage::Damage;
 pub use dataset::{Dataset, DatasetConfig, Sample, SampleInfo, SegmentInfo};
@@ -28,3 +29,4 @@ pub use source::video::{init, probe};
 pub use source::{OpenOptions, Reader, ReaderOptions, Source, SourceKind};
 pub use template::{FrameTemplate, TemplateError};
 pub use transform::{ClipGeometry, ClipTransform, Crop, CropMode, Resize, Transform};
+pub use values::{Dtype, Half, Values};

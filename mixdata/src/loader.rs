@@ -40,6 +40,7 @@ use std::thread::JoinHandle;
 use crate::dataset::{Dataset, SampleInfo};
 use crate::error::{Error, Problem, Result};
 use crate::seed;
+use crate::values::{Dtype, Half, Values};
 
 /// What a failed sample does to an epoch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -159,6 +160,35 @@ impl Batch {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.indices.is_empty()
+    }
+
+    /// The batch's values ([`Batch::full_shape`]'s worth of [`Batch::data`]) in `dtype`
+    /// ([`crate::values`]): copied for [`Dtype::F32`], else each rounded once to the half
+    /// format (nearest, ties to even: docs/contract.md, section 10). The batch keeps its
+    /// buffer for [`Loader::recycle`].
+    #[must_use]
+    pub fn values(&self, dtype: Dtype) -> Values {
+        Values::from_f32(self.shaped(), dtype)
+    }
+
+    /// The batch's values rounded to `half` (nearest, ties to even), as bit patterns in the
+    /// order of [`Batch::data`] ([`Batch::full_shape`]'s worth).
+    ///
+    /// ```
+    /// # fn f(batch: &mixdata::Batch) {
+    /// let bits = batch.to_half(mixdata::Half::F16); // e.g. for a .npy '<f2' or an f16 tensor
+    /// assert_eq!(bits.len(), batch.full_shape().iter().product::<usize>());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn to_half(&self, half: Half) -> Vec<u16> {
+        crate::values::to_half(self.shaped(), half)
+    }
+
+    /// The part of `data` the shape covers (a recycled buffer may be longer).
+    fn shaped(&self) -> &[f32] {
+        let len: usize = self.full_shape().iter().product();
+        &self.data[..len.min(self.data.len())]
     }
 }
 

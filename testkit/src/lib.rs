@@ -1,7 +1,7 @@
 //! Helpers shared by framemix's end-to-end tests (mixcli's and mixdata's): temporary
 //! folders, media made with the `ffmpeg` program and the `png` crate, reference frames decoded
-//! independently of the library under test, mixcore's reference mix, `.npy` files read back,
-//! and bit-for-bit comparisons. A dev-dependency only; never published.
+//! independently of the library under test, mixcore's reference mix, `.npy` and safetensors
+//! files read back, and bit-for-bit comparisons. A dev-dependency only; never published.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -214,6 +214,118 @@ pub fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
     (shape, data)
 }
 
+/// A `.npy` file of any type: its shape, its `descr` (`<f4`, `<f2`, ...) and its data bytes
+/// (checks the header this project writes: version 1.0, padded to 64 bytes, C order, and that
+/// the data fills the file for a 4- or 2-byte type).
+pub fn read_npy_raw(path: &Path) -> (Vec<usize>, String, Vec<u8>) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00", "{}", path.display());
+    let len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    assert_eq!((10 + len) % 64, 0, "header not padded to 64 bytes");
+    let header = std::str::from_utf8(&bytes[10..10 + len]).unwrap();
+    assert!(header.contains("'fortran_order': False"), "{header}");
+    assert!(header.ends_with('\n'));
+    let d = header.find("'descr': '").unwrap() + "'descr': '".len();
+    let descr = header[d..d + header[d..].find('\'').unwrap()].to_string();
+    let open = header.find("'shape': (").unwrap() + "'shape': (".len();
+    let close = open + header[open..].find(')').unwrap();
+    let shape: Vec<usize> = header[open..close]
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let size = match descr.as_str() {
+        "<f4" => 4,
+        "<f2" => 2,
+        other => panic!("{}: unexpected descr {other}", path.display()),
+    };
+    let body = bytes[10 + len..].to_vec();
+    assert_eq!(
+        body.len(),
+        shape.iter().product::<usize>() * size,
+        "data size"
+    );
+    (shape, descr, body)
+}
+
+/// A `.npy` file of IEEE half values (`<f2`): shape and bit patterns.
+pub fn read_npy_f16(path: &Path) -> (Vec<usize>, Vec<u16>) {
+    let (shape, descr, body) = read_npy_raw(path);
+    assert_eq!(descr, "<f2", "{}", path.display());
+    (shape, u16s(&body))
+}
+
+/// Little-endian 16-bit values.
+pub fn u16s(bytes: &[u8]) -> Vec<u16> {
+    assert_eq!(bytes.len() % 2, 0);
+    bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect()
+}
+
+/// Little-endian `f32` values.
+pub fn f32s(bytes: &[u8]) -> Vec<f32> {
+    assert_eq!(bytes.len() % 4, 0);
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// The one tensor of a safetensors file (read independently of mixcli's parser).
+#[derive(Clone, Debug)]
+pub struct SafeTensor {
+    /// The tensor's name.
+    pub name: String,
+    /// Its type as the file spells it (`F32`, `F16`, `BF16`).
+    pub dtype: String,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Its data bytes (little-endian).
+    pub data: Vec<u8>,
+    /// `__metadata__` (`null` when absent).
+    pub metadata: Json,
+}
+
+/// Reads a safetensors file holding one tensor: checks the 8-byte length, the JSON header,
+/// that the data starts at a multiple of 8 and that the tensor's data fills the rest of the
+/// file exactly.
+pub fn read_safetensors(path: &Path) -> SafeTensor {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    assert_eq!((8 + n) % 8, 0, "data not aligned to 8 bytes");
+    let header: Json = serde_json::from_slice(&bytes[8..8 + n])
+        .unwrap_or_else(|e| panic!("{}: header: {e}", path.display()));
+    let object = header.as_object().expect("a JSON object");
+    let tensors: Vec<(&String, &Json)> = object
+        .iter()
+        .filter(|(k, _)| k.as_str() != "__metadata__")
+        .collect();
+    assert_eq!(tensors.len(), 1, "one tensor: {header}");
+    let (name, t) = tensors[0];
+    let dtype = t["dtype"].as_str().unwrap().to_string();
+    let shape: Vec<usize> = u64s(&t["shape"]).into_iter().map(|d| d as usize).collect();
+    let offsets = u64s(&t["data_offsets"]);
+    let size = match dtype.as_str() {
+        "F32" => 4,
+        "F16" | "BF16" => 2,
+        other => panic!("unexpected dtype {other}"),
+    };
+    assert_eq!(offsets[0], 0);
+    assert_eq!(offsets[1] as usize, shape.iter().product::<usize>() * size);
+    let data = bytes[8 + n..].to_vec();
+    assert_eq!(data.len(), offsets[1] as usize, "data size");
+    SafeTensor {
+        name: name.clone(),
+        dtype,
+        shape,
+        data,
+        metadata: object.get("__metadata__").cloned().unwrap_or(Json::Null),
+    }
+}
+
 /// mixcore's in-memory mix of packed RGB frames.
 pub fn reference_mix(
     frames: &[Vec<u8>],
@@ -270,7 +382,7 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Asserts that no temporary or partial output exists under `dir`: every file is a complete
-/// `.npy`, a PNG, or a report.
+/// `.npy` (`<f4` or `<f2`) or safetensors file, a PNG, or a report.
 pub fn assert_no_partial_outputs(dir: &Path) {
     for f in files_under(dir) {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
@@ -280,7 +392,10 @@ pub fn assert_no_partial_outputs(dir: &Path) {
             f.display()
         );
         if name.ends_with(".npy") {
-            let _ = read_npy(&dir.join(&f));
+            let _ = read_npy_raw(&dir.join(&f));
+        }
+        if name.ends_with(".safetensors") {
+            let _ = read_safetensors(&dir.join(&f));
         }
     }
 }

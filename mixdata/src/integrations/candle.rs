@@ -12,6 +12,7 @@
 //! for batch in loader.epoch(0) {
 //!     let batch = batch?;
 //!     let x = batch.to_candle(&Device::Cpu)?;         // [B, S, 3, H, W] f32
+//!     let h = batch.to_candle_dtype(mixdata::Dtype::Bf16, &Device::Cpu)?; // the same in bf16
 //!     let y = batch.labels_to_candle(&Device::Cpu)?;  // [B] u32, one label per clip
 //!     assert_eq!(x.dims()[0], y.dims()[0]);
 //!     loader.recycle(batch);
@@ -20,6 +21,8 @@
 //! ```
 
 use candle_core::{Device, Tensor};
+
+use crate::values::{Dtype, Values};
 
 use crate::dataset::Sample;
 use crate::loader::Batch;
@@ -39,6 +42,27 @@ fn tensor(data: &[f32], shape: &[usize], device: &Device) -> candle_core::Result
         )));
     };
     Tensor::from_slice(values, shape, device)
+}
+
+/// `data` (exactly `shape`'s values) as a tensor of `dtype`: halves are rounded by mixcore
+/// ([`crate::values`], the contract's bits), then handed to candle as they are.
+fn typed(
+    data: &[f32],
+    shape: &[usize],
+    dtype: Dtype,
+    device: &Device,
+) -> candle_core::Result<Tensor> {
+    match Values::from_f32(data, dtype) {
+        Values::F32(v) => Tensor::from_vec(v, shape, device),
+        Values::F16(bits) => {
+            let v: Vec<half::f16> = bits.into_iter().map(half::f16::from_bits).collect();
+            Tensor::from_vec(v, shape, device)
+        }
+        Values::Bf16(bits) => {
+            let v: Vec<half::bf16> = bits.into_iter().map(half::bf16::from_bits).collect();
+            Tensor::from_vec(v, shape, device)
+        }
+    }
 }
 
 /// The one label of each of `samples` as a `[n]` u32 tensor.
@@ -98,6 +122,24 @@ impl Batch {
         tensor(&self.data, &self.full_shape(), device)
     }
 
+    /// [`Batch::to_candle`] in `dtype`: an F32, F16 or BF16 tensor whose values are the
+    /// batch's rounded once, to nearest, ties to even ([`Batch::values`]; the bits are
+    /// mixcore's, not candle's conversion).
+    ///
+    /// # Errors
+    /// As [`Batch::to_candle`].
+    pub fn to_candle_dtype(&self, dtype: Dtype, device: &Device) -> candle_core::Result<Tensor> {
+        let shape = self.full_shape();
+        let len: usize = shape.iter().product();
+        let Some(values) = self.data.get(..len) else {
+            return Err(error(format!(
+                "the buffer holds {} values, fewer than the {len} of shape {shape:?}",
+                self.data.len()
+            )));
+        };
+        typed(values, &shape, dtype, device)
+    }
+
     /// The samples' labels as a `[B]` u32 tensor, for a cross-entropy loss.
     ///
     /// # Errors
@@ -153,6 +195,24 @@ impl Sample {
         tensor(&self.data, &shape, device)
     }
 
+    /// [`Sample::to_candle`] in `dtype` (F32, F16 or BF16; the values rounded once, to nearest,
+    /// ties to even, as [`Sample::values`]).
+    ///
+    /// # Errors
+    /// As [`Sample::to_candle`].
+    pub fn to_candle_dtype(&self, dtype: Dtype, device: &Device) -> candle_core::Result<Tensor> {
+        let shape = self.info.full_shape();
+        let len: usize = shape.iter().product();
+        if self.data.len() != len {
+            return Err(error(format!(
+                "sample {} holds {} values, not the {len} of shape {shape:?}",
+                self.info.index,
+                self.data.len()
+            )));
+        }
+        typed(&self.data, &shape, dtype, device)
+    }
+
     /// The sample's one label as a scalar u32 tensor.
     ///
     /// # Errors
@@ -196,6 +256,39 @@ mod tests {
         let y = b.labels_to_candle(&Device::Cpu).unwrap();
         assert_eq!(y.dims(), &[2]);
         assert_eq!(y.to_vec1::<u32>().unwrap(), vec![3, 1]);
+    }
+
+    #[test]
+    fn half_tensors_hold_the_contracts_bits() {
+        let mut b = batch(vec![vec![3], vec![1]]);
+        for (i, v) in b.data.iter_mut().enumerate() {
+            *v = (i as f32 + 0.3) / 7.0;
+        }
+        let x = b.to_candle_dtype(Dtype::Bf16, &Device::Cpu).unwrap();
+        assert_eq!(x.dtype(), candle_core::DType::BF16);
+        assert_eq!(x.dims(), &[2, 2, 3, 2, 1]);
+        let got: Vec<u16> = x
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<half::bf16>()
+            .unwrap()
+            .iter()
+            .map(|h| h.to_bits())
+            .collect();
+        assert_eq!(got, b.to_half(crate::Half::Bf16));
+        let x = b.to_candle_dtype(Dtype::F16, &Device::Cpu).unwrap();
+        assert_eq!(x.dtype(), candle_core::DType::F16);
+        let got: Vec<u16> = x
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<half::f16>()
+            .unwrap()
+            .iter()
+            .map(|h| h.to_bits())
+            .collect();
+        assert_eq!(got, b.to_half(crate::Half::F16));
+        let x = b.to_candle_dtype(Dtype::F32, &Device::Cpu).unwrap();
+        assert_eq!(x.flatten_all().unwrap().to_vec1::<f32>().unwrap(), b.data);
     }
 
     #[test]

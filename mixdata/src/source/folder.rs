@@ -96,7 +96,8 @@ pub fn has_video_extension(path: &Path) -> bool {
 pub enum DirKind {
     /// Frame images and nothing that says otherwise: a frame folder.
     Frames,
-    /// Frame images beside a video file, a sub-folder or a `.npy` file: not a frame folder.
+    /// Frame images beside a video file, a sub-folder or a `.npy` or `.safetensors` file: not
+    /// a frame folder.
     /// `batch` searches it like any folder (its images are not inputs); `mix`, given it
     /// directly, lists it as a frame folder, which fails naming the entry that is not a frame.
     Mixed,
@@ -107,8 +108,9 @@ pub enum DirKind {
 /// Whether `dir` is a frame folder. Hidden entries (`.name`) are ignored. The rule:
 ///
 /// - no `.jpg`, `.jpeg` or `.png` file: [`DirKind::Other`];
-/// - frame images and also a video file ([`VIDEO_EXTENSIONS`]), a sub-folder, or a `.npy`
-///   file (what mixcli writes: a folder of outputs and previews is never a frame folder):
+/// - frame images and also a video file ([`VIDEO_EXTENSIONS`]), a sub-folder, or a `.npy` or
+///   `.safetensors` file (what mixcli writes: a folder of outputs and previews is never a
+///   frame folder):
 ///   [`DirKind::Mixed`], so a stray cover image never hides the videos beside it;
 /// - otherwise [`DirKind::Frames`]; any other stray file makes listing it fail, naming the
 ///   file ([`FrameFolder::list`]), rather than changing the frame count silently.
@@ -124,9 +126,9 @@ pub fn classify(dir: &Path) -> Result<DirKind> {
             continue;
         }
         let path = entry.path();
-        let is_npy = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+        let is_npy = path.extension().is_some_and(|e| {
+            e.eq_ignore_ascii_case("npy") || e.eq_ignore_ascii_case("safetensors")
+        });
         if path.is_dir() || has_video_extension(&path) || is_npy {
             other_kind = true;
         } else if has_frame_extension(&path) && path.is_file() {
