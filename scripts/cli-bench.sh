@@ -9,6 +9,7 @@
 #            libraries, mostly: see the README);
 #   mix:     `mixcli mix F -o OUT --threads 1` (default plan: 8 segments, every frame, linear;
 #            f32 .npy), wall clock, start-up included.
+#            The same with `--dtype f16` (half the bytes written) is reported beside it.
 #   Target: mix <= 1.10 x (floor + start-up) per clip.
 #   batch:   `mixcli batch --threads 1 --jobs J` over three copies of the six clips (18 inputs),
 #            wall clock; clips/s against the floor's (18 / three times the summed rtimes).
@@ -88,6 +89,7 @@ print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {cpu}, {os.cpu_cou
 
 out = os.path.join(outs, "out.npy")
 mix_cmd = lambda c: [bin, "mix", c, "-o", out, "--threads", "1"]
+half_cmd = lambda c: mix_cmd(c) + ["--dtype", "f16"]
 copies = 3
 batch_in = os.path.join(outs, "batch-in")
 for k in range(copies):
@@ -114,26 +116,29 @@ print(f"start-up (mixcli --version, median of 20): {st_wall * 1000:.1f} ms wall,
 
 for c in clips:  # warm the page cache and the binary
     floor(c); run(mix_cmd(c))
-fl = {c: [] for c in clips}; mx = {c: [] for c in clips}
+fl = {c: [] for c in clips}; mx = {c: [] for c in clips}; hx = {c: [] for c in clips}
 b1, b2 = [], []
 for r in range(reps):
     for c in clips:
         fl[c].append(floor(c))
         mx[c].append(run(mix_cmd(c)))
+        hx[c].append(run(half_cmd(c)))
     b1.append(batch(1)); b2.append(batch(2))
     print(f"  round {r + 1} done: batch --jobs 1 {b1[-1][0]:.2f} s, --jobs 2 {b2[-1][0]:.2f} s", flush=True)
 
 print(f"\nmedians of {reps} rounds; times in ms")
-print("| clip | floor rtime | floor + start-up | `mixcli mix` | ratio (target <= 1.10) | mix / floor | mix CPU / floor CPU |")
-print("|---|---|---|---|---|---|---|")
+print("| clip | floor rtime | floor + start-up | `mixcli mix` | ratio (target <= 1.10) | mix / floor | mix CPU / floor CPU | `--dtype f16` | its ratio |")
+print("|---|---|---|---|---|---|---|---|---|")
 worst = 0.0
 for c in clips:
     f = med(w for w, _ in fl[c]); fc = med(x for _, x in fl[c])
     m = med(w for w, _ in mx[c]); mc = med(x for _, x in mx[c])
+    h = med(w for w, _ in hx[c])
     ratio = m / (f + st_wall)
     worst = max(worst, ratio)
     print(f"| {os.path.basename(c)} | {f * 1000:.1f} | {(f + st_wall) * 1000:.1f} | {m * 1000:.1f} | "
-          f"{ratio:.2f} {'met' if ratio <= 1.10 else 'NOT met'} | {m / f:.2f} | {mc / fc:.2f} |")
+          f"{ratio:.2f} {'met' if ratio <= 1.10 else 'NOT met'} | {m / f:.2f} | {mc / fc:.2f} | "
+          f"{h * 1000:.1f} | {h / (f + st_wall):.2f} |")
 print(f"worst ratio: {worst:.2f}")
 
 floor_total = copies * sum(med(w for w, _ in fl[c]) for c in clips)
