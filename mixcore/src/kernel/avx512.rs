@@ -62,8 +62,9 @@
 use core::arch::x86_64::*;
 
 use crate::epilogue::Epilogue;
+use crate::half::Half;
 use crate::kernel::avx2::fits_u16_pairs;
-use crate::kernel::{Finish, MAX_GROUP, reference};
+use crate::kernel::{Finish, MAX_GROUP, reference, staged};
 use crate::round::{
     FAST_DIVISOR_LIMIT, FMA_DIVISOR_LIMIT, RECIP_DIVISOR_LIMIT, round_ratio_fast,
     round_ratio_recip, split_reciprocal,
@@ -696,9 +697,39 @@ pub(crate) fn finish_u32(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [f32
     }
     // SAFETY: reachable only after AVX-512 and FMA were detected (see
     // `accumulate_u32_with`); `fits` checked the destination lengths.
+    unsafe { finish_u32_to::<F32s>(acc, d, fin, dst) }
+}
+
+/// [`finish_u32`] into a half-precision output, each vector rounded in registers before its
+/// store.
+pub(crate) fn finish_u32_half(
+    acc: &[u32],
+    d: u64,
+    fin: &Finish,
+    half: Half,
+    dst: &mut [&mut [u16]],
+) {
+    if d == 0 || d >= FAST_DIVISOR_LIMIT || !fits(acc.len(), fin, dst) {
+        return reference::finish_u32_half(acc, d, fin, half, dst);
+    }
+    // SAFETY: as in `finish_u32`.
+    unsafe {
+        match half {
+            Half::F16 => finish_u32_to::<F16s>(acc, d, fin, dst),
+            Half::Bf16 => finish_u32_to::<Bf16s>(acc, d, fin, dst),
+        }
+    }
+}
+
+/// # Safety
+/// AVX-512 F/BW/VL/DQ and FMA available; `0 < d < FAST_DIVISOR_LIMIT`;
+/// `fits(acc.len(), fin, dst)`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+unsafe fn finish_u32_to<O: Out>(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [O::Elem]]) {
+    // SAFETY: forwarded from the caller.
     unsafe {
         if d < FMA_DIVISOR_LIMIT {
-            finish_by_epilogue(
+            finish_by_epilogue::<_, O>(
                 &SumsFma {
                     acc,
                     y: split_reciprocal(d as u32),
@@ -708,7 +739,7 @@ pub(crate) fn finish_u32(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [f32
                 dst,
             );
         } else if d < RECIP_DIVISOR_LIMIT {
-            finish_by_epilogue(
+            finish_by_epilogue::<_, O>(
                 &SumsRecip {
                     acc,
                     recip: 1.0 / d as f64,
@@ -717,7 +748,7 @@ pub(crate) fn finish_u32(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [f32
                 dst,
             );
         } else {
-            finish_by_epilogue(&SumsDiv { acc, d }, fin, dst);
+            finish_by_epilogue::<_, O>(&SumsDiv { acc, d }, fin, dst);
         }
     }
 }
@@ -729,7 +760,30 @@ pub(crate) fn finish_u64(acc: &[u64], d: u64, fin: &Finish, dst: &mut [&mut [f32
         return reference::finish_u64(acc, d, fin, dst);
     }
     // SAFETY: as in `finish_u32`.
-    unsafe { finish_by_epilogue(&Sums64Div { acc, d }, fin, dst) }
+    unsafe { finish_by_epilogue::<_, F32s>(&Sums64Div { acc, d }, fin, dst) }
+}
+
+/// [`finish_u64`] into a half-precision output.
+pub(crate) fn finish_u64_half(
+    acc: &[u64],
+    d: u64,
+    fin: &Finish,
+    half: Half,
+    dst: &mut [&mut [u16]],
+) {
+    if d == 0 || d >= FAST_DIVISOR_LIMIT || !fits(acc.len(), fin, dst) {
+        return staged(acc, fin, half, dst, |part, runs| {
+            reference::finish_u64(part, d, fin, runs);
+        });
+    }
+    let src = Sums64Div { acc, d };
+    // SAFETY: as in `finish_u32`.
+    unsafe {
+        match half {
+            Half::F16 => finish_by_epilogue::<_, F16s>(&src, fin, dst),
+            Half::Bf16 => finish_by_epilogue::<_, Bf16s>(&src, fin, dst),
+        }
+    }
 }
 
 /// Float-path epilogue and layout into `dst`.
@@ -738,7 +792,127 @@ pub(crate) fn finish_f32(acc: &[f32], fin: &Finish, dst: &mut [&mut [f32]]) {
         return reference::finish_f32(acc, fin, dst);
     }
     // SAFETY: as in `finish_u32`.
-    unsafe { finish_by_epilogue(&Values(acc), fin, dst) }
+    unsafe { finish_by_epilogue::<_, F32s>(&Values(acc), fin, dst) }
+}
+
+/// [`finish_f32`] into a half-precision output.
+pub(crate) fn finish_f32_half(acc: &[f32], fin: &Finish, half: Half, dst: &mut [&mut [u16]]) {
+    if !fits(acc.len(), fin, dst) {
+        return reference::finish_f32_half(acc, fin, half, dst);
+    }
+    // SAFETY: as in `finish_u32`.
+    unsafe {
+        match half {
+            Half::F16 => finish_by_epilogue::<_, F16s>(&Values(acc), fin, dst),
+            Half::Bf16 => finish_by_epilogue::<_, Bf16s>(&Values(acc), fin, dst),
+        }
+    }
+}
+
+/// What an output element is and how sixteen finished values are stored: `f32`, or rounded
+/// to a half format in registers and stored as bits.
+trait Out {
+    type Elem: Copy;
+    /// One value, as [`Out::store`] stores its lane.
+    fn scalar(y: f32) -> Self::Elem;
+    /// Stores the lanes `own` of `v` at `line` (16 elements, aligned to their size), by a
+    /// streaming store when `STREAM` and all sixteen are stored.
+    ///
+    /// # Safety
+    /// The lanes `own` of `line` are writable; `line` is aligned to 16 elements when
+    /// `STREAM`; AVX-512 F/BW/VL/DQ available.
+    unsafe fn store<const STREAM: bool>(line: *mut Self::Elem, own: __mmask16, v: __m512);
+}
+
+/// `f32` output.
+struct F32s;
+/// f16 output: `vcvtps2ph`, round to nearest even by its immediate (not MXCSR; this code
+/// never sets DAZ or FTZ, so subnormals are converted and produced, never flushed).
+struct F16s;
+/// bf16 output: integer rounding of the `f32` bits (not AVX512-BF16's `vcvtneps2bf16`, which
+/// flushes subnormals; docs/contract.md section 10).
+struct Bf16s;
+
+impl Out for F32s {
+    type Elem = f32;
+    fn scalar(y: f32) -> f32 {
+        y
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+    unsafe fn store<const STREAM: bool>(line: *mut f32, own: __mmask16, v: __m512) {
+        // SAFETY: the caller's promise.
+        unsafe {
+            if STREAM && own == !0 {
+                _mm512_stream_ps(line, v);
+            } else {
+                _mm512_mask_storeu_ps(line, own, v);
+            }
+        }
+    }
+}
+
+/// Stores sixteen half values (32 bytes).
+///
+/// # Safety
+/// As [`Out::store`].
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+unsafe fn store_halves<const STREAM: bool>(line: *mut u16, own: __mmask16, h: __m256i) {
+    // SAFETY: the caller's promise.
+    unsafe {
+        if STREAM && own == !0 {
+            _mm256_stream_si256(line.cast(), h);
+        } else {
+            _mm256_mask_storeu_epi16(line.cast(), own, h);
+        }
+    }
+}
+
+impl Out for F16s {
+    type Elem = u16;
+    fn scalar(y: f32) -> u16 {
+        crate::half::f16_bits(y)
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+    unsafe fn store<const STREAM: bool>(line: *mut u16, own: __mmask16, v: __m512) {
+        let h = _mm512_cvtps_ph::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(v);
+        // SAFETY: the caller's promise.
+        unsafe { store_halves::<STREAM>(line, own, h) }
+    }
+}
+
+impl Out for Bf16s {
+    type Elem = u16;
+    fn scalar(y: f32) -> u16 {
+        crate::half::bf16_bits(y)
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+    unsafe fn store<const STREAM: bool>(line: *mut u16, own: __mmask16, v: __m512) {
+        // SAFETY: the caller's promise.
+        unsafe { store_halves::<STREAM>(line, own, bf16x16(v)) }
+    }
+}
+
+/// Sixteen values rounded to bf16 as `crate::half::bf16_bits` does: `(b + 0x7fff + lsb) >> 16`
+/// on the bits `b` (ties to even; a carry rounds up into the exponent, to infinity at the
+/// top), and a NaN's upper half with the quiet bit set.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+fn bf16x16(v: __m512) -> __m256i {
+    let b = _mm512_castps_si512(v);
+    let hi = _mm512_srli_epi32::<16>(b);
+    let lsb = _mm512_and_si512(hi, _mm512_set1_epi32(1));
+    let r = _mm512_srli_epi32::<16>(_mm512_add_epi32(
+        b,
+        _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)),
+    ));
+    // QNaN (0x01) or SNaN (0x80).
+    let nan = _mm512_fpclass_ps_mask::<0x81>(v);
+    let r = _mm512_mask_or_epi32(r, nan, hi, _mm512_set1_epi32(0x0040));
+    _mm512_cvtepi32_epi16(r)
 }
 
 /// A destination run written sixteen values at a time in whole, 64-byte-aligned lines
@@ -749,10 +923,10 @@ pub(crate) fn finish_f32(acc: &[f32], fin: &Finish, dst: &mut [&mut [f32]]) {
 /// `16 - lag` of the current one (one `vpermt2ps`), where `lag` is how many values the run
 /// starts past a line boundary; the run's first and last lines, which it only partly covers,
 /// get masked stores of the values that are its own. Whole lines may be streaming stores.
-struct LineWriter {
+struct LineWriter<O: Out> {
     /// The line the next store fills (the boundary at or before the run's next value; the
     /// first one may lie before the run, and only the run's own values are ever written).
-    line: *mut f32,
+    line: *mut O::Elem,
     /// Values the run starts past a line boundary, 0 to 15.
     lag: usize,
     /// `vpermt2ps` indices `16 - lag + i`: lanes below `lag` from the previous vector, the
@@ -765,11 +939,11 @@ struct LineWriter {
     own: __mmask16,
 }
 
-impl LineWriter {
+impl<O: Out> LineWriter<O> {
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-    fn new(run: *mut f32) -> Self {
-        let lag = (run as usize / 4) % 16;
+    fn new(run: *mut O::Elem) -> Self {
+        let lag = (run as usize / core::mem::size_of::<O::Elem>()) % 16;
         LineWriter {
             line: run.wrapping_sub(lag),
             lag,
@@ -798,13 +972,7 @@ impl LineWriter {
         // SAFETY: `line` is 64-byte aligned and holds the last `lag` values pushed (none
         // before the first push: `own` leaves those lanes out) and the first `16 - lag` of
         // `y`, all the run's.
-        unsafe {
-            if STREAM && self.own == !0 {
-                _mm512_stream_ps(self.line, v);
-            } else {
-                _mm512_mask_storeu_ps(self.line, self.own, v);
-            }
-        }
+        unsafe { O::store::<STREAM>(self.line, self.own, v) };
         self.own = !0;
         self.prev = y;
         self.line = self.line.wrapping_add(16);
@@ -821,7 +989,7 @@ impl LineWriter {
         if self.lag != 0 && self.own == !0 {
             let v = _mm512_permutex2var_ps(self.prev, self.idx, self.prev);
             // SAFETY: the line's first `lag` values are the last `lag` pushed, the run's.
-            unsafe { _mm512_mask_storeu_ps(self.line, (1u16 << self.lag) - 1, v) };
+            unsafe { O::store::<false>(self.line, (1u16 << self.lag) - 1, v) };
         }
     }
 }
@@ -829,7 +997,7 @@ impl LineWriter {
 /// True when `dst` has the runs a fused finish of `n` elements writes: one interleaved run of
 /// `n` (or one channel), or `channels` runs of `n / channels` for 2 to 4 channels and whole
 /// pixels.
-fn fits(n: usize, fin: &Finish, dst: &[&mut [f32]]) -> bool {
+fn fits<T>(n: usize, fin: &Finish, dst: &[&mut [T]]) -> bool {
     let ch = fin.channels;
     if !(1..=4).contains(&ch) {
         return false;
@@ -1090,13 +1258,13 @@ impl EpiConsts {
 /// # Safety
 /// AVX-512 F/BW/VL/DQ and FMA are available and `fits(src.len(), fin, dst)`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn finish_by_epilogue<L: Load>(src: &L, fin: &Finish, dst: &mut [&mut [f32]]) {
+unsafe fn finish_by_epilogue<L: Load, O: Out>(src: &L, fin: &Finish, dst: &mut [&mut [O::Elem]]) {
     // SAFETY: forwarded from the caller.
     unsafe {
         match fin.epilogue {
-            Epilogue::Raw => finish_by_layout::<L, RawEpi>(src, fin, dst),
-            Epilogue::Unit => finish_by_layout::<L, UnitEpi>(src, fin, dst),
-            Epilogue::Normalize { .. } => finish_by_layout::<L, NormEpi>(src, fin, dst),
+            Epilogue::Raw => finish_by_layout::<L, RawEpi, O>(src, fin, dst),
+            Epilogue::Unit => finish_by_layout::<L, UnitEpi, O>(src, fin, dst),
+            Epilogue::Normalize { .. } => finish_by_layout::<L, NormEpi, O>(src, fin, dst),
         }
     }
 }
@@ -1105,14 +1273,18 @@ unsafe fn finish_by_epilogue<L: Load>(src: &L, fin: &Finish, dst: &mut [&mut [f3
 /// As [`finish_by_epilogue`].
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn finish_by_layout<L: Load, E: Epi>(src: &L, fin: &Finish, dst: &mut [&mut [f32]]) {
+unsafe fn finish_by_layout<L: Load, E: Epi, O: Out>(
+    src: &L,
+    fin: &Finish,
+    dst: &mut [&mut [O::Elem]],
+) {
     // SAFETY: forwarded from the caller; `fits` allows planar runs for 2 to 4 channels only.
     unsafe {
         match (fin.planar, fin.channels) {
-            (true, 2) => finish_planar::<L, E, 2>(src, fin, dst),
-            (true, 3) => finish_planar::<L, E, 3>(src, fin, dst),
-            (true, 4) => finish_planar::<L, E, 4>(src, fin, dst),
-            _ => finish_interleaved::<L, E>(src, fin, dst),
+            (true, 2) => finish_planar::<L, E, O, 2>(src, fin, dst),
+            (true, 3) => finish_planar::<L, E, O, 3>(src, fin, dst),
+            (true, 4) => finish_planar::<L, E, O, 4>(src, fin, dst),
+            _ => finish_interleaved::<L, E, O>(src, fin, dst),
         }
     }
 }
@@ -1123,12 +1295,16 @@ unsafe fn finish_by_layout<L: Load, E: Epi>(src: &L, fin: &Finish, dst: &mut [&m
 /// As [`finish_by_epilogue`].
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn finish_interleaved<L: Load, E: Epi>(src: &L, fin: &Finish, dst: &mut [&mut [f32]]) {
+unsafe fn finish_interleaved<L: Load, E: Epi, O: Out>(
+    src: &L,
+    fin: &Finish,
+    dst: &mut [&mut [O::Elem]],
+) {
     let ch = fin.channels;
     let n = src.len();
     let k = EpiConsts::new(&fin.epilogue, ch);
     let out = &mut *dst[0];
-    let mut w = LineWriter::new(out.as_mut_ptr());
+    let mut w = LineWriter::<O>::new(out.as_mut_ptr());
     // Blocks of 16 ch elements: vector q of a block starts at channel (16 q) % ch.
     let block = 16 * ch;
     let pm: [__m512; 4] = core::array::from_fn(|q| k.pm[(16 * q) % ch]);
@@ -1146,7 +1322,7 @@ unsafe fn finish_interleaved<L: Load, E: Epi>(src: &L, fin: &Finish, dst: &mut [
     // SAFETY: as above.
     unsafe { w.flush() };
     for (i, slot) in out.iter_mut().enumerate().take(n).skip(full) {
-        *slot = fin.epilogue.apply(src.value(i), i % ch);
+        *slot = O::scalar(fin.epilogue.apply(src.value(i), i % ch));
     }
 }
 
@@ -1157,10 +1333,10 @@ unsafe fn finish_interleaved<L: Load, E: Epi>(src: &L, fin: &Finish, dst: &mut [
 /// As [`finish_by_epilogue`], with `fin.channels == CH`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn finish_planar<L: Load, E: Epi, const CH: usize>(
+unsafe fn finish_planar<L: Load, E: Epi, O: Out, const CH: usize>(
     src: &L,
     fin: &Finish,
-    dst: &mut [&mut [f32]],
+    dst: &mut [&mut [O::Elem]],
 ) {
     let n = src.len();
     let pixels = n / CH;
@@ -1174,7 +1350,7 @@ unsafe fn finish_planar<L: Load, E: Epi, const CH: usize>(
             t.map(|d| _mm512_loadu_si512(d.second.as_ptr().cast())),
         )
     };
-    let mut w: [LineWriter; CH] = core::array::from_fn(|c| {
+    let mut w: [LineWriter<O>; CH] = core::array::from_fn(|c| {
         LineWriter::new(
             dst.get_mut(c)
                 .map_or(core::ptr::null_mut(), |r| r.as_mut_ptr()),
@@ -1214,7 +1390,7 @@ unsafe fn finish_planar<L: Load, E: Epi, const CH: usize>(
     }
     for (c, run) in dst.iter_mut().enumerate().take(CH) {
         for (q, slot) in run.iter_mut().enumerate().take(pixels).skip(full) {
-            *slot = fin.epilogue.apply(src.value(CH * q + c), c);
+            *slot = O::scalar(fin.epilogue.apply(src.value(CH * q + c), c));
         }
     }
 }
@@ -1244,16 +1420,32 @@ pub(crate) fn mix_fused_u16(
     fin: &Finish,
     dst: &mut [&mut [f32]],
 ) -> usize {
-    mix_fused_with(rows, nums, d, fin, dst, STREAM_MIN_BYTES)
+    mix_fused_with::<F32s>(rows, nums, d, fin, dst, STREAM_MIN_BYTES)
 }
 
-/// [`mix_fused_u16`] with streaming stores from `stream_min` output bytes.
-fn mix_fused_with(
+/// [`mix_fused_u16`] into a half-precision output: each vector is rounded in registers and
+/// stored as bits (streaming stores from [`STREAM_MIN_BYTES`] of output, as for `f32`).
+pub(crate) fn mix_fused_u16_half(
     rows: &[&[u8]],
     nums: &[u32],
     d: u64,
     fin: &Finish,
-    dst: &mut [&mut [f32]],
+    half: Half,
+    dst: &mut [&mut [u16]],
+) -> usize {
+    match half {
+        Half::F16 => mix_fused_with::<F16s>(rows, nums, d, fin, dst, STREAM_MIN_BYTES),
+        Half::Bf16 => mix_fused_with::<Bf16s>(rows, nums, d, fin, dst, STREAM_MIN_BYTES),
+    }
+}
+
+/// [`mix_fused_u16`] into elements `O`, with streaming stores from `stream_min` output bytes.
+fn mix_fused_with<O: Out>(
+    rows: &[&[u8]],
+    nums: &[u32],
+    d: u64,
+    fin: &Finish,
+    dst: &mut [&mut [O::Elem]],
     stream_min: usize,
 ) -> usize {
     let ch = fin.channels;
@@ -1273,16 +1465,16 @@ fn mix_fused_with(
     if !ok {
         return 0;
     }
-    let stream = done.saturating_mul(4) >= stream_min;
+    let stream = done.saturating_mul(core::mem::size_of::<O::Elem>()) >= stream_min;
     // SAFETY: reachable only after AVX-512 and FMA were detected (see `accumulate_u32_with`);
     // every row holds `len >= done` bytes, `done` is a multiple of 64 ch, `fits` checked the
     // destination, and the planar instantiations get their own channel count.
     unsafe {
         match fin.epilogue {
-            Epilogue::Raw => fused_by_layout::<RawEpi>(rows, nums, d, fin, dst, done, stream),
-            Epilogue::Unit => fused_by_layout::<UnitEpi>(rows, nums, d, fin, dst, done, stream),
+            Epilogue::Raw => fused_by_layout::<RawEpi, O>(rows, nums, d, fin, dst, done, stream),
+            Epilogue::Unit => fused_by_layout::<UnitEpi, O>(rows, nums, d, fin, dst, done, stream),
             Epilogue::Normalize { .. } => {
-                fused_by_layout::<NormEpi>(rows, nums, d, fin, dst, done, stream);
+                fused_by_layout::<NormEpi, O>(rows, nums, d, fin, dst, done, stream);
             }
         }
     }
@@ -1290,29 +1482,29 @@ fn mix_fused_with(
 }
 
 /// # Safety
-/// As [`fused`], for any channel count of 1 to 4.
+/// As [`fused_planar`] and [`fused_interleaved`], for any channel count of 1 to 4.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn fused_by_layout<E: Epi>(
+unsafe fn fused_by_layout<E: Epi, O: Out>(
     rows: &[&[u8]],
     nums: &[u32],
     d: u64,
     fin: &Finish,
-    dst: &mut [&mut [f32]],
+    dst: &mut [&mut [O::Elem]],
     done: usize,
     stream: bool,
 ) {
     // SAFETY: forwarded from the caller.
     unsafe {
         match (stream, fin.planar, fin.channels) {
-            (false, true, 2) => fused_planar::<E, 2, false>(rows, nums, d, fin, dst, done),
-            (false, true, 3) => fused_planar::<E, 3, false>(rows, nums, d, fin, dst, done),
-            (false, true, 4) => fused_planar::<E, 4, false>(rows, nums, d, fin, dst, done),
-            (false, ..) => fused_interleaved::<E, false>(rows, nums, d, fin, dst, done),
-            (true, true, 2) => fused_planar::<E, 2, true>(rows, nums, d, fin, dst, done),
-            (true, true, 3) => fused_planar::<E, 3, true>(rows, nums, d, fin, dst, done),
-            (true, true, 4) => fused_planar::<E, 4, true>(rows, nums, d, fin, dst, done),
-            (true, ..) => fused_interleaved::<E, true>(rows, nums, d, fin, dst, done),
+            (false, true, 2) => fused_planar::<E, O, 2, false>(rows, nums, d, fin, dst, done),
+            (false, true, 3) => fused_planar::<E, O, 3, false>(rows, nums, d, fin, dst, done),
+            (false, true, 4) => fused_planar::<E, O, 4, false>(rows, nums, d, fin, dst, done),
+            (false, ..) => fused_interleaved::<E, O, false>(rows, nums, d, fin, dst, done),
+            (true, true, 2) => fused_planar::<E, O, 2, true>(rows, nums, d, fin, dst, done),
+            (true, true, 3) => fused_planar::<E, O, 3, true>(rows, nums, d, fin, dst, done),
+            (true, true, 4) => fused_planar::<E, O, 4, true>(rows, nums, d, fin, dst, done),
+            (true, ..) => fused_interleaved::<E, O, true>(rows, nums, d, fin, dst, done),
         }
     }
 }
@@ -1371,17 +1563,17 @@ impl OnePass<'_> {
 /// `64 CH`; `fits(done, fin, dst)` with `fin.channels == CH` and `fin.planar`; the numerators
 /// pass `fits_u16_pairs`; `0 < d < FMA_DIVISOR_LIMIT`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn fused_planar<E: Epi, const CH: usize, const STREAM: bool>(
+unsafe fn fused_planar<E: Epi, O: Out, const CH: usize, const STREAM: bool>(
     rows: &[&[u8]],
     nums: &[u32],
     d: u64,
     fin: &Finish,
-    dst: &mut [&mut [f32]],
+    dst: &mut [&mut [O::Elem]],
     done: usize,
 ) {
     let one = OnePass::new(rows, nums, d);
     let k = EpiConsts::new(&fin.epilogue, CH);
-    let mut w: [LineWriter; CH] = core::array::from_fn(|c| {
+    let mut w: [LineWriter<O>; CH] = core::array::from_fn(|c| {
         LineWriter::new(
             dst.get_mut(c)
                 .map_or(core::ptr::null_mut(), |r| r.as_mut_ptr()),
@@ -1403,10 +1595,10 @@ unsafe fn fused_planar<E: Epi, const CH: usize, const STREAM: bool>(
         // SAFETY: the block's 64 pixels lie below done / CH, within every run (fits), and
         // are each run's next values; AVX-512 available.
         unsafe {
-            planar_group::<E, CH, 0, STREAM>(&one, &sums, &idx[0], &k, &mut w);
-            planar_group::<E, CH, 1, STREAM>(&one, &sums, &idx[1], &k, &mut w);
-            planar_group::<E, CH, 2, STREAM>(&one, &sums, &idx[2], &k, &mut w);
-            planar_group::<E, CH, 3, STREAM>(&one, &sums, &idx[3], &k, &mut w);
+            planar_group::<E, O, CH, 0, STREAM>(&one, &sums, &idx[0], &k, &mut w);
+            planar_group::<E, O, CH, 1, STREAM>(&one, &sums, &idx[1], &k, &mut w);
+            planar_group::<E, O, CH, 2, STREAM>(&one, &sums, &idx[2], &k, &mut w);
+            planar_group::<E, O, CH, 3, STREAM>(&one, &sums, &idx[3], &k, &mut w);
         }
         j += 64 * CH;
     }
@@ -1427,12 +1619,12 @@ unsafe fn fused_planar<E: Epi, const CH: usize, const STREAM: bool>(
 /// Every run holds the group's 16 values as its next ones; AVX-512 F/BW available.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn planar_group<E: Epi, const CH: usize, const G: usize, const STREAM: bool>(
+unsafe fn planar_group<E: Epi, O: Out, const CH: usize, const G: usize, const STREAM: bool>(
     one: &OnePass<'_>,
     sums: &[(__m512i, __m512i); CH],
     idx: &[__m512i; CH],
     k: &EpiConsts,
-    w: &mut [LineWriter; CH],
+    w: &mut [LineWriter<O>; CH],
 ) {
     let (col, shift) = const { planar_source(CH, G) };
     let next = (col + 1) % CH;
@@ -1467,18 +1659,18 @@ unsafe fn planar_group<E: Epi, const CH: usize, const G: usize, const STREAM: bo
 /// `64 fin.channels`; `fits(done, fin, dst)`; the numerators pass `fits_u16_pairs`;
 /// `0 < d < FMA_DIVISOR_LIMIT`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn fused_interleaved<E: Epi, const STREAM: bool>(
+unsafe fn fused_interleaved<E: Epi, O: Out, const STREAM: bool>(
     rows: &[&[u8]],
     nums: &[u32],
     d: u64,
     fin: &Finish,
-    dst: &mut [&mut [f32]],
+    dst: &mut [&mut [O::Elem]],
     done: usize,
 ) {
     let ch = fin.channels;
     let one = OnePass::new(rows, nums, d);
     let k = EpiConsts::new(&fin.epilogue, ch);
-    let mut w = LineWriter::new(
+    let mut w = LineWriter::<O>::new(
         dst.get_mut(0)
             .map_or(core::ptr::null_mut(), |r| r.as_mut_ptr()),
     );
@@ -1708,7 +1900,7 @@ mod tests {
                         &mut b[skew + o..skew + o + per]
                     })
                     .collect();
-                let done = mix_fused_with(&rows, &nums, d, &fin, &mut dst, stream_min);
+                let done = mix_fused_with::<F32s>(&rows, &nums, d, &fin, &mut dst, stream_min);
                 assert_eq!(done, len - len % (64 * ch));
                 let upto = if planar { done / ch } else { done };
                 for (c, (got, w)) in dst.iter().zip(&want).enumerate() {
@@ -1740,6 +1932,161 @@ mod tests {
     /// The planar tables: every group's 16 pixels come from the two vectors the kernel
     /// permutes (checked when the tables are built), and the shifted pairs stay within the
     /// block's columns.
+    /// As `one_pass_matches_reference_at_every_alignment`, into f16 and bf16 runs at every
+    /// offset from a 32-byte boundary, with streaming stores forced on and off.
+    #[test]
+    fn one_pass_into_halves_matches_reference_at_every_alignment() {
+        if !has_avx512() {
+            eprintln!("SKIPPED: this CPU has no AVX-512 BW/VL: the AVX-512 routes were not tested");
+            return;
+        }
+        let mut rng = Rng(0xBEEF);
+        let epilogues = [
+            Epilogue::Raw,
+            Epilogue::Unit,
+            Epilogue::IMAGENET,
+            Epilogue::Normalize {
+                mean: [0.1, 0.9, 0.5, 0.25],
+                std: [0.3, 1e-4, 2.0, 1.5],
+            },
+        ];
+        const UNSET: u16 = 0xffff; // a NaN in both formats, which no mix produces
+        for case in 0..240 {
+            let half = if case % 2 == 0 { Half::F16 } else { Half::Bf16 };
+            let ch = 1 + (case / 2) % 4;
+            let planar = ch > 1 && (case / 8) % 2 == 0;
+            let epilogue = epilogues[(case / 16) % 4];
+            let pixels = 64 + (rng.next() % 300) as usize;
+            let len = pixels * ch;
+            let m = 1 + (rng.next() % 16) as usize;
+            let nums: Vec<u32> = (0..m).map(|_| 1 + (rng.next() % 16) as u32).collect();
+            let d: u64 = nums.iter().map(|&n| u64::from(n)).sum();
+            let rows: Vec<Vec<u8>> = (0..m)
+                .map(|_| (0..len).map(|_| rng.next() as u8).collect())
+                .collect();
+            let rows: Vec<&[u8]> = rows.iter().map(Vec::as_slice).collect();
+            let fin = Finish {
+                epilogue,
+                channels: ch,
+                planar,
+            };
+            let mut acc = vec![0u32; len];
+            reference::accumulate_u32(&mut acc, &rows, &nums, true);
+            let (count, per) = if planar { (ch, pixels) } else { (1, len) };
+            let mut want = vec![vec![0f32; per]; count];
+            {
+                let mut w: Vec<&mut [f32]> = want.iter_mut().map(Vec::as_mut_slice).collect();
+                reference::finish_u32(&acc, d, &fin, &mut w);
+            }
+            let offsets: Vec<usize> = (0..count)
+                .map(|c| (case / 3 + c * (case % 3)) % 16)
+                .collect();
+            let skew_of = |b: &Vec<u16>| (16 - (b.as_ptr() as usize / 2) % 16) % 16;
+            for stream_min in [0, usize::MAX] {
+                let mut bufs: Vec<Vec<u16>> = vec![vec![UNSET; per + 32]; count];
+                let mut dst: Vec<&mut [u16]> = bufs
+                    .iter_mut()
+                    .zip(&offsets)
+                    .map(|(b, &o)| {
+                        let skew = skew_of(b);
+                        &mut b[skew + o..skew + o + per]
+                    })
+                    .collect();
+                let done = match half {
+                    Half::F16 => {
+                        mix_fused_with::<F16s>(&rows, &nums, d, &fin, &mut dst, stream_min)
+                    }
+                    Half::Bf16 => {
+                        mix_fused_with::<Bf16s>(&rows, &nums, d, &fin, &mut dst, stream_min)
+                    }
+                };
+                assert_eq!(done, len - len % (64 * ch));
+                let upto = if planar { done / ch } else { done };
+                for (c, (got, w)) in dst.iter().zip(&want).enumerate() {
+                    for i in 0..per {
+                        let expect = if i < upto { half.bits(w[i]) } else { UNSET };
+                        assert_eq!(
+                            got[i], expect,
+                            "case {case}: {half:?} ch={ch} planar={planar} run {c} value {i} \
+                             (done {done}, stream_min {stream_min}, offsets {offsets:?})"
+                        );
+                    }
+                }
+                for (b, &o) in bufs.iter().zip(&offsets) {
+                    let skew = skew_of(b);
+                    assert!(
+                        b[..skew + o].iter().all(|&v| v == UNSET),
+                        "case {case}: wrote before"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The half finishes round every `f32` the way `crate::half` does, edge values included:
+    /// subnormals (kept, never flushed), ties, overflow to infinity, NaNs, at every alignment.
+    #[test]
+    fn half_finish_rounds_edge_values_as_the_reference() {
+        if !has_avx512() {
+            eprintln!("SKIPPED: this CPU has no AVX-512 BW/VL: the AVX-512 routes were not tested");
+            return;
+        }
+        let mut rng = Rng(0x5EED);
+        let mut values: Vec<f32> = [
+            0x0000_0001u32, // smallest f32 subnormal
+            0x0000_8000,
+            0x0000_8001,
+            0x0001_8000,
+            0x3300_0000, // 2^-25: f16 tie to 0
+            0x3300_0001,
+            0x3380_0000,
+            0x33c0_0000,
+            0x387f_e000,
+            0x387f_f000,
+            0x3880_0000, // smallest normal f16
+            0x3f80_8000, // bf16 tie, to even
+            0x3f81_8000, // bf16 tie, up
+            0x3f80_1000, // f16 tie
+            0x477f_efff,
+            0x477f_f000, // 65520: f16 overflow
+            0x7f7f_ffff, // f32::MAX: bf16 rounds to infinity
+            0x7f80_0000,
+            0x7f80_0001, // signalling NaN
+            0x7fc0_0000,
+            0x7fff_ffff,
+        ]
+        .iter()
+        .flat_map(|&b| [f32::from_bits(b), -f32::from_bits(b)])
+        .collect();
+        values.extend((0..3000).map(|_| f32::from_bits(rng.next() as u32)));
+        for half in [Half::F16, Half::Bf16] {
+            for offset in 0..16 {
+                for start in 0..3 {
+                    let src = &values[start..];
+                    let fin = Finish {
+                        epilogue: Epilogue::Raw,
+                        channels: 1,
+                        planar: false,
+                    };
+                    let mut want = vec![0u16; src.len()];
+                    reference::finish_f32_half(src, &fin, half, &mut [&mut want]);
+                    let mut buf = vec![0u16; src.len() + 32];
+                    let skew = (16 - (buf.as_ptr() as usize / 2) % 16) % 16;
+                    let got = &mut buf[skew + offset..skew + offset + src.len()];
+                    finish_f32_half(src, &fin, half, &mut [&mut *got]);
+                    for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
+                        assert_eq!(
+                            g,
+                            w,
+                            "{half:?}: f32 bits {:#010x} (offset {offset})",
+                            src[i].to_bits()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn planar_sources_stay_in_the_block() {
         for ch in 2..=4 {
