@@ -8,6 +8,8 @@
 //!   exact integer oracle;
 //! - `mix_half` equals `mix` followed by the conversion, bit for bit, on every backend, also
 //!   for outputs large enough that the one-pass kernels use streaming stores;
+//! - the streaming `Mixer`'s `finish_half` equals `mix_half`, for every buffer size, push
+//!   order, spec and backend, with and without an output given up front;
 //! - every backend's half kernels (`finish_*_half`, `mix_fused_half`, which round in
 //!   registers) equal its `f32` kernels followed by the conversion, at every alignment.
 
@@ -15,8 +17,8 @@ use framemix_tests::{arbitrary_epilogue, backends};
 use mixcore::half::{Half, bf16_bits, convert, f16_bits};
 use mixcore::kernel::{Backend, Finish, Kernels};
 use mixcore::{
-    Epilogue, FrameView, Geometry, Layout, MixSpec, Plan, PlanConfig, Schedule, TILE_ELEMENTS, mix,
-    mix_half,
+    Epilogue, FrameView, Geometry, Layout, MixPath, MixSpec, Mixer, Plan, PlanConfig, Schedule,
+    TILE_ELEMENTS, mix, mix_half,
 };
 use proptest::prelude::*;
 
@@ -383,4 +385,112 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn mixer_finish_half_equals_mix_half() {
+    // Wide enough for whole one-pass blocks and a tail; few frames, so windows fit a buffer.
+    let g = Geometry::new(150, 3, 3).unwrap();
+    let video = random_video(24, g, 0x0123_4567_89ab_cdef);
+    let frames: Vec<FrameView<'_>> = video
+        .iter()
+        .map(|v| FrameView::packed(v, g).unwrap())
+        .collect();
+    let plan = Plan::new(
+        24,
+        &PlanConfig {
+            segments: 4,
+            schedule: Schedule::Linear,
+            ..PlanConfig::default()
+        },
+    )
+    .unwrap();
+    let specs = [
+        MixSpec::default(),
+        MixSpec {
+            layout: Layout::Cthw,
+            epilogue: Epilogue::IMAGENET,
+            ..MixSpec::default()
+        },
+        MixSpec {
+            layout: Layout::Thwc,
+            path: MixPath::Float(mixcore::FloatWeights::Schedule),
+            ..MixSpec::default()
+        },
+    ];
+    for base in specs {
+        for backend in backends() {
+            let spec = MixSpec { backend, ..base };
+            for half in [Half::F16, Half::Bf16] {
+                let n = mixcore::output_len(&plan, g).unwrap();
+                let mut want = vec![0u16; n];
+                mix_half(&plan, &frames, &spec, half, &mut want).unwrap();
+                for buffered in [0, 3, Mixer::RECOMMENDED_BUFFER] {
+                    for (order, reverse) in [("in order", false), ("reversed", true)] {
+                        // The float path takes its frames in order only (contract 7).
+                        if reverse && matches!(spec.path, MixPath::Float(_)) {
+                            continue;
+                        }
+                        for given_output in [false, true] {
+                            let words =
+                                Mixer::scratch_len_buffered(&plan, g, &spec, buffered).unwrap();
+                            let mut scratch = vec![0u64; words];
+                            let mut own = vec![0f32; n];
+                            let mut mixer = if given_output {
+                                Mixer::with_output(&plan, g, spec, buffered, &mut scratch, &mut own)
+                                    .unwrap()
+                            } else {
+                                Mixer::with_buffer(&plan, g, spec, buffered, &mut scratch).unwrap()
+                            };
+                            let mut order_of: Vec<u32> = (0..24).collect();
+                            if reverse {
+                                order_of.reverse();
+                            }
+                            for f in order_of {
+                                if mixer.is_needed(f) {
+                                    mixer.push(f, &frames[f as usize]).unwrap();
+                                }
+                            }
+                            let mut got = vec![UNSET; n];
+                            mixer.finish_half(half, &mut got).unwrap();
+                            assert!(
+                                got == want,
+                                "{half:?} {spec:?} buffer {buffered} {order} output given {given_output}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn mixer_finish_half_refuses_a_short_output() {
+    let g = Geometry::new(4, 2, 3).unwrap();
+    let plan = Plan::new(4, &PlanConfig::default()).unwrap();
+    let spec = MixSpec::default();
+    let mut scratch = vec![0u64; Mixer::scratch_len(&plan, g, &spec).unwrap()];
+    let mut mixer = Mixer::new(&plan, g, spec, &mut scratch).unwrap();
+    let frame = vec![1u8; 24];
+    for f in 0..4 {
+        if mixer.is_needed(f) {
+            mixer
+                .push(f, &FrameView::packed(&frame, g).unwrap())
+                .unwrap();
+        }
+    }
+    let n = mixcore::output_len(&plan, g).unwrap();
+    let mut out = vec![UNSET; n - 1];
+    assert_eq!(
+        mixer.finish_half(Half::F16, &mut out),
+        Err(mixcore::Error::BufferTooSmall {
+            len: n - 1,
+            needed: n
+        })
+    );
+    assert!(
+        out.iter().all(|&h| h == UNSET),
+        "wrote into a refused output"
+    );
 }
