@@ -235,7 +235,17 @@ fn random_video(frames: usize, g: Geometry, seed: u64) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Outputs of several MB per call: the one-pass kernels write them with streaming stores.
+/// `len` elements of `T` in `buf`, starting `skew` elements past a 64-byte boundary.
+fn skewed<T: Copy>(buf: &mut Vec<T>, len: usize, skew: usize, fill: T) -> &mut [T] {
+    let size = std::mem::size_of::<T>();
+    buf.clear();
+    buf.resize(len + 64 / size + skew, fill);
+    let lead = (64 - (buf.as_ptr() as usize) % 64) % 64 / size;
+    &mut buf[lead + skew..lead + skew + len]
+}
+
+/// Outputs of several MB per call: the one-pass kernels write them with streaming stores
+/// (AVX2's only into aligned runs, so both aligned and skewed outputs).
 #[test]
 fn mix_half_of_large_outputs_equals_mix_then_convert() {
     let g = Geometry::new(1280, 720, 3).unwrap();
@@ -252,31 +262,38 @@ fn mix_half_of_large_outputs_equals_mix_then_convert() {
         },
     )
     .unwrap();
+    let n = mixcore::output_len(&plan, g).unwrap();
+    let (mut buf32, mut buf16) = (Vec::new(), Vec::new());
     for (layout, epilogue) in [
         (Layout::Tchw, Epilogue::Raw),
         (Layout::Thwc, Epilogue::IMAGENET),
     ] {
+        let spec = |backend| MixSpec {
+            layout,
+            epilogue,
+            backend,
+            ..MixSpec::default()
+        };
+        let mut want = vec![0f32; n];
+        mix(&plan, &frames, &spec(Backend::Reference), &mut want).unwrap();
         for backend in backends() {
-            let spec = MixSpec {
-                layout,
-                epilogue,
-                backend,
-                ..MixSpec::default()
-            };
-            let mut f32s = vec![0f32; mixcore::output_len(&plan, g).unwrap()];
-            mix(&plan, &frames, &spec, &mut f32s).unwrap();
-            for half in [Half::F16, Half::Bf16] {
-                let mut want = vec![0u16; f32s.len()];
-                convert(&f32s, &mut want, half);
-                // Offset by one element, so the runs start off every line boundary.
-                let mut buf = vec![0u16; f32s.len() + 1];
-                let got = &mut buf[1..];
-                mix_half(&plan, &frames, &spec, half, got).unwrap();
-                let first = got.iter().zip(&want).position(|(a, b)| a != b);
+            for skew in [0, 1] {
+                let got = skewed(&mut buf32, n, skew, f32::NAN);
+                mix(&plan, &frames, &spec(backend), got).unwrap();
+                let first = (0..n).find(|&j| got[j].to_bits() != want[j].to_bits());
                 assert!(
                     first.is_none(),
-                    "{half:?} {layout:?} {epilogue:?} {backend:?}: first difference at {first:?}"
+                    "f32 {layout:?} {epilogue:?} {backend:?} skew {skew}: first difference at {first:?}"
                 );
+                for half in [Half::F16, Half::Bf16] {
+                    let got = skewed(&mut buf16, n, skew, UNSET);
+                    mix_half(&plan, &frames, &spec(backend), half, got).unwrap();
+                    let first = (0..n).find(|&j| got[j] != half.bits(want[j]));
+                    assert!(
+                        first.is_none(),
+                        "{half:?} {layout:?} {epilogue:?} {backend:?} skew {skew}: first difference at {first:?}"
+                    );
+                }
             }
         }
     }

@@ -390,6 +390,13 @@ trait Put {
     /// # Safety
     /// `p..p + 8` is writable; AVX2, FMA and F16C available.
     unsafe fn put8(p: *mut Self::Elem, y: __m256);
+    /// Bytes of eight values: the alignment [`Put::stream8`] needs.
+    const BYTES8: usize = 8 * core::mem::size_of::<Self::Elem>();
+    /// As [`Put::put8`], by a streaming store.
+    ///
+    /// # Safety
+    /// As [`Put::put8`], and `p` is aligned to [`Put::BYTES8`].
+    unsafe fn stream8(p: *mut Self::Elem, y: __m256);
 }
 
 /// `f32` output.
@@ -410,6 +417,12 @@ impl Put for F32s {
         // SAFETY: the caller's promise.
         unsafe { _mm256_storeu_ps(p, y) }
     }
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn stream8(p: *mut f32, y: __m256) {
+        // SAFETY: the caller's promise (32-byte aligned).
+        unsafe { _mm256_stream_ps(p, y) }
+    }
 }
 
 impl Put for F16s {
@@ -425,6 +438,13 @@ impl Put for F16s {
         // SAFETY: the caller's promise (16 bytes, unaligned).
         unsafe { _mm_storeu_si128(p.cast(), h) }
     }
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn stream8(p: *mut u16, y: __m256) {
+        let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(y);
+        // SAFETY: the caller's promise (16 bytes, 16-byte aligned).
+        unsafe { _mm_stream_si128(p.cast(), h) }
+    }
 }
 
 impl Put for Bf16s {
@@ -437,6 +457,12 @@ impl Put for Bf16s {
     unsafe fn put8(p: *mut u16, y: __m256) {
         // SAFETY: the caller's promise (16 bytes, unaligned).
         unsafe { _mm_storeu_si128(p.cast(), bf16x8(y)) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn stream8(p: *mut u16, y: __m256) {
+        // SAFETY: the caller's promise (16 bytes, 16-byte aligned).
+        unsafe { _mm_stream_si128(p.cast(), bf16x8(y)) }
     }
 }
 
@@ -818,22 +844,43 @@ unsafe fn fused_by_epilogue<P: Put>(
     dst: &mut [&mut [P::Elem]],
     done: usize,
 ) {
-    // SAFETY: forwarded from the caller.
+    // Streaming stores need every store aligned: the runs' starts (each store is at a
+    // multiple of eight values from them).
+    let runs = if fin.planar && fin.channels == 3 {
+        3
+    } else {
+        1
+    };
+    let aligned = dst
+        .iter()
+        .take(runs)
+        .all(|r| (r.as_ptr() as usize).is_multiple_of(P::BYTES8));
+    let stream =
+        aligned && done.saturating_mul(core::mem::size_of::<P::Elem>()) >= STREAM_MIN_BYTES;
+    // SAFETY: forwarded from the caller; streaming only with aligned runs.
     unsafe {
-        match fin.epilogue {
-            Epilogue::Raw => fused::<RawEpi, P>(rows, nums, d, fin, dst, done),
-            Epilogue::Unit => fused::<UnitEpi, P>(rows, nums, d, fin, dst, done),
-            Epilogue::Normalize { .. } => fused::<NormEpi, P>(rows, nums, d, fin, dst, done),
+        match (fin.epilogue, stream) {
+            (Epilogue::Raw, false) => fused::<RawEpi, P, false>(rows, nums, d, fin, dst, done),
+            (Epilogue::Unit, false) => fused::<UnitEpi, P, false>(rows, nums, d, fin, dst, done),
+            (Epilogue::Normalize { .. }, false) => {
+                fused::<NormEpi, P, false>(rows, nums, d, fin, dst, done);
+            }
+            (Epilogue::Raw, true) => fused::<RawEpi, P, true>(rows, nums, d, fin, dst, done),
+            (Epilogue::Unit, true) => fused::<UnitEpi, P, true>(rows, nums, d, fin, dst, done),
+            (Epilogue::Normalize { .. }, true) => {
+                fused::<NormEpi, P, true>(rows, nums, d, fin, dst, done);
+            }
         }
     }
 }
 
 /// # Safety
 /// AVX2, FMA and F16C available; rows hold at least `done` bytes (a multiple of 96);
-/// `fits(done, fin, dst)`; the numerators pass `fits_u16_pairs`.
+/// `fits(done, fin, dst)`; the numerators pass `fits_u16_pairs`; with `STREAM`, every run
+/// `dst` has is aligned to `P::BYTES8`.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn fused<E: Epi, P: Put>(
+unsafe fn fused<E: Epi, P: Put, const STREAM: bool>(
     rows: &[&[u8]],
     nums: &[u32],
     d: u64,
@@ -916,7 +963,12 @@ unsafe fn fused<E: Epi, P: Put>(
                     // SAFETY: p0 + 8g + 8 <= done / 3 <= dst[c].len() (fits); AVX2 available.
                     unsafe {
                         let y = E::apply(divide(n, hv, lv), cm[c], cs[c]);
-                        P::put8(outs[c].add(p0 + 8 * g), y);
+                        let o = outs[c].add(p0 + 8 * g);
+                        if STREAM {
+                            P::stream8(o, y)
+                        } else {
+                            P::put8(o, y)
+                        }
                     }
                 }
             }
@@ -927,11 +979,25 @@ unsafe fn fused<E: Epi, P: Put>(
                     // SAFETY: j + 8q + 8 <= done <= dst[0].len() (fits); AVX2 available.
                     unsafe {
                         let y = E::apply(divide(n, hv, lv), pm[q % 3], ps[q % 3]);
-                        P::put8(outs[0].add(j + 8 * q), y);
+                        let o = outs[0].add(j + 8 * q);
+                        if STREAM {
+                            P::stream8(o, y)
+                        } else {
+                            P::put8(o, y)
+                        }
                     }
                 }
             }
         }
         j += 96;
     }
+    if STREAM {
+        // Streaming stores are weakly ordered: make them visible before anything after.
+        _mm_sfence();
+    }
 }
+
+/// Output bytes from which a one-pass call whose runs are aligned writes them with streaming
+/// stores (`vmovntps`, `vmovntdq`), as the AVX-512 kernel does (see its `STREAM_MIN_BYTES`):
+/// regular stores first read every output line for ownership; streaming stores only write.
+const STREAM_MIN_BYTES: usize = 4 << 20;
