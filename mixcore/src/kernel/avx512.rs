@@ -813,15 +813,31 @@ pub(crate) fn finish_f32_half(acc: &[f32], fin: &Finish, half: Half, dst: &mut [
 /// to a half format in registers and stored as bits.
 trait Out {
     type Elem: Copy;
+    /// Values a writer holds back between stores (streamed halves wait for the other half of
+    /// their 64-byte line).
+    type Pending: Copy;
+    /// Nothing held back.
+    const NONE: Self::Pending;
     /// One value, as [`Out::store`] stores its lane.
     fn scalar(y: f32) -> Self::Elem;
     /// Stores the lanes `own` of `v` at `line` (16 elements, aligned to their size), by a
-    /// streaming store when `STREAM` and all sixteen are stored.
+    /// streaming store when `STREAM` and all sixteen are stored (possibly held back in
+    /// `pending` until the next call, which stores at `line + 16`, or [`Out::drain`]).
     ///
     /// # Safety
-    /// The lanes `own` of `line` are writable; `line` is aligned to 16 elements when
-    /// `STREAM`; AVX-512 F/BW/VL/DQ available.
-    unsafe fn store<const STREAM: bool>(line: *mut Self::Elem, own: __mmask16, v: __m512);
+    /// The lanes `own` of `line` are writable; `line` is aligned to 16 elements;
+    /// AVX-512 F/BW/VL/DQ available.
+    unsafe fn store<const STREAM: bool>(
+        line: *mut Self::Elem,
+        own: __mmask16,
+        v: __m512,
+        pending: &mut Self::Pending,
+    );
+    /// Stores what `pending` holds back.
+    ///
+    /// # Safety
+    /// As [`Out::store`], for the stores that held it.
+    unsafe fn drain(pending: &mut Self::Pending);
 }
 
 /// `f32` output.
@@ -835,12 +851,15 @@ struct Bf16s;
 
 impl Out for F32s {
     type Elem = f32;
+    type Pending = ();
+    const NONE: () = ();
     fn scalar(y: f32) -> f32 {
         y
     }
+    unsafe fn drain(_: &mut ()) {}
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-    unsafe fn store<const STREAM: bool>(line: *mut f32, own: __mmask16, v: __m512) {
+    unsafe fn store<const STREAM: bool>(line: *mut f32, own: __mmask16, v: __m512, _: &mut ()) {
         // SAFETY: the caller's promise.
         unsafe {
             if STREAM && own == !0 {
@@ -852,47 +871,104 @@ impl Out for F32s {
     }
 }
 
-/// Stores sixteen half values (32 bytes).
+/// A half writer's held-back store: sixteen halves (32 bytes) for the first half of the
+/// 64-byte line at the pointer.
+type HalfPending = Option<(*mut u16, __m256i)>;
+
+/// Stores sixteen half values (32 bytes, aligned). Streamed, a first half of a 64-byte line
+/// waits in `pending` for the second, and the two go as one 64-byte streaming store: whole
+/// lines leave the write-combining buffers as one write, not two partial ones.
 ///
 /// # Safety
 /// As [`Out::store`].
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn store_halves<const STREAM: bool>(line: *mut u16, own: __mmask16, h: __m256i) {
-    // SAFETY: the caller's promise.
+unsafe fn store_halves<const STREAM: bool>(
+    line: *mut u16,
+    own: __mmask16,
+    h: __m256i,
+    pending: &mut HalfPending,
+) {
+    // SAFETY: the caller's promise; a held first half is the line's bytes 0..32 and `line`
+    // its bytes 32..64 (the next store of the same run), so the 64-byte store is aligned and
+    // the run's.
     unsafe {
-        if STREAM && own == !0 {
-            _mm256_stream_si256(line.cast(), h);
-        } else {
+        if !STREAM || own != !0 {
             _mm256_mask_storeu_epi16(line.cast(), own, h);
+        } else if (line as usize).is_multiple_of(64) {
+            *pending = Some((line, h));
+        } else if let Some((first, lo)) = pending.take() {
+            let whole = _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), h);
+            _mm512_stream_si512(first.cast(), whole);
+        } else {
+            _mm256_stream_si256(line.cast(), h);
         }
+    }
+}
+
+/// Stores a held-back first half of a line.
+///
+/// # Safety
+/// As [`store_halves`].
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+unsafe fn drain_halves(pending: &mut HalfPending) {
+    if let Some((first, lo)) = pending.take() {
+        // SAFETY: the store that held it was allowed to write there.
+        unsafe { _mm256_stream_si256(first.cast(), lo) };
     }
 }
 
 impl Out for F16s {
     type Elem = u16;
+    type Pending = HalfPending;
+    const NONE: HalfPending = None;
     fn scalar(y: f32) -> u16 {
         crate::half::f16_bits(y)
     }
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-    unsafe fn store<const STREAM: bool>(line: *mut u16, own: __mmask16, v: __m512) {
+    unsafe fn store<const STREAM: bool>(
+        line: *mut u16,
+        own: __mmask16,
+        v: __m512,
+        pending: &mut HalfPending,
+    ) {
         let h = _mm512_cvtps_ph::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(v);
         // SAFETY: the caller's promise.
-        unsafe { store_halves::<STREAM>(line, own, h) }
+        unsafe { store_halves::<STREAM>(line, own, h, pending) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+    unsafe fn drain(pending: &mut HalfPending) {
+        // SAFETY: the caller's promise.
+        unsafe { drain_halves(pending) }
     }
 }
 
 impl Out for Bf16s {
     type Elem = u16;
+    type Pending = HalfPending;
+    const NONE: HalfPending = None;
     fn scalar(y: f32) -> u16 {
         crate::half::bf16_bits(y)
     }
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-    unsafe fn store<const STREAM: bool>(line: *mut u16, own: __mmask16, v: __m512) {
+    unsafe fn store<const STREAM: bool>(
+        line: *mut u16,
+        own: __mmask16,
+        v: __m512,
+        pending: &mut HalfPending,
+    ) {
         // SAFETY: the caller's promise.
-        unsafe { store_halves::<STREAM>(line, own, bf16x16(v)) }
+        unsafe { store_halves::<STREAM>(line, own, bf16x16(v), pending) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+    unsafe fn drain(pending: &mut HalfPending) {
+        // SAFETY: the caller's promise.
+        unsafe { drain_halves(pending) }
     }
 }
 
@@ -915,9 +991,10 @@ fn bf16x16(v: __m512) -> __m256i {
     _mm512_cvtepi32_epi16(r)
 }
 
-/// A destination run written sixteen values at a time in whole, 64-byte-aligned lines
-/// whatever the run's own alignment: a vector of values straddles two lines unless the run is
-/// aligned, and each such store would cost two (measured on this backend's development host:
+/// A destination run written sixteen values at a time in whole, aligned lines (64 bytes of
+/// `f32`; 32 bytes of halves, streamed in pairs as whole 64-byte lines) whatever the run's own
+/// alignment: a vector of values straddles two lines unless the run is aligned, and each such
+/// store would cost two (measured on this backend's development host:
 /// output 16 bytes past a line boundary made case a about 10% slower and case b up to 20%).
 /// So each line is assembled from the last `lag` values of the previous vector and the first
 /// `16 - lag` of the current one (one `vpermt2ps`), where `lag` is how many values the run
@@ -937,6 +1014,8 @@ struct LineWriter<O: Out> {
     /// The lanes of the next line that are the run's: those from `lag` on for the first
     /// line, all after it.
     own: __mmask16,
+    /// A store held back (see [`Out::store`]).
+    pending: O::Pending,
 }
 
 impl<O: Out> LineWriter<O> {
@@ -953,6 +1032,7 @@ impl<O: Out> LineWriter<O> {
             ),
             prev: _mm512_setzero_ps(),
             own: !((1u16 << lag) - 1),
+            pending: O::NONE,
         }
     }
 
@@ -972,7 +1052,7 @@ impl<O: Out> LineWriter<O> {
         // SAFETY: `line` is 64-byte aligned and holds the last `lag` values pushed (none
         // before the first push: `own` leaves those lanes out) and the first `16 - lag` of
         // `y`, all the run's.
-        unsafe { O::store::<STREAM>(self.line, self.own, v) };
+        unsafe { O::store::<STREAM>(self.line, self.own, v, &mut self.pending) };
         self.own = !0;
         self.prev = y;
         self.line = self.line.wrapping_add(16);
@@ -986,10 +1066,13 @@ impl<O: Out> LineWriter<O> {
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
     unsafe fn flush(&mut self) {
+        // SAFETY: held back by a push, which was allowed to write there.
+        unsafe { O::drain(&mut self.pending) };
         if self.lag != 0 && self.own == !0 {
             let v = _mm512_permutex2var_ps(self.prev, self.idx, self.prev);
+            let mut none = O::NONE;
             // SAFETY: the line's first `lag` values are the last `lag` pushed, the run's.
-            unsafe { O::store::<false>(self.line, (1u16 << self.lag) - 1, v) };
+            unsafe { O::store::<false>(self.line, (1u16 << self.lag) - 1, v, &mut none) };
         }
     }
 }
