@@ -419,6 +419,20 @@ fn accumulate_u32_with(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], init: bool
     }
 }
 
+/// `Kernels::exact_group` of the VNNI table: a run the 16-bit pair route takes is cut where
+/// its limits would be crossed (as AVX2's rule), unless its numerators all fit the VNNI dot
+/// route (at most 255): then the whole run, up to [`MAX_GROUP`] frames, is one group, so a long
+/// window is read in fewer, fuller groups (16/16/6 frames instead of 16/11/8/3 for a
+/// 38-frame linear window).
+pub(crate) fn exact_group_vnni(nums: &[u32]) -> usize {
+    let pairs = crate::kernel::avx2::exact_group(nums);
+    if pairs < nums.len() && nums.iter().all(|&n| n <= 255) {
+        nums.len()
+    } else {
+        pairs
+    }
+}
+
 /// The 64-byte columns of `len` bytes: whole ones, then the last partial one with its mask.
 /// (Loops over it keep their bodies in the kernels' own functions, where closures passed to
 /// a helper would not inline under the kernels' target features.)

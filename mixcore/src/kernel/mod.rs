@@ -252,6 +252,7 @@ const AVX512: Kernels = Kernels {
 #[cfg(target_arch = "x86_64")]
 const AVX512_VNNI: Kernels = Kernels {
     accumulate_u32: avx512::accumulate_u32_vnni,
+    exact_group: avx512::exact_group_vnni,
     ..AVX512
 };
 
