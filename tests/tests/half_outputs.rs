@@ -511,3 +511,51 @@ fn mixer_finish_half_refuses_a_short_output() {
         "wrote into a refused output"
     );
 }
+
+/// Frames with row padding (and starts off alignment) are mixed row by row, not as one flat
+/// line: the half path there too equals `mix` then the conversion.
+#[test]
+fn mix_half_of_padded_frames_equals_mix_then_convert() {
+    let g = Geometry::new(131, 4, 3).unwrap();
+    let (row, stride) = (131 * 3, 131 * 3 + 9);
+    let packed = random_video(20, Geometry::new(131, 4, 3).unwrap(), 0x51ed_2701_0000_0001);
+    let padded: Vec<Vec<u8>> = packed
+        .iter()
+        .map(|p| {
+            let mut v = vec![0xAAu8; 1 + stride * 4];
+            for y in 0..4 {
+                v[1 + y * stride..1 + y * stride + row].copy_from_slice(&p[y * row..(y + 1) * row]);
+            }
+            v
+        })
+        .collect();
+    let frames: Vec<FrameView<'_>> = padded
+        .iter()
+        .map(|v| FrameView::new(&v[1..], g, stride).unwrap())
+        .collect();
+    let plan = Plan::new(
+        20,
+        &PlanConfig {
+            segments: 3,
+            ..PlanConfig::default()
+        },
+    )
+    .unwrap();
+    for layout in [Layout::Tchw, Layout::Thwc] {
+        for backend in backends() {
+            let spec = MixSpec {
+                layout,
+                backend,
+                ..MixSpec::default()
+            };
+            let mut f32s = vec![0f32; mixcore::output_len(&plan, g).unwrap()];
+            mix(&plan, &frames, &spec, &mut f32s).unwrap();
+            for half in [Half::F16, Half::Bf16] {
+                let mut got = vec![UNSET; f32s.len()];
+                mix_half(&plan, &frames, &spec, half, &mut got).unwrap();
+                let want: Vec<u16> = f32s.iter().map(|&v| half.bits(v)).collect();
+                assert!(got == want, "{half:?} {layout:?} {backend:?}");
+            }
+        }
+    }
+}

@@ -34,6 +34,12 @@
 //! - Stores: every output run is written in whole 64-byte lines ([`LineWriter`]), however the
 //!   caller's buffer is aligned, and a one-pass call writing [`STREAM_MIN_BYTES`] or more
 //!   writes them with streaming stores, which skip reading each line before overwriting it.
+//! - Half-precision outputs (docs/contract.md section 10): the same kernels, each finished
+//!   vector rounded in registers before its store: f16 by `vcvtps2ph` with its immediate
+//!   round-to-nearest-even (MXCSR's DAZ and FTZ are never set, so subnormals go through
+//!   exactly), bf16 by integer rounding of the bits (not AVX512-BF16's `vcvtneps2bf16`, which
+//!   flushes subnormals), then narrowed by `vpmovdw`. Lines are 32 bytes of halves; streamed,
+//!   two of them go out as one 64-byte store.
 //! - A row's last partial 64-byte column goes through the same code with masked loads and
 //!   stores; only the finish kernels' last partial 16 values are finished one at a time.
 //!
