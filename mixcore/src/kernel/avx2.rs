@@ -397,6 +397,11 @@ trait Put {
     /// # Safety
     /// As [`Put::put8`], and `p` is aligned to [`Put::BYTES8`].
     unsafe fn stream8(p: *mut Self::Elem, y: __m256);
+    /// Stores four of the eight values at `p`: the first four, or the last four when `HI`.
+    ///
+    /// # Safety
+    /// `p..p + 4` is writable; AVX2, FMA and F16C available.
+    unsafe fn put4<const HI: bool>(p: *mut Self::Elem, y: __m256);
 }
 
 /// `f32` output.
@@ -423,6 +428,34 @@ impl Put for F32s {
         // SAFETY: the caller's promise (32-byte aligned).
         unsafe { _mm256_stream_ps(p, y) }
     }
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn put4<const HI: bool>(p: *mut f32, y: __m256) {
+        let v = if HI {
+            _mm256_extractf128_ps::<1>(y)
+        } else {
+            _mm256_castps256_ps128(y)
+        };
+        // SAFETY: the caller's promise.
+        unsafe { _mm_storeu_ps(p, v) }
+    }
+}
+
+/// Four of eight halves (`h`, 16 bytes) at `p`: the first four, or the last four when `HI`.
+///
+/// # Safety
+/// `p..p + 4` is writable; AVX2 available.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn put4_halves<const HI: bool>(p: *mut u16, h: __m128i) {
+    // SAFETY: the caller's promise (8 bytes, unaligned).
+    unsafe {
+        if HI {
+            _mm_storeh_pd(p.cast(), _mm_castsi128_pd(h));
+        } else {
+            _mm_storel_epi64(p.cast(), h);
+        }
+    }
 }
 
 impl Put for F16s {
@@ -445,6 +478,13 @@ impl Put for F16s {
         // SAFETY: the caller's promise (16 bytes, 16-byte aligned).
         unsafe { _mm_stream_si128(p.cast(), h) }
     }
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn put4<const HI: bool>(p: *mut u16, y: __m256) {
+        let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(y);
+        // SAFETY: the caller's promise.
+        unsafe { put4_halves::<HI>(p, h) }
+    }
 }
 
 impl Put for Bf16s {
@@ -463,6 +503,12 @@ impl Put for Bf16s {
     unsafe fn stream8(p: *mut u16, y: __m256) {
         // SAFETY: the caller's promise (16 bytes, 16-byte aligned).
         unsafe { _mm_stream_si128(p.cast(), bf16x8(y)) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn put4<const HI: bool>(p: *mut u16, y: __m256) {
+        // SAFETY: the caller's promise.
+        unsafe { put4_halves::<HI>(p, bf16x8(y)) }
     }
 }
 
@@ -844,31 +890,55 @@ unsafe fn fused_by_epilogue<P: Put>(
     dst: &mut [&mut [P::Elem]],
     done: usize,
 ) {
-    // Streaming stores need every store aligned: the runs' starts (each store is at a
-    // multiple of eight values from them).
+    // Streaming stores need aligned stores: every run's start aligned to eight values' bytes
+    // (each store is a multiple of eight values from it), or every run's start four values
+    // past such a boundary (where a large `Vec<f32>` from malloc starts), whose stores are
+    // shifted by four values (see `fused`).
     let runs = if fin.planar && fin.channels == 3 {
         3
     } else {
         1
     };
-    let aligned = dst
-        .iter()
-        .take(runs)
-        .all(|r| (r.as_ptr() as usize).is_multiple_of(P::BYTES8));
-    let stream =
-        aligned && done.saturating_mul(core::mem::size_of::<P::Elem>()) >= STREAM_MIN_BYTES;
-    // SAFETY: forwarded from the caller; streaming only with aligned runs.
+    let phase = |r: &&mut [P::Elem]| (r.as_ptr() as usize) % P::BYTES8;
+    let large = done.saturating_mul(core::mem::size_of::<P::Elem>()) >= STREAM_MIN_BYTES;
+    let stream = if !large || dst.len() < runs {
+        None
+    } else if dst.iter().take(runs).all(|r| phase(r) == 0) {
+        Some(false)
+    } else if dst.iter().take(runs).all(|r| phase(r) == P::BYTES8 / 2) {
+        Some(true)
+    } else {
+        None
+    };
+    // SAFETY: forwarded from the caller; streaming only with runs of the phase it assumes.
     unsafe {
-        match (fin.epilogue, stream) {
-            (Epilogue::Raw, false) => fused::<RawEpi, P, false>(rows, nums, d, fin, dst, done),
-            (Epilogue::Unit, false) => fused::<UnitEpi, P, false>(rows, nums, d, fin, dst, done),
-            (Epilogue::Normalize { .. }, false) => {
-                fused::<NormEpi, P, false>(rows, nums, d, fin, dst, done);
-            }
-            (Epilogue::Raw, true) => fused::<RawEpi, P, true>(rows, nums, d, fin, dst, done),
-            (Epilogue::Unit, true) => fused::<UnitEpi, P, true>(rows, nums, d, fin, dst, done),
-            (Epilogue::Normalize { .. }, true) => {
-                fused::<NormEpi, P, true>(rows, nums, d, fin, dst, done);
+        match stream {
+            None => fused_epi::<P, false, false>(rows, nums, d, fin, dst, done),
+            Some(false) => fused_epi::<P, true, false>(rows, nums, d, fin, dst, done),
+            Some(true) => fused_epi::<P, true, true>(rows, nums, d, fin, dst, done),
+        }
+    }
+}
+
+/// # Safety
+/// As [`fused`].
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn fused_epi<P: Put, const STREAM: bool, const SHIFT: bool>(
+    rows: &[&[u8]],
+    nums: &[u32],
+    d: u64,
+    fin: &Finish,
+    dst: &mut [&mut [P::Elem]],
+    done: usize,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match fin.epilogue {
+            Epilogue::Raw => fused::<RawEpi, P, STREAM, SHIFT>(rows, nums, d, fin, dst, done),
+            Epilogue::Unit => fused::<UnitEpi, P, STREAM, SHIFT>(rows, nums, d, fin, dst, done),
+            Epilogue::Normalize { .. } => {
+                fused::<NormEpi, P, STREAM, SHIFT>(rows, nums, d, fin, dst, done);
             }
         }
     }
@@ -877,10 +947,13 @@ unsafe fn fused_by_epilogue<P: Put>(
 /// # Safety
 /// AVX2, FMA and F16C available; rows hold at least `done` bytes (a multiple of 96);
 /// `fits(done, fin, dst)`; the numerators pass `fits_u16_pairs`; with `STREAM`, every run
-/// `dst` has is aligned to `P::BYTES8`.
+/// `dst` has starts aligned to `P::BYTES8`, or with `SHIFT` half that past an aligned boundary.
+/// Shifted, a run's first four values are stored alone, then each aligned store takes the last
+/// four values of the previous vector and the first four of the current one (one
+/// `vperm2f128`), and the last four are stored alone at the end.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn fused<E: Epi, P: Put, const STREAM: bool>(
+unsafe fn fused<E: Epi, P: Put, const STREAM: bool, const SHIFT: bool>(
     rows: &[&[u8]],
     nums: &[u32],
     d: u64,
@@ -923,6 +996,8 @@ unsafe fn fused<E: Epi, P: Put, const STREAM: bool>(
         dst.get_mut(c)
             .map_or(core::ptr::null_mut(), |r| r.as_mut_ptr())
     });
+    // The previous vector stored to each run (shifted streaming).
+    let mut prev = [_mm256_setzero_ps(); 3];
     let mut j = 0;
     while j < done {
         // 16-bit sums of the block's 96 elements, by 8-element chunk q (elements 8q..8q+8):
@@ -960,15 +1035,11 @@ unsafe fn fused<E: Epi, P: Put, const STREAM: bool>(
                         _mm256_shuffle_epi8(p, mp[c]),
                         _mm256_shuffle_epi8(q, mq[c]),
                     );
-                    // SAFETY: p0 + 8g + 8 <= done / 3 <= dst[c].len() (fits); AVX2 available.
+                    // SAFETY: p0 + 8g + 8 <= done / 3 <= dst[c].len() (fits); AVX2 available;
+                    // with STREAM, the run has the phase `store` takes.
                     unsafe {
                         let y = E::apply(divide(n, hv, lv), cm[c], cs[c]);
-                        let o = outs[c].add(p0 + 8 * g);
-                        if STREAM {
-                            P::stream8(o, y)
-                        } else {
-                            P::put8(o, y)
-                        }
+                        store::<P, STREAM, SHIFT>(outs[c], p0 + 8 * g, y, &mut prev[c]);
                     }
                 }
             }
@@ -976,24 +1047,64 @@ unsafe fn fused<E: Epi, P: Put, const STREAM: bool>(
             for (col, pair) in sums.chunks_exact(2).enumerate() {
                 for (k, n) in widen_pair_sums(pair[0], pair[1]).into_iter().enumerate() {
                     let q = 4 * col + k;
-                    // SAFETY: j + 8q + 8 <= done <= dst[0].len() (fits); AVX2 available.
+                    // SAFETY: j + 8q + 8 <= done <= dst[0].len() (fits); AVX2 available; with
+                    // STREAM, the run has the phase `store` takes.
                     unsafe {
                         let y = E::apply(divide(n, hv, lv), pm[q % 3], ps[q % 3]);
-                        let o = outs[0].add(j + 8 * q);
-                        if STREAM {
-                            P::stream8(o, y)
-                        } else {
-                            P::put8(o, y)
-                        }
+                        store::<P, STREAM, SHIFT>(outs[0], j + 8 * q, y, &mut prev[0]);
                     }
                 }
             }
         }
         j += 96;
     }
+    if STREAM && SHIFT && done > 0 {
+        // Each run's last four values.
+        let (count, per) = if planar { (3, done / 3) } else { (1, done) };
+        for (&o, &y) in outs.iter().zip(&prev).take(count) {
+            // SAFETY: the run holds `per >= 8` values (fits); its last four are y's last four.
+            unsafe { P::put4::<true>(o.add(per - 4), y) };
+        }
+    }
     if STREAM {
         // Streaming stores are weakly ordered: make them visible before anything after.
         _mm_sfence();
+    }
+}
+
+/// Stores the vector `y` of values `at..at + 8` of the run at `run` (`at` a multiple of 8):
+/// by a regular store; by a streaming one (`STREAM`, the run aligned to `P::BYTES8`); or,
+/// `SHIFT`ed (the run half that past an aligned boundary), the first four values alone at
+/// `at == 0`, then each aligned store the previous vector's last four values and y's first
+/// four. `prev` is the run's previous vector.
+///
+/// # Safety
+/// `run + at .. run + at + 8` is writable, and the values before it were stored by this
+/// function in order; the run's alignment is as `STREAM` and `SHIFT` say; AVX2 available.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn store<P: Put, const STREAM: bool, const SHIFT: bool>(
+    run: *mut P::Elem,
+    at: usize,
+    y: __m256,
+    prev: &mut __m256,
+) {
+    // SAFETY: the caller's promise; shifted, `run + at - 4` is aligned and its first four
+    // values (the previous vector's last four) are the run's.
+    unsafe {
+        let o = run.add(at);
+        if !STREAM {
+            P::put8(o, y);
+        } else if !SHIFT {
+            P::stream8(o, y);
+        } else if at == 0 {
+            P::put4::<false>(o, y);
+        } else {
+            P::stream8(o.sub(4), _mm256_permute2f128_ps::<0x21>(*prev, y));
+        }
+    }
+    if SHIFT {
+        *prev = y;
     }
 }
 
