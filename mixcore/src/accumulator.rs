@@ -6,7 +6,7 @@
 use core::ops::Range;
 
 use crate::kernel::{Finish, Kernels, MAX_GROUP};
-use crate::mix::Prepared;
+use crate::mix::{Prepared, Runs};
 use crate::plan::Segment;
 
 /// The arithmetic a mix sums in, chosen from the plan and the spec by
@@ -81,12 +81,19 @@ impl<'a> Accumulators<'a> {
     }
 
     /// Finishes the sums (exact: divided by `d`, correctly rounded), applies the epilogue and
-    /// lays the values out into `dst`.
-    pub(crate) fn finish(&self, k: &Kernels, d: u64, fin: &Finish, dst: &mut [&mut [f32]]) {
-        match self {
-            Accumulators::U32(acc) => (k.finish_u32)(acc, d, fin, dst),
-            Accumulators::U64(acc) => (k.finish_u64)(acc, d, fin, dst),
-            Accumulators::F32(acc) => (k.finish_f32)(acc, fin, dst),
+    /// lays the values out into `dst` (rounded to the half format for a half output).
+    pub(crate) fn finish(&self, k: &Kernels, d: u64, fin: &Finish, dst: Runs<'_, '_>) {
+        match (self, dst) {
+            (Accumulators::U32(acc), Runs::F32(dst)) => (k.finish_u32)(acc, d, fin, dst),
+            (Accumulators::U64(acc), Runs::F32(dst)) => (k.finish_u64)(acc, d, fin, dst),
+            (Accumulators::F32(acc), Runs::F32(dst)) => (k.finish_f32)(acc, fin, dst),
+            (Accumulators::U32(acc), Runs::Half(h, dst)) => {
+                (k.finish_u32_half)(acc, d, fin, h, dst)
+            }
+            (Accumulators::U64(acc), Runs::Half(h, dst)) => {
+                (k.finish_u64_half)(acc, d, fin, h, dst)
+            }
+            (Accumulators::F32(acc), Runs::Half(h, dst)) => (k.finish_f32_half)(acc, fin, h, dst),
         }
     }
 }

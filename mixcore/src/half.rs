@@ -211,7 +211,10 @@ mod f16c {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
     use super::*;
+    use std::string::ToString;
 
     #[test]
     fn f16_edges() {

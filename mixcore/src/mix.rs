@@ -9,7 +9,7 @@ use crate::accumulator::{Accumulator, Accumulators, Group};
 use crate::epilogue::Epilogue;
 use crate::error::{Error, Result};
 use crate::frame::{FrameView, Geometry};
-use crate::half::{self, Half};
+use crate::half::Half;
 use crate::kernel::{Backend, Finish, Kernels, MAX_GROUP};
 use crate::layout::Layout;
 use crate::plan::{FramesPerSegment, Plan, Segment};
@@ -166,6 +166,7 @@ impl<'w> Prepared<'w> {
 
     /// How a run of `pixels` pixels is laid out in the output: `(runs, values per run)`, one
     /// interleaved run of `pixels * C` values (`Thwc`) or `C` runs of `pixels` (planar).
+    #[cfg_attr(not(any(feature = "rayon", feature = "check-ref")), allow(dead_code))]
     pub(crate) fn runs_of(&self, pixels: usize) -> (usize, usize) {
         let ch = self.geometry.channels as usize;
         if self.layout.is_interleaved() {
@@ -229,6 +230,24 @@ impl TileScratch {
     }
 }
 
+/// The destination runs of one finish: `f32` values, or a half format's bit patterns.
+pub(crate) enum Runs<'a, 'b> {
+    /// `f32` values.
+    F32(&'a mut [&'b mut [f32]]),
+    /// Values rounded to `Half` (docs/contract.md section 10), as bits.
+    Half(Half, &'a mut [&'b mut [u16]]),
+}
+
+impl<'b> Runs<'_, 'b> {
+    /// The same runs, borrowed for a shorter time.
+    pub(crate) fn reborrow(&mut self) -> Runs<'_, 'b> {
+        match self {
+            Runs::F32(r) => Runs::F32(r),
+            Runs::Half(h, r) => Runs::Half(*h, r),
+        }
+    }
+}
+
 /// Where finished tiles go: the output runs of pixels `x0..x0 + pixels` of row `y` of
 /// segment `i` (one per channel for planar layouts, one interleaved run for `Thwc`).
 pub(crate) trait Sink {
@@ -241,34 +260,20 @@ pub(crate) trait Sink {
         y: u32,
         x0: u32,
         pixels: usize,
-        f: &mut dyn FnMut(&mut [&mut [f32]]),
+        f: &mut dyn FnMut(Runs<'_, '_>),
     );
-
-    /// The most pixels one [`Sink::with_runs`] call takes (a sink that stages values in a
-    /// tile-sized buffer takes one tile); unbounded by default.
-    fn max_pixels(&self, _p: &Prepared<'_>) -> usize {
-        usize::MAX
-    }
 }
 
-/// Pixels per one-pass run into a half-precision output (a multiple of 64 pixels).
-const HALF_RUN_PIXELS: usize = 1024;
-
-/// A sink into a half-precision output (`u16` bit patterns): each run is finished into an
-/// `f32` staging tile (in L1), then rounded into the output (docs/contract.md section 10).
+/// A sink over a whole half-precision output (`u16` bit patterns): the kernels round each
+/// finished value in registers and store the bits (docs/contract.md section 10).
 pub(crate) struct HalfSink<'o> {
     out: &'o mut [u16],
     half: Half,
-    stage: [f32; TILE_ELEMENTS],
 }
 
 impl<'o> HalfSink<'o> {
     pub(crate) fn new(out: &'o mut [u16], half: Half) -> Self {
-        HalfSink {
-            out,
-            half,
-            stage: [0.0; TILE_ELEMENTS],
-        }
+        HalfSink { out, half }
     }
 }
 
@@ -280,35 +285,50 @@ impl Sink for HalfSink<'_> {
         y: u32,
         x0: u32,
         pixels: usize,
-        f: &mut dyn FnMut(&mut [&mut [f32]]),
+        f: &mut dyn FnMut(Runs<'_, '_>),
     ) {
-        let g = p.geometry;
-        let (runs_n, per) = p.runs_of(pixels);
-        let Some(stage) = self.stage.get_mut(..runs_n * per) else {
-            debug_assert!(
-                false,
-                "a run of {pixels} pixels is larger than the staging tile"
-            );
+        let half = self.half;
+        runs_in(p, self.out, i, y, x0, pixels, |r| f(Runs::Half(half, r)));
+    }
+}
+
+/// Calls `f` with the output runs of pixels `x0..x0 + pixels` of row `y` of segment `i` in
+/// `out` (laid out as `p.layout`); does nothing if they would leave `out`.
+fn runs_in<T>(
+    p: &Prepared<'_>,
+    out: &mut [T],
+    i: u32,
+    y: u32,
+    x0: u32,
+    pixels: usize,
+    f: impl FnOnce(&mut [&mut [T]]),
+) {
+    let g = p.geometry;
+    let ch = g.channels as usize;
+    if p.layout.is_interleaved() {
+        let start = p.layout.index(p.segments, g, i, y, x0, 0);
+        if let Some(run) = out.get_mut(start..start + pixels * ch) {
+            f(&mut [run]);
+        }
+        return;
+    }
+    // Channel runs lie at increasing offsets: split them off one after another.
+    let mut runs: [&mut [T]; 4] = [&mut [], &mut [], &mut [], &mut []];
+    let mut rest: &mut [T] = out;
+    let mut consumed = 0;
+    for (c, slot) in runs.iter_mut().enumerate().take(ch) {
+        let idx = p.layout.index(p.segments, g, i, y, x0, c as u32);
+        let Some((_, tail)) = rest.split_at_mut_checked(idx - consumed) else {
             return;
         };
-        let mut runs: [&mut [f32]; 4] = [&mut [], &mut [], &mut [], &mut []];
-        for (slot, chunk) in runs.iter_mut().zip(stage.chunks_mut(per)) {
-            *slot = chunk;
-        }
-        f(&mut runs[..runs_n]);
-        for (c, run) in self.stage[..runs_n * per].chunks(per).enumerate() {
-            let start = p.layout.index(p.segments, g, i, y, x0, c as u32);
-            if let Some(dst) = self.out.get_mut(start..start + per) {
-                half::convert(run, dst, self.half);
-            }
-        }
+        let Some((run, tail)) = tail.split_at_mut_checked(pixels) else {
+            return;
+        };
+        *slot = run;
+        rest = tail;
+        consumed = idx + pixels;
     }
-
-    fn max_pixels(&self, _p: &Prepared<'_>) -> usize {
-        // Runs of the one-pass kernel stay small enough that their staged values and the
-        // rows they read stay in L1 between the kernel and the rounding.
-        HALF_RUN_PIXELS
-    }
+    f(&mut runs[..ch]);
 }
 
 /// A sink over a whole output slice.
@@ -322,34 +342,9 @@ impl Sink for SliceSink<'_> {
         y: u32,
         x0: u32,
         pixels: usize,
-        f: &mut dyn FnMut(&mut [&mut [f32]]),
+        f: &mut dyn FnMut(Runs<'_, '_>),
     ) {
-        let g = p.geometry;
-        let ch = g.channels as usize;
-        if p.layout.is_interleaved() {
-            let start = p.layout.index(p.segments, g, i, y, x0, 0);
-            if let Some(run) = self.0.get_mut(start..start + pixels * ch) {
-                f(&mut [run]);
-            }
-            return;
-        }
-        // Channel runs lie at increasing offsets: split them off one after another.
-        let mut runs: [&mut [f32]; 4] = [&mut [], &mut [], &mut [], &mut []];
-        let mut rest: &mut [f32] = self.0;
-        let mut consumed = 0;
-        for (c, slot) in runs.iter_mut().enumerate().take(ch) {
-            let idx = p.layout.index(p.segments, g, i, y, x0, c as u32);
-            let Some((_, tail)) = rest.split_at_mut_checked(idx - consumed) else {
-                return;
-            };
-            let Some((run, tail)) = tail.split_at_mut_checked(pixels) else {
-                return;
-            };
-            *slot = run;
-            rest = tail;
-            consumed = idx + pixels;
-        }
-        f(&mut runs[..ch]);
+        runs_in(p, self.0, i, y, x0, pixels, |r| f(Runs::F32(r)));
     }
 }
 
@@ -362,9 +357,9 @@ pub(crate) fn tile<'f>(
     j0: usize,
     len: usize,
     scratch: &mut TileScratch,
-    dst: &mut [&mut [f32]],
+    #[cfg_attr(not(feature = "check-ref"), allow(unused_mut))] mut dst: Runs<'_, '_>,
 ) {
-    tile_with(&p.kernels, p, seg, &row, j0, len, scratch, dst);
+    tile_with(&p.kernels, p, seg, &row, j0, len, scratch, dst.reborrow());
     #[cfg(feature = "check-ref")]
     if p.kernels.backend != Backend::Reference {
         let mut check = [0f32; TILE_ELEMENTS];
@@ -384,15 +379,38 @@ pub(crate) fn tile<'f>(
             j0,
             len,
             &mut scratch,
-            &mut runs[..n],
+            Runs::F32(&mut runs[..n]),
         );
-        for (fast, slow) in dst.iter().zip(runs.iter()) {
-            for (a, b) in fast.iter().zip(slow.iter()) {
-                assert_eq!(
-                    a.to_bits(),
-                    b.to_bits(),
-                    "check-ref: fast kernel differs from the reference"
-                );
+        check_against(&dst, &runs[..n]);
+    }
+}
+
+/// `check-ref`: panics unless the fast kernels' runs hold the reference's values `want`
+/// (rounded to the half format for a half output: the reference's half finish is exactly
+/// that).
+#[cfg(feature = "check-ref")]
+pub(crate) fn check_against(got: &Runs<'_, '_>, want: &[&mut [f32]]) {
+    match got {
+        Runs::F32(runs) => {
+            for (fast, slow) in runs.iter().zip(want) {
+                for (a, b) in fast.iter().zip(slow.iter()) {
+                    assert_eq!(
+                        a.to_bits(),
+                        b.to_bits(),
+                        "check-ref: fast kernel differs from the reference"
+                    );
+                }
+            }
+        }
+        Runs::Half(half, runs) => {
+            for (fast, slow) in runs.iter().zip(want) {
+                for (&a, &b) in fast.iter().zip(slow.iter()) {
+                    assert_eq!(
+                        a,
+                        half.bits(b),
+                        "check-ref: fast {half:?} kernel differs from the reference"
+                    );
+                }
             }
         }
     }
@@ -407,7 +425,7 @@ fn tile_with<'f>(
     j0: usize,
     len: usize,
     scratch: &mut TileScratch,
-    dst: &mut [&mut [f32]],
+    dst: Runs<'_, '_>,
 ) {
     let Some(mut acc) = Accumulators::over(p.accumulator, &mut scratch.0, 0, len) else {
         debug_assert!(false, "a tile of {len} elements is larger than its scratch");
@@ -451,41 +469,39 @@ pub(crate) fn mix_line<'f>(
     // A window that fits one 16-bit group goes through the one-pass kernel over the whole
     // range at once (no accumulators, so no tile limit); the rest by tiles.
     let m = seg.mixed();
-    if let Some(fused) = p.kernels.mix_fused.filter(|_| {
-        p.accumulator == Accumulator::U32
-            && m as usize <= MAX_GROUP
-            && Group::at(p, seg, 0, m).end() == m
-    }) {
-        let max_px = sink.max_pixels(p);
+    if p.accumulator == Accumulator::U32
+        && m as usize <= MAX_GROUP
+        && Group::at(p, seg, 0, m).end() == m
+        && (p.kernels.mix_fused.is_some() || p.kernels.mix_fused_half.is_some())
+    {
         let mut nums = [0u32; MAX_GROUP];
         for t in 0..m {
             nums[t as usize] = seg.numerator(t);
         }
+        let nums = &nums[..m as usize];
         let fin = p.finish();
-        while x0 < x_end {
-            let px = (x_end - x0).min(max_px);
-            let (j0, j1) = (x0 * ch, (x0 + px) * ch);
-            let mut rows: [&[u8]; MAX_GROUP] = [&[]; MAX_GROUP];
-            for t in 0..m {
-                rows[t as usize] = line(seg.position(t)).get(j0..j1).unwrap_or(&[]);
-            }
-            let mut done = 0;
-            sink.with_runs(p, seg.index(), y, x0 as u32, px, &mut |dst| {
-                done = fused(
-                    &rows[..m as usize],
-                    &nums[..m as usize],
-                    seg.denominator(),
-                    &fin,
-                    dst,
-                );
-            });
-            x0 += done / ch;
-            // The rest of the run (the kernel's tail, if any) goes by tiles below; a sink
-            // that staged it rewrites it then.
-            if done < px * ch {
-                break;
-            }
+        let d = seg.denominator();
+        let (j0, j1) = (x0 * ch, x_end * ch);
+        let mut rows: [&[u8]; MAX_GROUP] = [&[]; MAX_GROUP];
+        for t in 0..m {
+            rows[t as usize] = line(seg.position(t)).get(j0..j1).unwrap_or(&[]);
         }
+        let rows = &rows[..m as usize];
+        let mut done = 0;
+        sink.with_runs(p, seg.index(), y, x0 as u32, x_end - x0, &mut |dst| {
+            done = match dst {
+                Runs::F32(dst) => p
+                    .kernels
+                    .mix_fused
+                    .map_or(0, |f| f(rows, nums, d, &fin, dst)),
+                Runs::Half(half, dst) => p
+                    .kernels
+                    .mix_fused_half
+                    .map_or(0, |f| f(rows, nums, d, &fin, half, dst)),
+            };
+        });
+        // The rest of the range (the kernel's tail, if any) goes by tiles below.
+        x0 += done / ch;
     }
     while x0 < x_end {
         let px = tile_px.min(x_end - x0);
@@ -598,8 +614,8 @@ fn mix_all(plan: &Plan<'_>, frames: &[FrameView<'_>], p: &Prepared<'_>, sink: &m
 
 /// [`mix`] into a half-precision output: `out` receives [`output_len`] values of `half`, as
 /// bit patterns, each the value [`mix`] gives rounded to the nearest `half` value, ties to
-/// even (docs/contract.md section 10). Tiles are finished in `f32` into a staging buffer on
-/// the stack and rounded from there, so the output is written once, at half the bytes.
+/// even (docs/contract.md section 10). The kernels round each finished vector in registers
+/// and store the bits, so the output is written once, at half the bytes.
 ///
 /// # Errors
 /// As [`mix`].

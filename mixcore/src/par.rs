@@ -5,7 +5,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use crate::error::Result;
 use crate::frame::FrameView;
 use crate::mix::{
-    MixSpec, Prepared, Sink, TileScratch, check_frames, check_output, frame_line, line_view,
+    MixSpec, Prepared, Runs, Sink, TileScratch, check_frames, check_output, frame_line, line_view,
     mix_line, tiles_per_line,
 };
 use crate::plan::Plan;
@@ -35,7 +35,7 @@ impl Sink for ItemSink<'_> {
         y: u32,
         x0: u32,
         pixels: usize,
-        f: &mut dyn FnMut(&mut [&mut [f32]]),
+        f: &mut dyn FnMut(Runs<'_, '_>),
     ) {
         let g = p.geometry;
         let (n, per) = p.runs_of(pixels);
@@ -52,7 +52,7 @@ impl Sink for ItemSink<'_> {
             // is the only reference to these elements while it lives.
             *slot = unsafe { core::slice::from_raw_parts_mut(self.0.ptr.add(idx), per) };
         }
-        f(&mut runs[..n]);
+        f(Runs::F32(&mut runs[..n]));
     }
 }
 

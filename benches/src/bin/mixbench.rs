@@ -17,6 +17,12 @@
 //! `exact_mt` can gain over `exact_1t` on this machine. Inputs and outputs are 2 MiB-aligned
 //! with huge pages requested, as NumPy's large arrays and the C peer's buffers are.
 //!
+//! Half-precision outputs beyond `exact_f16_1t` (the fastest backend's f16): `exact_bf16_1t`,
+//! and with the AVX2 backend `exact_avx2_f16_1t` and `exact_avx2_bf16_1t`, each checked
+//! against the reference rounded to its format, reported as GB/s and ratio to the read, and as
+//! its speed relative to the same backend's f32 output (`exact_f16_1t_vs_f32` etc.: the
+//! median over back-to-back pairs of the f32 call's time over the half call's).
+//!
 //! With `--features peer` (gcc with OpenMP, and the shared bench's `limits.c`: see
 //! `benches/build.rs`) it also runs the C peer kernel in the same process: its best
 //! configuration of `limits.c`'s one-thread grid for the case, its GB/s and ratio to the read
@@ -33,7 +39,7 @@ use framemix_benches::{
     CASES, HugeBuf, Scratch, Variant, Workload, gbps, keep, median, median_ratio, paired_times,
     read_baseline, read_baseline_par, run,
 };
-use mixcore::{FloatWeights, Half, MixPath, MixSpec};
+use mixcore::{Backend, FloatWeights, Half, MixPath, MixSpec};
 
 struct Row {
     name: &'static str,
@@ -43,6 +49,8 @@ struct Row {
     /// Per variant: median GB/s, and the median over back-to-back pairs of its speed
     /// relative to the read.
     results: Vec<(Variant, f64, f64)>,
+    /// Half-precision outputs against the same backend's f32: JSON fields.
+    halves: Vec<(String, f64)>,
     /// The C peer (feature `peer`): its configuration, then JSON fields.
     peer: Option<(String, Vec<(String, f64)>)>,
 }
@@ -184,6 +192,13 @@ fn main() -> ExitCode {
             results.push((v, gbps(bytes, median(&tv)), median_ratio(&tb, &tv)));
             base_times.extend(tb);
         }
+        let halves = match measure_halves(&w, &frames, &variants, &reference, reps, &mut out) {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("mixbench: case {}: {e}", case.name);
+                return ExitCode::FAILURE;
+            }
+        };
         #[cfg(feature = "peer")]
         let peer = match peer::measure(&w, &frames, &variants, reps, &mut out, &mut scratch) {
             Ok(p) => Some(p),
@@ -199,6 +214,7 @@ fn main() -> ExitCode {
             baseline: gbps(bytes, median(&base_times)),
             baseline_mt,
             results,
+            halves,
             peer,
         });
     }
@@ -216,6 +232,9 @@ fn main() -> ExitCode {
                 }
                 for (v, _, ratio) in &r.results {
                     fields.insert(format!("{}_ratio", v.name()), json!(milli(*ratio)));
+                }
+                for (k, x) in &r.halves {
+                    fields.insert(k.clone(), json!(milli(*x)));
                 }
                 if let Some((config, peer)) = &r.peer {
                     fields.insert("peer_config".into(), json!(config));
@@ -251,6 +270,14 @@ fn main() -> ExitCode {
             println!();
         }
         for r in &rows {
+            let fields: Vec<String> = r
+                .halves
+                .iter()
+                .map(|(k, x)| format!("{k} {x:.2}"))
+                .collect();
+            println!("{}: halves: {}", r.name, fields.join(", "));
+        }
+        for r in &rows {
             if let Some((config, peer)) = &r.peer {
                 let fields: Vec<String> = peer.iter().map(|(k, x)| format!("{k} {x:.2}")).collect();
                 println!("{}: C peer [{config}]: {}", r.name, fields.join(", "));
@@ -258,6 +285,79 @@ fn main() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// The half-precision outputs not in [`Variant`]: bf16 from the fastest backend, f16 and bf16
+/// from AVX2 (where this CPU has it), each checked against `reference` rounded to its format,
+/// then measured against the read (`<name>_gbps`, `<name>_ratio`) and against the same
+/// backend's f32 call (`<name>_vs_f32`); also `exact_f16_1t_vs_f32`.
+fn measure_halves(
+    w: &Workload,
+    frames: &[mixcore::FrameView<'_>],
+    variants: &[Variant],
+    reference: &[f32],
+    reps: usize,
+    out: &mut [f32],
+) -> Result<Vec<(String, f64)>, String> {
+    let plan = w.plan();
+    let bytes = w.input_bytes();
+    let mut half_out = HugeBuf::new(out.len(), 0u16);
+    let mut fields = Vec::new();
+    let cases = [
+        ("exact_f16_1t", Backend::Auto, Half::F16, Variant::Exact),
+        ("exact_bf16_1t", Backend::Auto, Half::Bf16, Variant::Exact),
+        (
+            "exact_avx2_f16_1t",
+            Backend::Avx2,
+            Half::F16,
+            Variant::ExactAvx2,
+        ),
+        (
+            "exact_avx2_bf16_1t",
+            Backend::Avx2,
+            Half::Bf16,
+            Variant::ExactAvx2,
+        ),
+    ];
+    for (name, backend, half, f32_variant) in cases {
+        if !variants.contains(&f32_variant) {
+            continue;
+        }
+        let spec = MixSpec {
+            backend,
+            ..MixSpec::default()
+        };
+        let call = |o: &mut [u16]| {
+            mixcore::mix_half(&plan, frames, &spec, half, o).expect("mix_half");
+        };
+        half_out.fill(0xffff);
+        call(&mut half_out);
+        if let Some(j) = (0..out.len()).find(|&j| half_out[j] != half.bits(reference[j])) {
+            return Err(format!(
+                "{name} differs from the reference rounded to {half:?} at element {j}"
+            ));
+        }
+        // (`exact_f16_1t` itself is a variant, measured against the read above.)
+        if name != "exact_f16_1t" {
+            let (tb, th) = paired_times(
+                reps,
+                || {
+                    keep(read_baseline(keep(&w.bytes)));
+                },
+                || call(&mut half_out),
+            );
+            fields.push((format!("{name}_gbps"), gbps(bytes, median(&th))));
+            fields.push((format!("{name}_ratio"), median_ratio(&tb, &th)));
+        }
+        let mut scratch = Scratch::default();
+        let (tf, th) = paired_times(
+            reps,
+            || run(w, frames, f32_variant, out, &mut scratch),
+            || call(&mut half_out),
+        );
+        fields.push((format!("{name}_vs_f32"), median_ratio(&tf, &th)));
+    }
+    Ok(fields)
 }
 
 /// The C peer (`--features peer`), measured like the variants and against them.
@@ -272,8 +372,8 @@ mod peer {
 
     /// The peer's best configuration for `w` (fewest median seconds over a few calls each),
     /// then, over `reps` back-to-back pairs: its GB/s and speed relative to the read
-    /// (`peer_gbps`, `peer_ratio`), and the speed of each exact single-thread variant relative
-    /// to it (`<variant>_vs_peer`: the median over pairs of the peer's time over ours).
+    /// (`peer_gbps`, `peer_ratio`), and the speed of each exact single-thread variant (f16
+    /// included) relative to it (`<variant>_vs_peer`: the median over pairs of the peer's time over ours).
     pub fn measure(
         w: &Workload,
         frames: &[FrameView<'_>],
@@ -321,7 +421,7 @@ mod peer {
         for &v in variants {
             if !matches!(
                 v,
-                Variant::Exact | Variant::ExactAvx2 | Variant::ExactAvx512
+                Variant::Exact | Variant::ExactAvx2 | Variant::ExactAvx512 | Variant::ExactF16
             ) {
                 continue;
             }

@@ -1,5 +1,6 @@
 //! AVX2 kernels for x86-64 (`core::arch` intrinsics inside `#[target_feature]` functions),
-//! chosen at run time by [`crate::Kernels::for_backend`] only when the CPU has AVX2.
+//! chosen at run time by [`crate::Kernels::for_backend`] only when the CPU has AVX2, FMA and
+//! F16C.
 //!
 //! Lanes are pixels; the sum over a window's frames keeps its order (and the exact path's
 //! integer sums do not depend on order at all), so every function gives the reference's bits.
@@ -17,6 +18,12 @@
 //!   accumulator tiles, and by byte shuffles of the 16-bit sums (which widen them too) in the
 //!   one-pass kernel.
 //!
+//! - Half-precision outputs: each finished vector of eight values is rounded in registers
+//!   before its store, f16 by F16C's `vcvtps2ph` (round to nearest even by its immediate, not
+//!   MXCSR; this code never sets DAZ or FTZ, so subnormals are kept) and bf16 by integer
+//!   arithmetic on the `f32` bits, `(bits + 0x7fff + lsb) >> 16` (NaNs quieted), both giving
+//!   exactly `crate::half`'s bits.
+//!
 //! FMA appears only inside the exact division (where the result is the correctly rounded
 //! quotient whatever the method); the float path and the epilogue are never fused, as docs/contract.md
 //! requires.
@@ -26,7 +33,8 @@
 use core::arch::x86_64::*;
 
 use crate::epilogue::Epilogue;
-use crate::kernel::{Finish, MAX_GROUP, reference, wide};
+use crate::half::Half;
+use crate::kernel::{Finish, MAX_GROUP, reference, staged, wide};
 use crate::round::{FMA_DIVISOR_LIMIT, RECIP_DIVISOR_LIMIT, split_reciprocal};
 
 /// The largest numerator of the 16-bit pair path: `vpmaddubsw` multiplies unsigned bytes by
@@ -293,11 +301,41 @@ pub(crate) fn finish_u32(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [f32
     if d >= RECIP_DIVISOR_LIMIT || !fits(acc.len(), fin, dst) {
         return wide::finish_u32(acc, d, fin, dst);
     }
-    // SAFETY: reachable only after AVX2 and FMA were detected (see `accumulate_u32`); `fits`
-    // checked the destination lengths.
+    // SAFETY: reachable only after AVX2, FMA and F16C were detected (see `accumulate_u32`);
+    // `fits` checked the destination lengths.
+    unsafe { finish_u32_to::<F32s>(acc, d, fin, dst) }
+}
+
+/// [`finish_u32`] into a half-precision output, each vector rounded in registers.
+pub(crate) fn finish_u32_half(
+    acc: &[u32],
+    d: u64,
+    fin: &Finish,
+    half: Half,
+    dst: &mut [&mut [u16]],
+) {
+    if d >= RECIP_DIVISOR_LIMIT || !fits(acc.len(), fin, dst) {
+        return staged(acc, fin, half, dst, |part, runs| {
+            wide::finish_u32(part, d, fin, runs);
+        });
+    }
+    // SAFETY: as in `finish_u32`.
+    unsafe {
+        match half {
+            Half::F16 => finish_u32_to::<F16s>(acc, d, fin, dst),
+            Half::Bf16 => finish_u32_to::<Bf16s>(acc, d, fin, dst),
+        }
+    }
+}
+
+/// # Safety
+/// AVX2, FMA and F16C available; `d < RECIP_DIVISOR_LIMIT`; `fits(acc.len(), fin, dst)`.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn finish_u32_to<P: Put>(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [P::Elem]]) {
+    // SAFETY: forwarded from the caller.
     unsafe {
         if d < FMA_DIVISOR_LIMIT {
-            finish_by_epilogue(
+            finish_by_epilogue::<_, P>(
                 &SumsFma {
                     acc,
                     d: d as u32,
@@ -307,7 +345,7 @@ pub(crate) fn finish_u32(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [f32
                 dst,
             );
         } else {
-            finish_by_epilogue(
+            finish_by_epilogue::<_, P>(
                 &SumsRecip {
                     acc,
                     recip: 1.0 / d as f64,
@@ -325,12 +363,179 @@ pub(crate) fn finish_f32(acc: &[f32], fin: &Finish, dst: &mut [&mut [f32]]) {
         return reference::finish_f32(acc, fin, dst);
     }
     // SAFETY: as in `finish_u32`.
-    unsafe { finish_by_epilogue(&Values(acc), fin, dst) }
+    unsafe { finish_by_epilogue::<_, F32s>(&Values(acc), fin, dst) }
+}
+
+/// [`finish_f32`] into a half-precision output.
+pub(crate) fn finish_f32_half(acc: &[f32], fin: &Finish, half: Half, dst: &mut [&mut [u16]]) {
+    if !fits(acc.len(), fin, dst) {
+        return reference::finish_f32_half(acc, fin, half, dst);
+    }
+    // SAFETY: as in `finish_u32`.
+    unsafe {
+        match half {
+            Half::F16 => finish_by_epilogue::<_, F16s>(&Values(acc), fin, dst),
+            Half::Bf16 => finish_by_epilogue::<_, Bf16s>(&Values(acc), fin, dst),
+        }
+    }
+}
+
+/// How finished vectors are stored: as `f32`, or rounded to a half format (bits).
+trait Put {
+    type Elem: Copy;
+    /// One value, as [`Put::put8`] stores its lane.
+    fn scalar(y: f32) -> Self::Elem;
+    /// Stores eight values at `p`.
+    ///
+    /// # Safety
+    /// `p..p + 8` is writable; AVX2, FMA and F16C available.
+    unsafe fn put8(p: *mut Self::Elem, y: __m256);
+    /// Bytes of eight values: the alignment [`Put::stream8`] needs.
+    const BYTES8: usize = 8 * core::mem::size_of::<Self::Elem>();
+    /// As [`Put::put8`], by a streaming store.
+    ///
+    /// # Safety
+    /// As [`Put::put8`], and `p` is aligned to [`Put::BYTES8`].
+    unsafe fn stream8(p: *mut Self::Elem, y: __m256);
+    /// Stores four of the eight values at `p`: the first four, or the last four when `HI`.
+    ///
+    /// # Safety
+    /// `p..p + 4` is writable; AVX2, FMA and F16C available.
+    unsafe fn put4<const HI: bool>(p: *mut Self::Elem, y: __m256);
+}
+
+/// `f32` output.
+struct F32s;
+/// f16 output (`vcvtps2ph`).
+struct F16s;
+/// bf16 output (integer rounding).
+struct Bf16s;
+
+impl Put for F32s {
+    type Elem = f32;
+    fn scalar(y: f32) -> f32 {
+        y
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn put8(p: *mut f32, y: __m256) {
+        // SAFETY: the caller's promise.
+        unsafe { _mm256_storeu_ps(p, y) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn stream8(p: *mut f32, y: __m256) {
+        // SAFETY: the caller's promise (32-byte aligned).
+        unsafe { _mm256_stream_ps(p, y) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn put4<const HI: bool>(p: *mut f32, y: __m256) {
+        let v = if HI {
+            _mm256_extractf128_ps::<1>(y)
+        } else {
+            _mm256_castps256_ps128(y)
+        };
+        // SAFETY: the caller's promise.
+        unsafe { _mm_storeu_ps(p, v) }
+    }
+}
+
+/// Four of eight halves (`h`, 16 bytes) at `p`: the first four, or the last four when `HI`.
+///
+/// # Safety
+/// `p..p + 4` is writable; AVX2 available.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn put4_halves<const HI: bool>(p: *mut u16, h: __m128i) {
+    // SAFETY: the caller's promise (8 bytes, unaligned).
+    unsafe {
+        if HI {
+            _mm_storeh_pd(p.cast(), _mm_castsi128_pd(h));
+        } else {
+            _mm_storel_epi64(p.cast(), h);
+        }
+    }
+}
+
+impl Put for F16s {
+    type Elem = u16;
+    fn scalar(y: f32) -> u16 {
+        crate::half::f16_bits(y)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn put8(p: *mut u16, y: __m256) {
+        // The immediate rounds to nearest even whatever MXCSR says (see `crate::half`).
+        let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(y);
+        // SAFETY: the caller's promise (16 bytes, unaligned).
+        unsafe { _mm_storeu_si128(p.cast(), h) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn stream8(p: *mut u16, y: __m256) {
+        let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(y);
+        // SAFETY: the caller's promise (16 bytes, 16-byte aligned).
+        unsafe { _mm_stream_si128(p.cast(), h) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn put4<const HI: bool>(p: *mut u16, y: __m256) {
+        let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(y);
+        // SAFETY: the caller's promise.
+        unsafe { put4_halves::<HI>(p, h) }
+    }
+}
+
+impl Put for Bf16s {
+    type Elem = u16;
+    fn scalar(y: f32) -> u16 {
+        crate::half::bf16_bits(y)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn put8(p: *mut u16, y: __m256) {
+        // SAFETY: the caller's promise (16 bytes, unaligned).
+        unsafe { _mm_storeu_si128(p.cast(), bf16x8(y)) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn stream8(p: *mut u16, y: __m256) {
+        // SAFETY: the caller's promise (16 bytes, 16-byte aligned).
+        unsafe { _mm_stream_si128(p.cast(), bf16x8(y)) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn put4<const HI: bool>(p: *mut u16, y: __m256) {
+        // SAFETY: the caller's promise.
+        unsafe { put4_halves::<HI>(p, bf16x8(y)) }
+    }
+}
+
+/// Eight values rounded to bf16 as `crate::half::bf16_bits` does: `(b + 0x7fff + lsb) >> 16`
+/// on the bits `b` (ties to even; a carry rounds up into the exponent, to infinity at the
+/// top), and a NaN's upper half with the quiet bit set.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn bf16x8(y: __m256) -> __m128i {
+    let b = _mm256_castps_si256(y);
+    let hi = _mm256_srli_epi32::<16>(b);
+    let lsb = _mm256_and_si256(hi, _mm256_set1_epi32(1));
+    let r = _mm256_srli_epi32::<16>(_mm256_add_epi32(
+        b,
+        _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff)),
+    ));
+    let abs = _mm256_and_si256(b, _mm256_set1_epi32(0x7fff_ffff));
+    let nan = _mm256_cmpgt_epi32(abs, _mm256_set1_epi32(0x7f80_0000));
+    let quiet = _mm256_or_si256(hi, _mm256_set1_epi32(0x0040));
+    let r = _mm256_blendv_epi8(r, quiet, nan);
+    // Every lane is at most 0xffff: the unsigned saturating pack keeps it.
+    _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256::<1>(r))
 }
 
 /// True when `dst` has the runs a fused finish of `n` elements writes, and the layout is one
 /// the fused path handles (interleaved, or planar with 1 or 3 channels).
-fn fits(n: usize, fin: &Finish, dst: &[&mut [f32]]) -> bool {
+fn fits<T>(n: usize, fin: &Finish, dst: &[&mut [T]]) -> bool {
     let ch = fin.channels;
     if !fin.planar || ch == 1 {
         dst.first().is_some_and(|r| r.len() >= n)
@@ -376,7 +581,7 @@ impl Load for SumsFma<'_> {
         crate::round::round_ratio_recip(u64::from(self.acc[j]), 1.0 / f64::from(self.d))
     }
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn load8(&self, j: usize) -> __m256 {
         // SAFETY: j + 8 <= len (the caller's promise). Sums below 2^24 convert to f32
         // exactly; see FMA_DIVISOR_LIMIT for why these two steps round correctly.
@@ -393,7 +598,7 @@ impl Load for SumsRecip<'_> {
         crate::round::round_ratio_recip(u64::from(self.acc[j]), self.recip)
     }
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn load8(&self, j: usize) -> __m256 {
         // SAFETY: j + 8 <= len (the caller's promise); sums below 2^31 convert exactly.
         let v = unsafe { _mm256_loadu_si256(self.acc.as_ptr().add(j).cast()) };
@@ -418,7 +623,7 @@ impl Load for Values<'_> {
         self.0[j]
     }
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn load8(&self, j: usize) -> __m256 {
         // SAFETY: j + 8 <= len (the caller's promise).
         unsafe { _mm256_loadu_ps(self.0.as_ptr().add(j)) }
@@ -438,7 +643,7 @@ struct NormEpi;
 
 impl Epi for RawEpi {
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn apply(v: __m256, _: __m256, _: __m256) -> __m256 {
         v
     }
@@ -446,7 +651,7 @@ impl Epi for RawEpi {
 
 impl Epi for UnitEpi {
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn apply(v: __m256, _: __m256, _: __m256) -> __m256 {
         _mm256_div_ps(v, _mm256_set1_ps(255.0))
     }
@@ -454,7 +659,7 @@ impl Epi for UnitEpi {
 
 impl Epi for NormEpi {
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn apply(v: __m256, mean: __m256, std: __m256) -> __m256 {
         _mm256_div_ps(
             _mm256_sub_ps(_mm256_div_ps(v, _mm256_set1_ps(255.0)), mean),
@@ -467,14 +672,14 @@ impl Epi for NormEpi {
 ///
 /// # Safety
 /// AVX2 and FMA are available and `fits(src.len(), fin, dst)`.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn finish_by_epilogue<L: Load>(src: &L, fin: &Finish, dst: &mut [&mut [f32]]) {
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn finish_by_epilogue<L: Load, P: Put>(src: &L, fin: &Finish, dst: &mut [&mut [P::Elem]]) {
     // SAFETY: forwarded from the caller.
     unsafe {
         match fin.epilogue {
-            Epilogue::Raw => finish_fused::<L, RawEpi>(src, fin, dst),
-            Epilogue::Unit => finish_fused::<L, UnitEpi>(src, fin, dst),
-            Epilogue::Normalize { .. } => finish_fused::<L, NormEpi>(src, fin, dst),
+            Epilogue::Raw => finish_fused::<L, RawEpi, P>(src, fin, dst),
+            Epilogue::Unit => finish_fused::<L, UnitEpi, P>(src, fin, dst),
+            Epilogue::Normalize { .. } => finish_fused::<L, NormEpi, P>(src, fin, dst),
         }
     }
 }
@@ -484,8 +689,8 @@ unsafe fn finish_by_epilogue<L: Load>(src: &L, fin: &Finish, dst: &mut [&mut [f3
 /// # Safety
 /// AVX2 and FMA are available and `fits(src.len(), fin, dst)`.
 #[inline]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn finish_fused<L: Load, E: Epi>(src: &L, fin: &Finish, dst: &mut [&mut [f32]]) {
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn finish_fused<L: Load, E: Epi, P: Put>(src: &L, fin: &Finish, dst: &mut [&mut [P::Elem]]) {
     let ch = fin.channels;
     let n = src.len();
     let e = &fin.epilogue;
@@ -513,13 +718,13 @@ unsafe fn finish_fused<L: Load, E: Epi>(src: &L, fin: &Finish, dst: &mut [&mut [
             unsafe {
                 for q in 0..3 {
                     let y = E::apply(src.load8(j + 8 * q), pm[q], ps[q]);
-                    _mm256_storeu_ps(o.add(j + 8 * q), y);
+                    P::put8(o.add(j + 8 * q), y);
                 }
             }
             j += 24;
         }
         for (k, o) in out.iter_mut().enumerate().take(n).skip(full) {
-            *o = e.apply(src.value(k), k % ch);
+            *o = P::scalar(e.apply(src.value(k), k % ch));
         }
         return;
     }
@@ -553,15 +758,15 @@ unsafe fn finish_fused<L: Load, E: Epi>(src: &L, fin: &Finish, dst: &mut [&mut [
             let x = E::apply(_mm256_permutevar8x32_ps(x, idx[0]), m[0], s[0]);
             let y = E::apply(_mm256_permutevar8x32_ps(y, idx[1]), m[1], s[1]);
             let z = E::apply(_mm256_permutevar8x32_ps(z, idx[2]), m[2], s[2]);
-            _mm256_storeu_ps(outs[0].add(p), x);
-            _mm256_storeu_ps(outs[1].add(p), y);
-            _mm256_storeu_ps(outs[2].add(p), z);
+            P::put8(outs[0].add(p), x);
+            P::put8(outs[1].add(p), y);
+            P::put8(outs[2].add(p), z);
         }
         p += 8;
     }
     for (c, run) in dst.iter_mut().enumerate().take(3) {
         for (p, o) in run.iter_mut().enumerate().take(pixels).skip(full) {
-            *o = e.apply(src.value(3 * p + c), c);
+            *o = P::scalar(e.apply(src.value(3 * p + c), c));
         }
     }
 }
@@ -570,7 +775,7 @@ unsafe fn finish_fused<L: Load, E: Epi>(src: &L, fin: &Finish, dst: &mut [&mut [
 /// `FMA_DIVISOR_LIMIT`): `(hv, lv)` broadcast `split_reciprocal(d)`. Sums below `2^24` are
 /// exact in `f32`.
 #[inline]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 fn divide(n: __m256i, hv: __m256, lv: __m256) -> __m256 {
     let n = _mm256_cvtepi32_ps(n);
     _mm256_fmadd_ps(n, hv, _mm256_mul_ps(n, lv))
@@ -629,6 +834,39 @@ pub(crate) fn mix_fused_u16(
     fin: &Finish,
     dst: &mut [&mut [f32]],
 ) -> usize {
+    let done = fused_len(rows, nums, d, fin, dst);
+    if done > 0 {
+        // SAFETY: reachable only after AVX2, FMA and F16C were detected (see
+        // `accumulate_u32`); `fused_len` checked the rows and the destination.
+        unsafe { fused_by_epilogue::<F32s>(rows, nums, d, fin, dst, done) };
+    }
+    done
+}
+
+/// [`mix_fused_u16`] into a half-precision output, each vector rounded in registers.
+pub(crate) fn mix_fused_u16_half(
+    rows: &[&[u8]],
+    nums: &[u32],
+    d: u64,
+    fin: &Finish,
+    half: Half,
+    dst: &mut [&mut [u16]],
+) -> usize {
+    let done = fused_len(rows, nums, d, fin, dst);
+    if done > 0 {
+        // SAFETY: as in `mix_fused_u16`.
+        unsafe {
+            match half {
+                Half::F16 => fused_by_epilogue::<F16s>(rows, nums, d, fin, dst, done),
+                Half::Bf16 => fused_by_epilogue::<Bf16s>(rows, nums, d, fin, dst, done),
+            }
+        }
+    }
+    done
+}
+
+/// The elements a one-pass call does (whole 96-byte blocks), 0 when it cannot take the case.
+fn fused_len<T>(rows: &[&[u8]], nums: &[u32], d: u64, fin: &Finish, dst: &[&mut [T]]) -> usize {
     let len = rows.first().map_or(0, |r| r.len());
     let done = len - len % 96;
     let ok = d < FMA_DIVISOR_LIMIT
@@ -638,31 +876,89 @@ pub(crate) fn mix_fused_u16(
         && rows.iter().all(|r| r.len() >= len)
         && fits_u16_pairs(&nums[..rows.len()])
         && fits(done, fin, dst);
-    if !ok {
-        return 0;
-    }
-    // SAFETY: reachable only after AVX2 and FMA were detected (see `accumulate_u32`); every
-    // row holds `len >= done` bytes and `fits` checked the destination.
-    unsafe {
-        match fin.epilogue {
-            Epilogue::Raw => fused::<RawEpi>(rows, nums, d, fin, dst, done),
-            Epilogue::Unit => fused::<UnitEpi>(rows, nums, d, fin, dst, done),
-            Epilogue::Normalize { .. } => fused::<NormEpi>(rows, nums, d, fin, dst, done),
-        }
-    }
-    done
+    if ok { done } else { 0 }
 }
 
 /// # Safety
-/// AVX2 and FMA available; rows hold at least `done` bytes (a multiple of 96); `fits(done,
-/// fin, dst)`; the numerators pass `fits_u16_pairs`.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn fused<E: Epi>(
+/// As [`fused`].
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn fused_by_epilogue<P: Put>(
     rows: &[&[u8]],
     nums: &[u32],
     d: u64,
     fin: &Finish,
-    dst: &mut [&mut [f32]],
+    dst: &mut [&mut [P::Elem]],
+    done: usize,
+) {
+    // Streaming stores need aligned stores: every run's start aligned to eight values' bytes
+    // (each store is a multiple of eight values from it), or every run's start four values
+    // past such a boundary (where a large `Vec<f32>` from malloc starts), whose stores are
+    // shifted by four values (see `fused`).
+    let runs = if fin.planar && fin.channels == 3 {
+        3
+    } else {
+        1
+    };
+    let phase = |r: &&mut [P::Elem]| (r.as_ptr() as usize) % P::BYTES8;
+    let large = done.saturating_mul(core::mem::size_of::<P::Elem>()) >= STREAM_MIN_BYTES;
+    let stream = if !large || dst.len() < runs {
+        None
+    } else if dst.iter().take(runs).all(|r| phase(r) == 0) {
+        Some(false)
+    } else if dst.iter().take(runs).all(|r| phase(r) == P::BYTES8 / 2) {
+        Some(true)
+    } else {
+        None
+    };
+    // SAFETY: forwarded from the caller; streaming only with runs of the phase it assumes.
+    unsafe {
+        match stream {
+            None => fused_epi::<P, false, false>(rows, nums, d, fin, dst, done),
+            Some(false) => fused_epi::<P, true, false>(rows, nums, d, fin, dst, done),
+            Some(true) => fused_epi::<P, true, true>(rows, nums, d, fin, dst, done),
+        }
+    }
+}
+
+/// # Safety
+/// As [`fused`].
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn fused_epi<P: Put, const STREAM: bool, const SHIFT: bool>(
+    rows: &[&[u8]],
+    nums: &[u32],
+    d: u64,
+    fin: &Finish,
+    dst: &mut [&mut [P::Elem]],
+    done: usize,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match fin.epilogue {
+            Epilogue::Raw => fused::<RawEpi, P, STREAM, SHIFT>(rows, nums, d, fin, dst, done),
+            Epilogue::Unit => fused::<UnitEpi, P, STREAM, SHIFT>(rows, nums, d, fin, dst, done),
+            Epilogue::Normalize { .. } => {
+                fused::<NormEpi, P, STREAM, SHIFT>(rows, nums, d, fin, dst, done);
+            }
+        }
+    }
+}
+
+/// # Safety
+/// AVX2, FMA and F16C available; rows hold at least `done` bytes (a multiple of 96);
+/// `fits(done, fin, dst)`; the numerators pass `fits_u16_pairs`; with `STREAM`, every run
+/// `dst` has starts aligned to `P::BYTES8`, or with `SHIFT` half that past an aligned boundary.
+/// Shifted, a run's first four values are stored alone, then each aligned store takes the last
+/// four values of the previous vector and the first four of the current one (one
+/// `vperm2f128`), and the last four are stored alone at the end.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn fused<E: Epi, P: Put, const STREAM: bool, const SHIFT: bool>(
+    rows: &[&[u8]],
+    nums: &[u32],
+    d: u64,
+    fin: &Finish,
+    dst: &mut [&mut [P::Elem]],
     done: usize,
 ) {
     let pairs = rows.len().div_ceil(2);
@@ -696,10 +992,12 @@ unsafe fn fused<E: Epi>(
             mq.map(|m| _mm256_loadu_si256(m.as_ptr().cast())),
         )
     };
-    let outs: [*mut f32; 3] = core::array::from_fn(|c| {
+    let outs: [*mut P::Elem; 3] = core::array::from_fn(|c| {
         dst.get_mut(c)
             .map_or(core::ptr::null_mut(), |r| r.as_mut_ptr())
     });
+    // The previous vector stored to each run (shifted streaming).
+    let mut prev = [_mm256_setzero_ps(); 3];
     let mut j = 0;
     while j < done {
         // 16-bit sums of the block's 96 elements, by 8-element chunk q (elements 8q..8q+8):
@@ -737,10 +1035,11 @@ unsafe fn fused<E: Epi>(
                         _mm256_shuffle_epi8(p, mp[c]),
                         _mm256_shuffle_epi8(q, mq[c]),
                     );
-                    // SAFETY: p0 + 8g + 8 <= done / 3 <= dst[c].len() (fits); AVX2 available.
+                    // SAFETY: p0 + 8g + 8 <= done / 3 <= dst[c].len() (fits); AVX2 available;
+                    // with STREAM, the run has the phase `store` takes.
                     unsafe {
                         let y = E::apply(divide(n, hv, lv), cm[c], cs[c]);
-                        _mm256_storeu_ps(outs[c].add(p0 + 8 * g), y);
+                        store::<P, STREAM, SHIFT>(outs[c], p0 + 8 * g, y, &mut prev[c]);
                     }
                 }
             }
@@ -748,14 +1047,68 @@ unsafe fn fused<E: Epi>(
             for (col, pair) in sums.chunks_exact(2).enumerate() {
                 for (k, n) in widen_pair_sums(pair[0], pair[1]).into_iter().enumerate() {
                     let q = 4 * col + k;
-                    // SAFETY: j + 8q + 8 <= done <= dst[0].len() (fits); AVX2 available.
+                    // SAFETY: j + 8q + 8 <= done <= dst[0].len() (fits); AVX2 available; with
+                    // STREAM, the run has the phase `store` takes.
                     unsafe {
                         let y = E::apply(divide(n, hv, lv), pm[q % 3], ps[q % 3]);
-                        _mm256_storeu_ps(outs[0].add(j + 8 * q), y);
+                        store::<P, STREAM, SHIFT>(outs[0], j + 8 * q, y, &mut prev[0]);
                     }
                 }
             }
         }
         j += 96;
     }
+    if STREAM && SHIFT && done > 0 {
+        // Each run's last four values.
+        let (count, per) = if planar { (3, done / 3) } else { (1, done) };
+        for (&o, &y) in outs.iter().zip(&prev).take(count) {
+            // SAFETY: the run holds `per >= 8` values (fits); its last four are y's last four.
+            unsafe { P::put4::<true>(o.add(per - 4), y) };
+        }
+    }
+    if STREAM {
+        // Streaming stores are weakly ordered: make them visible before anything after.
+        _mm_sfence();
+    }
 }
+
+/// Stores the vector `y` of values `at..at + 8` of the run at `run` (`at` a multiple of 8):
+/// by a regular store; by a streaming one (`STREAM`, the run aligned to `P::BYTES8`); or,
+/// `SHIFT`ed (the run half that past an aligned boundary), the first four values alone at
+/// `at == 0`, then each aligned store the previous vector's last four values and y's first
+/// four. `prev` is the run's previous vector.
+///
+/// # Safety
+/// `run + at .. run + at + 8` is writable, and the values before it were stored by this
+/// function in order; the run's alignment is as `STREAM` and `SHIFT` say; AVX2 available.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn store<P: Put, const STREAM: bool, const SHIFT: bool>(
+    run: *mut P::Elem,
+    at: usize,
+    y: __m256,
+    prev: &mut __m256,
+) {
+    // SAFETY: the caller's promise; shifted, `run + at - 4` is aligned and its first four
+    // values (the previous vector's last four) are the run's.
+    unsafe {
+        let o = run.add(at);
+        if !STREAM {
+            P::put8(o, y);
+        } else if !SHIFT {
+            P::stream8(o, y);
+        } else if at == 0 {
+            P::put4::<false>(o, y);
+        } else {
+            P::stream8(o.sub(4), _mm256_permute2f128_ps::<0x21>(*prev, y));
+        }
+    }
+    if SHIFT {
+        *prev = y;
+    }
+}
+
+/// Output bytes from which a one-pass call whose runs are aligned writes them with streaming
+/// stores (`vmovntps`, `vmovntdq`), as the AVX-512 kernel does (see its `STREAM_MIN_BYTES`):
+/// regular stores first read every output line for ownership; streaming stores only write.
+const STREAM_MIN_BYTES: usize = 4 << 20;

@@ -34,6 +34,12 @@
 //! - Stores: every output run is written in whole 64-byte lines ([`LineWriter`]), however the
 //!   caller's buffer is aligned, and a one-pass call writing [`STREAM_MIN_BYTES`] or more
 //!   writes them with streaming stores, which skip reading each line before overwriting it.
+//! - Half-precision outputs (docs/contract.md section 10): the same kernels, each finished
+//!   vector rounded in registers before its store: f16 by `vcvtps2ph` with its immediate
+//!   round-to-nearest-even (MXCSR's DAZ and FTZ are never set, so subnormals go through
+//!   exactly), bf16 by integer rounding of the bits (not AVX512-BF16's `vcvtneps2bf16`, which
+//!   flushes subnormals), then narrowed by `vpmovdw`. Lines are 32 bytes of halves; streamed,
+//!   two of them go out as one 64-byte store.
 //! - A row's last partial 64-byte column goes through the same code with masked loads and
 //!   stores; only the finish kernels' last partial 16 values are finished one at a time.
 //!
@@ -62,8 +68,9 @@
 use core::arch::x86_64::*;
 
 use crate::epilogue::Epilogue;
+use crate::half::Half;
 use crate::kernel::avx2::fits_u16_pairs;
-use crate::kernel::{Finish, MAX_GROUP, reference};
+use crate::kernel::{Finish, MAX_GROUP, reference, staged};
 use crate::round::{
     FAST_DIVISOR_LIMIT, FMA_DIVISOR_LIMIT, RECIP_DIVISOR_LIMIT, round_ratio_fast,
     round_ratio_recip, split_reciprocal,
@@ -418,6 +425,20 @@ fn accumulate_u32_with(acc: &mut [u32], rows: &[&[u8]], nums: &[u32], init: bool
     }
 }
 
+/// `Kernels::exact_group` of the VNNI table: a run the 16-bit pair route takes is cut where
+/// its limits would be crossed (as AVX2's rule), unless its numerators all fit the VNNI dot
+/// route (at most 255): then the whole run, up to [`MAX_GROUP`] frames, is one group, so a long
+/// window is read in fewer, fuller groups (16/16/6 frames instead of 16/11/8/3 for a
+/// 38-frame linear window).
+pub(crate) fn exact_group_vnni(nums: &[u32]) -> usize {
+    let pairs = crate::kernel::avx2::exact_group(nums);
+    if pairs < nums.len() && nums.iter().all(|&n| n <= 255) {
+        nums.len()
+    } else {
+        pairs
+    }
+}
+
 /// The 64-byte columns of `len` bytes: whole ones, then the last partial one with its mask.
 /// (Loops over it keep their bodies in the kernels' own functions, where closures passed to
 /// a helper would not inline under the kernels' target features.)
@@ -696,9 +717,39 @@ pub(crate) fn finish_u32(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [f32
     }
     // SAFETY: reachable only after AVX-512 and FMA were detected (see
     // `accumulate_u32_with`); `fits` checked the destination lengths.
+    unsafe { finish_u32_to::<F32s>(acc, d, fin, dst) }
+}
+
+/// [`finish_u32`] into a half-precision output, each vector rounded in registers before its
+/// store.
+pub(crate) fn finish_u32_half(
+    acc: &[u32],
+    d: u64,
+    fin: &Finish,
+    half: Half,
+    dst: &mut [&mut [u16]],
+) {
+    if d == 0 || d >= FAST_DIVISOR_LIMIT || !fits(acc.len(), fin, dst) {
+        return reference::finish_u32_half(acc, d, fin, half, dst);
+    }
+    // SAFETY: as in `finish_u32`.
+    unsafe {
+        match half {
+            Half::F16 => finish_u32_to::<F16s>(acc, d, fin, dst),
+            Half::Bf16 => finish_u32_to::<Bf16s>(acc, d, fin, dst),
+        }
+    }
+}
+
+/// # Safety
+/// AVX-512 F/BW/VL/DQ and FMA available; `0 < d < FAST_DIVISOR_LIMIT`;
+/// `fits(acc.len(), fin, dst)`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+unsafe fn finish_u32_to<O: Out>(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [O::Elem]]) {
+    // SAFETY: forwarded from the caller.
     unsafe {
         if d < FMA_DIVISOR_LIMIT {
-            finish_by_epilogue(
+            finish_by_epilogue::<_, O>(
                 &SumsFma {
                     acc,
                     y: split_reciprocal(d as u32),
@@ -708,7 +759,7 @@ pub(crate) fn finish_u32(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [f32
                 dst,
             );
         } else if d < RECIP_DIVISOR_LIMIT {
-            finish_by_epilogue(
+            finish_by_epilogue::<_, O>(
                 &SumsRecip {
                     acc,
                     recip: 1.0 / d as f64,
@@ -717,7 +768,7 @@ pub(crate) fn finish_u32(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [f32
                 dst,
             );
         } else {
-            finish_by_epilogue(&SumsDiv { acc, d }, fin, dst);
+            finish_by_epilogue::<_, O>(&SumsDiv { acc, d }, fin, dst);
         }
     }
 }
@@ -729,7 +780,30 @@ pub(crate) fn finish_u64(acc: &[u64], d: u64, fin: &Finish, dst: &mut [&mut [f32
         return reference::finish_u64(acc, d, fin, dst);
     }
     // SAFETY: as in `finish_u32`.
-    unsafe { finish_by_epilogue(&Sums64Div { acc, d }, fin, dst) }
+    unsafe { finish_by_epilogue::<_, F32s>(&Sums64Div { acc, d }, fin, dst) }
+}
+
+/// [`finish_u64`] into a half-precision output.
+pub(crate) fn finish_u64_half(
+    acc: &[u64],
+    d: u64,
+    fin: &Finish,
+    half: Half,
+    dst: &mut [&mut [u16]],
+) {
+    if d == 0 || d >= FAST_DIVISOR_LIMIT || !fits(acc.len(), fin, dst) {
+        return staged(acc, fin, half, dst, |part, runs| {
+            reference::finish_u64(part, d, fin, runs);
+        });
+    }
+    let src = Sums64Div { acc, d };
+    // SAFETY: as in `finish_u32`.
+    unsafe {
+        match half {
+            Half::F16 => finish_by_epilogue::<_, F16s>(&src, fin, dst),
+            Half::Bf16 => finish_by_epilogue::<_, Bf16s>(&src, fin, dst),
+        }
+    }
 }
 
 /// Float-path epilogue and layout into `dst`.
@@ -738,21 +812,218 @@ pub(crate) fn finish_f32(acc: &[f32], fin: &Finish, dst: &mut [&mut [f32]]) {
         return reference::finish_f32(acc, fin, dst);
     }
     // SAFETY: as in `finish_u32`.
-    unsafe { finish_by_epilogue(&Values(acc), fin, dst) }
+    unsafe { finish_by_epilogue::<_, F32s>(&Values(acc), fin, dst) }
 }
 
-/// A destination run written sixteen values at a time in whole, 64-byte-aligned lines
-/// whatever the run's own alignment: a vector of values straddles two lines unless the run is
-/// aligned, and each such store would cost two (measured on this backend's development host:
+/// [`finish_f32`] into a half-precision output.
+pub(crate) fn finish_f32_half(acc: &[f32], fin: &Finish, half: Half, dst: &mut [&mut [u16]]) {
+    if !fits(acc.len(), fin, dst) {
+        return reference::finish_f32_half(acc, fin, half, dst);
+    }
+    // SAFETY: as in `finish_u32`.
+    unsafe {
+        match half {
+            Half::F16 => finish_by_epilogue::<_, F16s>(&Values(acc), fin, dst),
+            Half::Bf16 => finish_by_epilogue::<_, Bf16s>(&Values(acc), fin, dst),
+        }
+    }
+}
+
+/// What an output element is and how sixteen finished values are stored: `f32`, or rounded
+/// to a half format in registers and stored as bits.
+trait Out {
+    type Elem: Copy;
+    /// Values a writer holds back between stores (streamed halves wait for the other half of
+    /// their 64-byte line).
+    type Pending: Copy;
+    /// Nothing held back.
+    const NONE: Self::Pending;
+    /// One value, as [`Out::store`] stores its lane.
+    fn scalar(y: f32) -> Self::Elem;
+    /// Stores the lanes `own` of `v` at `line` (16 elements, aligned to their size), by a
+    /// streaming store when `STREAM` and all sixteen are stored (possibly held back in
+    /// `pending` until the next call, which stores at `line + 16`, or [`Out::drain`]).
+    ///
+    /// # Safety
+    /// The lanes `own` of `line` are writable; `line` is aligned to 16 elements;
+    /// AVX-512 F/BW/VL/DQ available.
+    unsafe fn store<const STREAM: bool>(
+        line: *mut Self::Elem,
+        own: __mmask16,
+        v: __m512,
+        pending: &mut Self::Pending,
+    );
+    /// Stores what `pending` holds back.
+    ///
+    /// # Safety
+    /// As [`Out::store`], for the stores that held it.
+    unsafe fn drain(pending: &mut Self::Pending);
+}
+
+/// `f32` output.
+struct F32s;
+/// f16 output: `vcvtps2ph`, round to nearest even by its immediate (not MXCSR; this code
+/// never sets DAZ or FTZ, so subnormals are converted and produced, never flushed).
+struct F16s;
+/// bf16 output: integer rounding of the `f32` bits (not AVX512-BF16's `vcvtneps2bf16`, which
+/// flushes subnormals; docs/contract.md section 10).
+struct Bf16s;
+
+impl Out for F32s {
+    type Elem = f32;
+    type Pending = ();
+    const NONE: () = ();
+    fn scalar(y: f32) -> f32 {
+        y
+    }
+    unsafe fn drain(_: &mut ()) {}
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+    unsafe fn store<const STREAM: bool>(line: *mut f32, own: __mmask16, v: __m512, _: &mut ()) {
+        // SAFETY: the caller's promise.
+        unsafe {
+            if STREAM && own == !0 {
+                _mm512_stream_ps(line, v);
+            } else {
+                _mm512_mask_storeu_ps(line, own, v);
+            }
+        }
+    }
+}
+
+/// A half writer's held-back store: sixteen halves (32 bytes) for the first half of the
+/// 64-byte line at the pointer.
+type HalfPending = Option<(*mut u16, __m256i)>;
+
+/// Stores sixteen half values (32 bytes, aligned). Streamed, a first half of a 64-byte line
+/// waits in `pending` for the second, and the two go as one 64-byte streaming store: whole
+/// lines leave the write-combining buffers as one write, not two partial ones.
+///
+/// # Safety
+/// As [`Out::store`].
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+unsafe fn store_halves<const STREAM: bool>(
+    line: *mut u16,
+    own: __mmask16,
+    h: __m256i,
+    pending: &mut HalfPending,
+) {
+    // SAFETY: the caller's promise; a held first half is the line's bytes 0..32 and `line`
+    // its bytes 32..64 (the next store of the same run), so the 64-byte store is aligned and
+    // the run's.
+    unsafe {
+        if !STREAM || own != !0 {
+            _mm256_mask_storeu_epi16(line.cast(), own, h);
+        } else if (line as usize).is_multiple_of(64) {
+            *pending = Some((line, h));
+        } else if let Some((first, lo)) = pending.take() {
+            let whole = _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), h);
+            _mm512_stream_si512(first.cast(), whole);
+        } else {
+            _mm256_stream_si256(line.cast(), h);
+        }
+    }
+}
+
+/// Stores a held-back first half of a line.
+///
+/// # Safety
+/// As [`store_halves`].
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+unsafe fn drain_halves(pending: &mut HalfPending) {
+    if let Some((first, lo)) = pending.take() {
+        // SAFETY: the store that held it was allowed to write there.
+        unsafe { _mm256_stream_si256(first.cast(), lo) };
+    }
+}
+
+impl Out for F16s {
+    type Elem = u16;
+    type Pending = HalfPending;
+    const NONE: HalfPending = None;
+    fn scalar(y: f32) -> u16 {
+        crate::half::f16_bits(y)
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+    unsafe fn store<const STREAM: bool>(
+        line: *mut u16,
+        own: __mmask16,
+        v: __m512,
+        pending: &mut HalfPending,
+    ) {
+        let h = _mm512_cvtps_ph::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(v);
+        // SAFETY: the caller's promise.
+        unsafe { store_halves::<STREAM>(line, own, h, pending) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+    unsafe fn drain(pending: &mut HalfPending) {
+        // SAFETY: the caller's promise.
+        unsafe { drain_halves(pending) }
+    }
+}
+
+impl Out for Bf16s {
+    type Elem = u16;
+    type Pending = HalfPending;
+    const NONE: HalfPending = None;
+    fn scalar(y: f32) -> u16 {
+        crate::half::bf16_bits(y)
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+    unsafe fn store<const STREAM: bool>(
+        line: *mut u16,
+        own: __mmask16,
+        v: __m512,
+        pending: &mut HalfPending,
+    ) {
+        // SAFETY: the caller's promise.
+        unsafe { store_halves::<STREAM>(line, own, bf16x16(v), pending) }
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+    unsafe fn drain(pending: &mut HalfPending) {
+        // SAFETY: the caller's promise.
+        unsafe { drain_halves(pending) }
+    }
+}
+
+/// Sixteen values rounded to bf16 as `crate::half::bf16_bits` does: `(b + 0x7fff + lsb) >> 16`
+/// on the bits `b` (ties to even; a carry rounds up into the exponent, to infinity at the
+/// top), and a NaN's upper half with the quiet bit set.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+fn bf16x16(v: __m512) -> __m256i {
+    let b = _mm512_castps_si512(v);
+    let hi = _mm512_srli_epi32::<16>(b);
+    let lsb = _mm512_and_si512(hi, _mm512_set1_epi32(1));
+    let r = _mm512_srli_epi32::<16>(_mm512_add_epi32(
+        b,
+        _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)),
+    ));
+    // QNaN (0x01) or SNaN (0x80).
+    let nan = _mm512_fpclass_ps_mask::<0x81>(v);
+    let r = _mm512_mask_or_epi32(r, nan, hi, _mm512_set1_epi32(0x0040));
+    _mm512_cvtepi32_epi16(r)
+}
+
+/// A destination run written sixteen values at a time in whole, aligned lines (64 bytes of
+/// `f32`; 32 bytes of halves, streamed in pairs as whole 64-byte lines) whatever the run's own
+/// alignment: a vector of values straddles two lines unless the run is aligned, and each such
+/// store would cost two (measured on this backend's development host:
 /// output 16 bytes past a line boundary made case a about 10% slower and case b up to 20%).
 /// So each line is assembled from the last `lag` values of the previous vector and the first
 /// `16 - lag` of the current one (one `vpermt2ps`), where `lag` is how many values the run
 /// starts past a line boundary; the run's first and last lines, which it only partly covers,
 /// get masked stores of the values that are its own. Whole lines may be streaming stores.
-struct LineWriter {
+struct LineWriter<O: Out> {
     /// The line the next store fills (the boundary at or before the run's next value; the
     /// first one may lie before the run, and only the run's own values are ever written).
-    line: *mut f32,
+    line: *mut O::Elem,
     /// Values the run starts past a line boundary, 0 to 15.
     lag: usize,
     /// `vpermt2ps` indices `16 - lag + i`: lanes below `lag` from the previous vector, the
@@ -763,13 +1034,15 @@ struct LineWriter {
     /// The lanes of the next line that are the run's: those from `lag` on for the first
     /// line, all after it.
     own: __mmask16,
+    /// A store held back (see [`Out::store`]).
+    pending: O::Pending,
 }
 
-impl LineWriter {
+impl<O: Out> LineWriter<O> {
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-    fn new(run: *mut f32) -> Self {
-        let lag = (run as usize / 4) % 16;
+    fn new(run: *mut O::Elem) -> Self {
+        let lag = (run as usize / core::mem::size_of::<O::Elem>()) % 16;
         LineWriter {
             line: run.wrapping_sub(lag),
             lag,
@@ -779,6 +1052,7 @@ impl LineWriter {
             ),
             prev: _mm512_setzero_ps(),
             own: !((1u16 << lag) - 1),
+            pending: O::NONE,
         }
     }
 
@@ -798,13 +1072,7 @@ impl LineWriter {
         // SAFETY: `line` is 64-byte aligned and holds the last `lag` values pushed (none
         // before the first push: `own` leaves those lanes out) and the first `16 - lag` of
         // `y`, all the run's.
-        unsafe {
-            if STREAM && self.own == !0 {
-                _mm512_stream_ps(self.line, v);
-            } else {
-                _mm512_mask_storeu_ps(self.line, self.own, v);
-            }
-        }
+        unsafe { O::store::<STREAM>(self.line, self.own, v, &mut self.pending) };
         self.own = !0;
         self.prev = y;
         self.line = self.line.wrapping_add(16);
@@ -818,10 +1086,13 @@ impl LineWriter {
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
     unsafe fn flush(&mut self) {
+        // SAFETY: held back by a push, which was allowed to write there.
+        unsafe { O::drain(&mut self.pending) };
         if self.lag != 0 && self.own == !0 {
             let v = _mm512_permutex2var_ps(self.prev, self.idx, self.prev);
+            let mut none = O::NONE;
             // SAFETY: the line's first `lag` values are the last `lag` pushed, the run's.
-            unsafe { _mm512_mask_storeu_ps(self.line, (1u16 << self.lag) - 1, v) };
+            unsafe { O::store::<false>(self.line, (1u16 << self.lag) - 1, v, &mut none) };
         }
     }
 }
@@ -829,7 +1100,7 @@ impl LineWriter {
 /// True when `dst` has the runs a fused finish of `n` elements writes: one interleaved run of
 /// `n` (or one channel), or `channels` runs of `n / channels` for 2 to 4 channels and whole
 /// pixels.
-fn fits(n: usize, fin: &Finish, dst: &[&mut [f32]]) -> bool {
+fn fits<T>(n: usize, fin: &Finish, dst: &[&mut [T]]) -> bool {
     let ch = fin.channels;
     if !(1..=4).contains(&ch) {
         return false;
@@ -1090,13 +1361,13 @@ impl EpiConsts {
 /// # Safety
 /// AVX-512 F/BW/VL/DQ and FMA are available and `fits(src.len(), fin, dst)`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn finish_by_epilogue<L: Load>(src: &L, fin: &Finish, dst: &mut [&mut [f32]]) {
+unsafe fn finish_by_epilogue<L: Load, O: Out>(src: &L, fin: &Finish, dst: &mut [&mut [O::Elem]]) {
     // SAFETY: forwarded from the caller.
     unsafe {
         match fin.epilogue {
-            Epilogue::Raw => finish_by_layout::<L, RawEpi>(src, fin, dst),
-            Epilogue::Unit => finish_by_layout::<L, UnitEpi>(src, fin, dst),
-            Epilogue::Normalize { .. } => finish_by_layout::<L, NormEpi>(src, fin, dst),
+            Epilogue::Raw => finish_by_layout::<L, RawEpi, O>(src, fin, dst),
+            Epilogue::Unit => finish_by_layout::<L, UnitEpi, O>(src, fin, dst),
+            Epilogue::Normalize { .. } => finish_by_layout::<L, NormEpi, O>(src, fin, dst),
         }
     }
 }
@@ -1105,14 +1376,18 @@ unsafe fn finish_by_epilogue<L: Load>(src: &L, fin: &Finish, dst: &mut [&mut [f3
 /// As [`finish_by_epilogue`].
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn finish_by_layout<L: Load, E: Epi>(src: &L, fin: &Finish, dst: &mut [&mut [f32]]) {
+unsafe fn finish_by_layout<L: Load, E: Epi, O: Out>(
+    src: &L,
+    fin: &Finish,
+    dst: &mut [&mut [O::Elem]],
+) {
     // SAFETY: forwarded from the caller; `fits` allows planar runs for 2 to 4 channels only.
     unsafe {
         match (fin.planar, fin.channels) {
-            (true, 2) => finish_planar::<L, E, 2>(src, fin, dst),
-            (true, 3) => finish_planar::<L, E, 3>(src, fin, dst),
-            (true, 4) => finish_planar::<L, E, 4>(src, fin, dst),
-            _ => finish_interleaved::<L, E>(src, fin, dst),
+            (true, 2) => finish_planar::<L, E, O, 2>(src, fin, dst),
+            (true, 3) => finish_planar::<L, E, O, 3>(src, fin, dst),
+            (true, 4) => finish_planar::<L, E, O, 4>(src, fin, dst),
+            _ => finish_interleaved::<L, E, O>(src, fin, dst),
         }
     }
 }
@@ -1123,12 +1398,16 @@ unsafe fn finish_by_layout<L: Load, E: Epi>(src: &L, fin: &Finish, dst: &mut [&m
 /// As [`finish_by_epilogue`].
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn finish_interleaved<L: Load, E: Epi>(src: &L, fin: &Finish, dst: &mut [&mut [f32]]) {
+unsafe fn finish_interleaved<L: Load, E: Epi, O: Out>(
+    src: &L,
+    fin: &Finish,
+    dst: &mut [&mut [O::Elem]],
+) {
     let ch = fin.channels;
     let n = src.len();
     let k = EpiConsts::new(&fin.epilogue, ch);
     let out = &mut *dst[0];
-    let mut w = LineWriter::new(out.as_mut_ptr());
+    let mut w = LineWriter::<O>::new(out.as_mut_ptr());
     // Blocks of 16 ch elements: vector q of a block starts at channel (16 q) % ch.
     let block = 16 * ch;
     let pm: [__m512; 4] = core::array::from_fn(|q| k.pm[(16 * q) % ch]);
@@ -1146,7 +1425,7 @@ unsafe fn finish_interleaved<L: Load, E: Epi>(src: &L, fin: &Finish, dst: &mut [
     // SAFETY: as above.
     unsafe { w.flush() };
     for (i, slot) in out.iter_mut().enumerate().take(n).skip(full) {
-        *slot = fin.epilogue.apply(src.value(i), i % ch);
+        *slot = O::scalar(fin.epilogue.apply(src.value(i), i % ch));
     }
 }
 
@@ -1157,10 +1436,10 @@ unsafe fn finish_interleaved<L: Load, E: Epi>(src: &L, fin: &Finish, dst: &mut [
 /// As [`finish_by_epilogue`], with `fin.channels == CH`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn finish_planar<L: Load, E: Epi, const CH: usize>(
+unsafe fn finish_planar<L: Load, E: Epi, O: Out, const CH: usize>(
     src: &L,
     fin: &Finish,
-    dst: &mut [&mut [f32]],
+    dst: &mut [&mut [O::Elem]],
 ) {
     let n = src.len();
     let pixels = n / CH;
@@ -1174,7 +1453,7 @@ unsafe fn finish_planar<L: Load, E: Epi, const CH: usize>(
             t.map(|d| _mm512_loadu_si512(d.second.as_ptr().cast())),
         )
     };
-    let mut w: [LineWriter; CH] = core::array::from_fn(|c| {
+    let mut w: [LineWriter<O>; CH] = core::array::from_fn(|c| {
         LineWriter::new(
             dst.get_mut(c)
                 .map_or(core::ptr::null_mut(), |r| r.as_mut_ptr()),
@@ -1214,7 +1493,7 @@ unsafe fn finish_planar<L: Load, E: Epi, const CH: usize>(
     }
     for (c, run) in dst.iter_mut().enumerate().take(CH) {
         for (q, slot) in run.iter_mut().enumerate().take(pixels).skip(full) {
-            *slot = fin.epilogue.apply(src.value(CH * q + c), c);
+            *slot = O::scalar(fin.epilogue.apply(src.value(CH * q + c), c));
         }
     }
 }
@@ -1244,16 +1523,32 @@ pub(crate) fn mix_fused_u16(
     fin: &Finish,
     dst: &mut [&mut [f32]],
 ) -> usize {
-    mix_fused_with(rows, nums, d, fin, dst, STREAM_MIN_BYTES)
+    mix_fused_with::<F32s>(rows, nums, d, fin, dst, STREAM_MIN_BYTES)
 }
 
-/// [`mix_fused_u16`] with streaming stores from `stream_min` output bytes.
-fn mix_fused_with(
+/// [`mix_fused_u16`] into a half-precision output: each vector is rounded in registers and
+/// stored as bits (streaming stores from [`STREAM_MIN_BYTES`] of output, as for `f32`).
+pub(crate) fn mix_fused_u16_half(
     rows: &[&[u8]],
     nums: &[u32],
     d: u64,
     fin: &Finish,
-    dst: &mut [&mut [f32]],
+    half: Half,
+    dst: &mut [&mut [u16]],
+) -> usize {
+    match half {
+        Half::F16 => mix_fused_with::<F16s>(rows, nums, d, fin, dst, STREAM_MIN_BYTES),
+        Half::Bf16 => mix_fused_with::<Bf16s>(rows, nums, d, fin, dst, STREAM_MIN_BYTES),
+    }
+}
+
+/// [`mix_fused_u16`] into elements `O`, with streaming stores from `stream_min` output bytes.
+fn mix_fused_with<O: Out>(
+    rows: &[&[u8]],
+    nums: &[u32],
+    d: u64,
+    fin: &Finish,
+    dst: &mut [&mut [O::Elem]],
     stream_min: usize,
 ) -> usize {
     let ch = fin.channels;
@@ -1273,16 +1568,16 @@ fn mix_fused_with(
     if !ok {
         return 0;
     }
-    let stream = done.saturating_mul(4) >= stream_min;
+    let stream = done.saturating_mul(core::mem::size_of::<O::Elem>()) >= stream_min;
     // SAFETY: reachable only after AVX-512 and FMA were detected (see `accumulate_u32_with`);
     // every row holds `len >= done` bytes, `done` is a multiple of 64 ch, `fits` checked the
     // destination, and the planar instantiations get their own channel count.
     unsafe {
         match fin.epilogue {
-            Epilogue::Raw => fused_by_layout::<RawEpi>(rows, nums, d, fin, dst, done, stream),
-            Epilogue::Unit => fused_by_layout::<UnitEpi>(rows, nums, d, fin, dst, done, stream),
+            Epilogue::Raw => fused_by_layout::<RawEpi, O>(rows, nums, d, fin, dst, done, stream),
+            Epilogue::Unit => fused_by_layout::<UnitEpi, O>(rows, nums, d, fin, dst, done, stream),
             Epilogue::Normalize { .. } => {
-                fused_by_layout::<NormEpi>(rows, nums, d, fin, dst, done, stream);
+                fused_by_layout::<NormEpi, O>(rows, nums, d, fin, dst, done, stream);
             }
         }
     }
@@ -1290,29 +1585,29 @@ fn mix_fused_with(
 }
 
 /// # Safety
-/// As [`fused`], for any channel count of 1 to 4.
+/// As [`fused_planar`] and [`fused_interleaved`], for any channel count of 1 to 4.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn fused_by_layout<E: Epi>(
+unsafe fn fused_by_layout<E: Epi, O: Out>(
     rows: &[&[u8]],
     nums: &[u32],
     d: u64,
     fin: &Finish,
-    dst: &mut [&mut [f32]],
+    dst: &mut [&mut [O::Elem]],
     done: usize,
     stream: bool,
 ) {
     // SAFETY: forwarded from the caller.
     unsafe {
         match (stream, fin.planar, fin.channels) {
-            (false, true, 2) => fused_planar::<E, 2, false>(rows, nums, d, fin, dst, done),
-            (false, true, 3) => fused_planar::<E, 3, false>(rows, nums, d, fin, dst, done),
-            (false, true, 4) => fused_planar::<E, 4, false>(rows, nums, d, fin, dst, done),
-            (false, ..) => fused_interleaved::<E, false>(rows, nums, d, fin, dst, done),
-            (true, true, 2) => fused_planar::<E, 2, true>(rows, nums, d, fin, dst, done),
-            (true, true, 3) => fused_planar::<E, 3, true>(rows, nums, d, fin, dst, done),
-            (true, true, 4) => fused_planar::<E, 4, true>(rows, nums, d, fin, dst, done),
-            (true, ..) => fused_interleaved::<E, true>(rows, nums, d, fin, dst, done),
+            (false, true, 2) => fused_planar::<E, O, 2, false>(rows, nums, d, fin, dst, done),
+            (false, true, 3) => fused_planar::<E, O, 3, false>(rows, nums, d, fin, dst, done),
+            (false, true, 4) => fused_planar::<E, O, 4, false>(rows, nums, d, fin, dst, done),
+            (false, ..) => fused_interleaved::<E, O, false>(rows, nums, d, fin, dst, done),
+            (true, true, 2) => fused_planar::<E, O, 2, true>(rows, nums, d, fin, dst, done),
+            (true, true, 3) => fused_planar::<E, O, 3, true>(rows, nums, d, fin, dst, done),
+            (true, true, 4) => fused_planar::<E, O, 4, true>(rows, nums, d, fin, dst, done),
+            (true, ..) => fused_interleaved::<E, O, true>(rows, nums, d, fin, dst, done),
         }
     }
 }
@@ -1371,17 +1666,17 @@ impl OnePass<'_> {
 /// `64 CH`; `fits(done, fin, dst)` with `fin.channels == CH` and `fin.planar`; the numerators
 /// pass `fits_u16_pairs`; `0 < d < FMA_DIVISOR_LIMIT`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn fused_planar<E: Epi, const CH: usize, const STREAM: bool>(
+unsafe fn fused_planar<E: Epi, O: Out, const CH: usize, const STREAM: bool>(
     rows: &[&[u8]],
     nums: &[u32],
     d: u64,
     fin: &Finish,
-    dst: &mut [&mut [f32]],
+    dst: &mut [&mut [O::Elem]],
     done: usize,
 ) {
     let one = OnePass::new(rows, nums, d);
     let k = EpiConsts::new(&fin.epilogue, CH);
-    let mut w: [LineWriter; CH] = core::array::from_fn(|c| {
+    let mut w: [LineWriter<O>; CH] = core::array::from_fn(|c| {
         LineWriter::new(
             dst.get_mut(c)
                 .map_or(core::ptr::null_mut(), |r| r.as_mut_ptr()),
@@ -1403,10 +1698,10 @@ unsafe fn fused_planar<E: Epi, const CH: usize, const STREAM: bool>(
         // SAFETY: the block's 64 pixels lie below done / CH, within every run (fits), and
         // are each run's next values; AVX-512 available.
         unsafe {
-            planar_group::<E, CH, 0, STREAM>(&one, &sums, &idx[0], &k, &mut w);
-            planar_group::<E, CH, 1, STREAM>(&one, &sums, &idx[1], &k, &mut w);
-            planar_group::<E, CH, 2, STREAM>(&one, &sums, &idx[2], &k, &mut w);
-            planar_group::<E, CH, 3, STREAM>(&one, &sums, &idx[3], &k, &mut w);
+            planar_group::<E, O, CH, 0, STREAM>(&one, &sums, &idx[0], &k, &mut w);
+            planar_group::<E, O, CH, 1, STREAM>(&one, &sums, &idx[1], &k, &mut w);
+            planar_group::<E, O, CH, 2, STREAM>(&one, &sums, &idx[2], &k, &mut w);
+            planar_group::<E, O, CH, 3, STREAM>(&one, &sums, &idx[3], &k, &mut w);
         }
         j += 64 * CH;
     }
@@ -1427,12 +1722,12 @@ unsafe fn fused_planar<E: Epi, const CH: usize, const STREAM: bool>(
 /// Every run holds the group's 16 values as its next ones; AVX-512 F/BW available.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn planar_group<E: Epi, const CH: usize, const G: usize, const STREAM: bool>(
+unsafe fn planar_group<E: Epi, O: Out, const CH: usize, const G: usize, const STREAM: bool>(
     one: &OnePass<'_>,
     sums: &[(__m512i, __m512i); CH],
     idx: &[__m512i; CH],
     k: &EpiConsts,
-    w: &mut [LineWriter; CH],
+    w: &mut [LineWriter<O>; CH],
 ) {
     let (col, shift) = const { planar_source(CH, G) };
     let next = (col + 1) % CH;
@@ -1467,18 +1762,18 @@ unsafe fn planar_group<E: Epi, const CH: usize, const G: usize, const STREAM: bo
 /// `64 fin.channels`; `fits(done, fin, dst)`; the numerators pass `fits_u16_pairs`;
 /// `0 < d < FMA_DIVISOR_LIMIT`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-unsafe fn fused_interleaved<E: Epi, const STREAM: bool>(
+unsafe fn fused_interleaved<E: Epi, O: Out, const STREAM: bool>(
     rows: &[&[u8]],
     nums: &[u32],
     d: u64,
     fin: &Finish,
-    dst: &mut [&mut [f32]],
+    dst: &mut [&mut [O::Elem]],
     done: usize,
 ) {
     let ch = fin.channels;
     let one = OnePass::new(rows, nums, d);
     let k = EpiConsts::new(&fin.epilogue, ch);
-    let mut w = LineWriter::new(
+    let mut w = LineWriter::<O>::new(
         dst.get_mut(0)
             .map_or(core::ptr::null_mut(), |r| r.as_mut_ptr()),
     );
@@ -1708,7 +2003,7 @@ mod tests {
                         &mut b[skew + o..skew + o + per]
                     })
                     .collect();
-                let done = mix_fused_with(&rows, &nums, d, &fin, &mut dst, stream_min);
+                let done = mix_fused_with::<F32s>(&rows, &nums, d, &fin, &mut dst, stream_min);
                 assert_eq!(done, len - len % (64 * ch));
                 let upto = if planar { done / ch } else { done };
                 for (c, (got, w)) in dst.iter().zip(&want).enumerate() {
@@ -1740,6 +2035,161 @@ mod tests {
     /// The planar tables: every group's 16 pixels come from the two vectors the kernel
     /// permutes (checked when the tables are built), and the shifted pairs stay within the
     /// block's columns.
+    /// As `one_pass_matches_reference_at_every_alignment`, into f16 and bf16 runs at every
+    /// offset from a 32-byte boundary, with streaming stores forced on and off.
+    #[test]
+    fn one_pass_into_halves_matches_reference_at_every_alignment() {
+        if !has_avx512() {
+            eprintln!("SKIPPED: this CPU has no AVX-512 BW/VL: the AVX-512 routes were not tested");
+            return;
+        }
+        let mut rng = Rng(0xBEEF);
+        let epilogues = [
+            Epilogue::Raw,
+            Epilogue::Unit,
+            Epilogue::IMAGENET,
+            Epilogue::Normalize {
+                mean: [0.1, 0.9, 0.5, 0.25],
+                std: [0.3, 1e-4, 2.0, 1.5],
+            },
+        ];
+        const UNSET: u16 = 0xffff; // a NaN in both formats, which no mix produces
+        for case in 0..240 {
+            let half = if case % 2 == 0 { Half::F16 } else { Half::Bf16 };
+            let ch = 1 + (case / 2) % 4;
+            let planar = ch > 1 && (case / 8) % 2 == 0;
+            let epilogue = epilogues[(case / 16) % 4];
+            let pixels = 64 + (rng.next() % 300) as usize;
+            let len = pixels * ch;
+            let m = 1 + (rng.next() % 16) as usize;
+            let nums: Vec<u32> = (0..m).map(|_| 1 + (rng.next() % 16) as u32).collect();
+            let d: u64 = nums.iter().map(|&n| u64::from(n)).sum();
+            let rows: Vec<Vec<u8>> = (0..m)
+                .map(|_| (0..len).map(|_| rng.next() as u8).collect())
+                .collect();
+            let rows: Vec<&[u8]> = rows.iter().map(Vec::as_slice).collect();
+            let fin = Finish {
+                epilogue,
+                channels: ch,
+                planar,
+            };
+            let mut acc = vec![0u32; len];
+            reference::accumulate_u32(&mut acc, &rows, &nums, true);
+            let (count, per) = if planar { (ch, pixels) } else { (1, len) };
+            let mut want = vec![vec![0f32; per]; count];
+            {
+                let mut w: Vec<&mut [f32]> = want.iter_mut().map(Vec::as_mut_slice).collect();
+                reference::finish_u32(&acc, d, &fin, &mut w);
+            }
+            let offsets: Vec<usize> = (0..count)
+                .map(|c| (case / 3 + c * (case % 3)) % 16)
+                .collect();
+            let skew_of = |b: &Vec<u16>| (16 - (b.as_ptr() as usize / 2) % 16) % 16;
+            for stream_min in [0, usize::MAX] {
+                let mut bufs: Vec<Vec<u16>> = vec![vec![UNSET; per + 32]; count];
+                let mut dst: Vec<&mut [u16]> = bufs
+                    .iter_mut()
+                    .zip(&offsets)
+                    .map(|(b, &o)| {
+                        let skew = skew_of(b);
+                        &mut b[skew + o..skew + o + per]
+                    })
+                    .collect();
+                let done = match half {
+                    Half::F16 => {
+                        mix_fused_with::<F16s>(&rows, &nums, d, &fin, &mut dst, stream_min)
+                    }
+                    Half::Bf16 => {
+                        mix_fused_with::<Bf16s>(&rows, &nums, d, &fin, &mut dst, stream_min)
+                    }
+                };
+                assert_eq!(done, len - len % (64 * ch));
+                let upto = if planar { done / ch } else { done };
+                for (c, (got, w)) in dst.iter().zip(&want).enumerate() {
+                    for i in 0..per {
+                        let expect = if i < upto { half.bits(w[i]) } else { UNSET };
+                        assert_eq!(
+                            got[i], expect,
+                            "case {case}: {half:?} ch={ch} planar={planar} run {c} value {i} \
+                             (done {done}, stream_min {stream_min}, offsets {offsets:?})"
+                        );
+                    }
+                }
+                for (b, &o) in bufs.iter().zip(&offsets) {
+                    let skew = skew_of(b);
+                    assert!(
+                        b[..skew + o].iter().all(|&v| v == UNSET),
+                        "case {case}: wrote before"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The half finishes round every `f32` the way `crate::half` does, edge values included:
+    /// subnormals (kept, never flushed), ties, overflow to infinity, NaNs, at every alignment.
+    #[test]
+    fn half_finish_rounds_edge_values_as_the_reference() {
+        if !has_avx512() {
+            eprintln!("SKIPPED: this CPU has no AVX-512 BW/VL: the AVX-512 routes were not tested");
+            return;
+        }
+        let mut rng = Rng(0x5EED);
+        let mut values: Vec<f32> = [
+            0x0000_0001u32, // smallest f32 subnormal
+            0x0000_8000,
+            0x0000_8001,
+            0x0001_8000,
+            0x3300_0000, // 2^-25: f16 tie to 0
+            0x3300_0001,
+            0x3380_0000,
+            0x33c0_0000,
+            0x387f_e000,
+            0x387f_f000,
+            0x3880_0000, // smallest normal f16
+            0x3f80_8000, // bf16 tie, to even
+            0x3f81_8000, // bf16 tie, up
+            0x3f80_1000, // f16 tie
+            0x477f_efff,
+            0x477f_f000, // 65520: f16 overflow
+            0x7f7f_ffff, // f32::MAX: bf16 rounds to infinity
+            0x7f80_0000,
+            0x7f80_0001, // signalling NaN
+            0x7fc0_0000,
+            0x7fff_ffff,
+        ]
+        .iter()
+        .flat_map(|&b| [f32::from_bits(b), -f32::from_bits(b)])
+        .collect();
+        values.extend((0..3000).map(|_| f32::from_bits(rng.next() as u32)));
+        for half in [Half::F16, Half::Bf16] {
+            for offset in 0..16 {
+                for start in 0..3 {
+                    let src = &values[start..];
+                    let fin = Finish {
+                        epilogue: Epilogue::Raw,
+                        channels: 1,
+                        planar: false,
+                    };
+                    let mut want = vec![0u16; src.len()];
+                    reference::finish_f32_half(src, &fin, half, &mut [&mut want]);
+                    let mut buf = vec![0u16; src.len() + 32];
+                    let skew = (16 - (buf.as_ptr() as usize / 2) % 16) % 16;
+                    let got = &mut buf[skew + offset..skew + offset + src.len()];
+                    finish_f32_half(src, &fin, half, &mut [&mut *got]);
+                    for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
+                        assert_eq!(
+                            g,
+                            w,
+                            "{half:?}: f32 bits {:#010x} (offset {offset})",
+                            src[i].to_bits()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn planar_sources_stay_in_the_block() {
         for ch in 2..=4 {

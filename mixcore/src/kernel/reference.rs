@@ -4,6 +4,7 @@
 //! also a complete backend: [`crate::Backend::Reference`] runs them.
 
 use crate::epilogue::Epilogue;
+use crate::half::Half;
 use crate::kernel::Finish;
 use crate::round::round_ratio;
 
@@ -42,9 +43,14 @@ pub fn accumulate_f32(acc: &mut [f32], rows: &[&[u8]], weights: &[f32], init: bo
     }
 }
 
-/// Writes `y = epilogue(V)` of every element (channels interleaved) to `dst`: one slice per
-/// channel when the finish is planar, else one interleaved slice.
-fn write_out(values: impl Iterator<Item = f32>, fin: &Finish, dst: &mut [&mut [f32]]) {
+/// Writes `y = epilogue(V)` of every element (channels interleaved) to `dst` as `put(y)`:
+/// one slice per channel when the finish is planar, else one interleaved slice.
+fn write_out<T>(
+    values: impl Iterator<Item = f32>,
+    fin: &Finish,
+    dst: &mut [&mut [T]],
+    put: impl Fn(f32) -> T,
+) {
     let ch = fin.channels;
     for (j, v) in values.enumerate() {
         let (p, c) = (j / ch, j % ch);
@@ -55,7 +61,7 @@ fn write_out(values: impl Iterator<Item = f32>, fin: &Finish, dst: &mut [&mut [f
             dst.get_mut(0).and_then(|run| run.get_mut(j))
         };
         if let Some(slot) = slot {
-            *slot = y;
+            *slot = put(y);
         }
     }
 }
@@ -66,15 +72,38 @@ fn apply(e: &Epilogue, v: f32, c: usize) -> f32 {
 
 /// `V_j = N_j / d` correctly rounded, then the epilogue, into `dst`.
 pub fn finish_u32(acc: &[u32], d: u64, fin: &Finish, dst: &mut [&mut [f32]]) {
-    write_out(acc.iter().map(|&n| round_ratio(u64::from(n), d)), fin, dst);
+    write_out(
+        acc.iter().map(|&n| round_ratio(u64::from(n), d)),
+        fin,
+        dst,
+        |y| y,
+    );
 }
 
 /// As [`finish_u32`] for `u64` sums.
 pub fn finish_u64(acc: &[u64], d: u64, fin: &Finish, dst: &mut [&mut [f32]]) {
-    write_out(acc.iter().map(|&n| round_ratio(n, d)), fin, dst);
+    write_out(acc.iter().map(|&n| round_ratio(n, d)), fin, dst, |y| y);
 }
 
 /// The epilogue of float-path values `V_j = acc[j]`, into `dst`.
 pub fn finish_f32(acc: &[f32], fin: &Finish, dst: &mut [&mut [f32]]) {
-    write_out(acc.iter().copied(), fin, dst);
+    write_out(acc.iter().copied(), fin, dst, |y| y);
+}
+
+/// [`finish_u32`] into a half-precision output: each `y` rounded by [`Half::bits`]
+/// (docs/contract.md section 10).
+pub fn finish_u32_half(acc: &[u32], d: u64, fin: &Finish, half: Half, dst: &mut [&mut [u16]]) {
+    let values = acc.iter().map(|&n| round_ratio(u64::from(n), d));
+    write_out(values, fin, dst, |y| half.bits(y));
+}
+
+/// [`finish_u64`] into a half-precision output.
+pub fn finish_u64_half(acc: &[u64], d: u64, fin: &Finish, half: Half, dst: &mut [&mut [u16]]) {
+    let values = acc.iter().map(|&n| round_ratio(n, d));
+    write_out(values, fin, dst, |y| half.bits(y));
+}
+
+/// [`finish_f32`] into a half-precision output.
+pub fn finish_f32_half(acc: &[f32], fin: &Finish, half: Half, dst: &mut [&mut [u16]]) {
+    write_out(acc.iter().copied(), fin, dst, |y| half.bits(y));
 }

@@ -5,7 +5,8 @@
 
 use wide::{f32x8, f64x4, i32x4, i32x8, u8x16, u16x8, u16x16, u32x8};
 
-use crate::kernel::{Finish, reference};
+use crate::half::Half;
+use crate::kernel::{Finish, reference, staged};
 use crate::round::{FAST_DIVISOR_LIMIT, RECIP_DIVISOR_LIMIT, round_ratio_auto};
 
 #[inline(always)]
@@ -127,6 +128,21 @@ pub fn finish_u64(acc: &[u64], d: u64, fin: &Finish, dst: &mut [&mut [f32]]) {
         for (v, &n) in values.iter_mut().zip(&acc[range]) {
             *v = round_ratio_auto(n, d);
         }
+    });
+}
+
+/// [`finish_u32`] into a half-precision output (each value rounded, docs/contract.md
+/// section 10), through an `f32` stage on the stack.
+pub fn finish_u32_half(acc: &[u32], d: u64, fin: &Finish, half: Half, dst: &mut [&mut [u16]]) {
+    staged(acc, fin, half, dst, |part, runs| {
+        finish_u32(part, d, fin, runs)
+    });
+}
+
+/// [`finish_u64`] into a half-precision output.
+pub fn finish_u64_half(acc: &[u64], d: u64, fin: &Finish, half: Half, dst: &mut [&mut [u16]]) {
+    staged(acc, fin, half, dst, |part, runs| {
+        finish_u64(part, d, fin, runs)
     });
 }
 

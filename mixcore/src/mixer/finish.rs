@@ -6,21 +6,48 @@ use core::ops::Range;
 use super::Mixer;
 use super::state::Stage;
 use crate::accumulator::Accumulators;
+use crate::half::{self, Half};
 use crate::layout::Layout;
-use crate::mix::{Prepared, Sink, SliceSink};
+use crate::mix::{HalfSink, Prepared, Sink, SliceSink};
+use crate::plan::Segment;
+
+/// The output a mixer finishes into: `f32` values, or a half format's bits.
+pub(super) enum Dest<'o> {
+    F32(&'o mut [f32]),
+    Half(Half, &'o mut [u16]),
+}
+
+impl Dest<'_> {
+    /// Writes `from` (finished `f32` values) to elements `r` (as long as `from`), rounded for
+    /// a half output; nothing if `r` leaves the output.
+    fn put(&mut self, r: Range<usize>, from: &[f32]) {
+        match self {
+            Dest::F32(out) => {
+                if let Some(to) = out.get_mut(r) {
+                    to.copy_from_slice(from);
+                }
+            }
+            Dest::Half(h, out) => {
+                if let Some(to) = out.get_mut(r) {
+                    half::convert(from, to, *h);
+                }
+            }
+        }
+    }
+}
 
 impl Mixer<'_, '_> {
     /// Copies the segments mixed whole into the output given up front ([`Stage::InOutput`])
     /// from there into `out` (checked to be long enough), when that is another buffer.
-    pub(super) fn copy_from_own_output(&mut self, out: &mut [f32]) {
+    pub(super) fn copy_from_own_output(&mut self, out: &mut Dest<'_>) {
         let Some(own) = self.out.take() else {
             return;
         };
         for (i, stage) in (0u32..).zip(self.stages.iter()) {
             if *stage == Stage::InOutput {
                 for r in segment_runs(&self.prepared, i) {
-                    if let (Some(to), Some(from)) = (out.get_mut(r.clone()), own.get(r)) {
-                        to.copy_from_slice(from);
+                    if let Some(from) = own.get(r.clone()) {
+                        out.put(r, from);
                     }
                 }
             }
@@ -30,13 +57,8 @@ impl Mixer<'_, '_> {
     /// Writes every segment not yet in its final place into `out` (checked to be long enough):
     /// copies of those mixed whole into the accumulator region, the rest finished from their
     /// sums.
-    pub(super) fn finish_rest(&mut self, out: &mut [f32]) {
+    pub(super) fn finish_rest(&mut self, out: &mut Dest<'_>) {
         let p = self.prepared;
-        let ch = p.geometry.channels as usize;
-        let rb = p.row_bytes;
-        let seg_len = rb * p.geometry.height as usize;
-        let tile_px = p.tile_pixels();
-        let fin = p.finish();
         let elements = p.output_len / p.segments as usize;
         let words = p.accumulator.bytes() / 4;
         for seg in self.plan.iter() {
@@ -54,36 +76,52 @@ impl Mixer<'_, '_> {
                     };
                     for r in segment_runs(&p, i) {
                         let (run, rest) = src.split_at(r.len());
-                        if let Some(to) = out.get_mut(r) {
-                            to.copy_from_slice(run);
-                        }
+                        out.put(r, run);
                         src = rest;
                     }
                 }
-                Some(Stage::Summing) => {
-                    let d = seg.denominator();
-                    let acc = &mut *self.acc;
-                    let mut sink = SliceSink(&mut *out);
-                    for y in 0..p.geometry.height {
-                        let row_start = i as usize * seg_len + y as usize * rb;
-                        let mut x0 = 0usize;
-                        while x0 < p.geometry.width as usize {
-                            let px = tile_px.min(p.geometry.width as usize - x0);
-                            let start = row_start + x0 * ch;
-                            sink.with_runs(&p, i, y, x0 as u32, px, &mut |dst| {
-                                match Accumulators::over(p.accumulator, acc, start, px * ch) {
-                                    Some(sums) => sums.finish(&p.kernels, d, &fin, dst),
-                                    None => debug_assert!(false, "sums out of the scratch"),
-                                }
-                            });
-                            x0 += px;
-                        }
-                    }
-                }
+                Some(Stage::Summing) => match out {
+                    Dest::F32(o) => self.finish_sums(&seg, &mut SliceSink(o)),
+                    Dest::Half(h, o) => self.finish_sums(&seg, &mut HalfSink::new(o, *h)),
+                },
                 // Complete (checked before finishing), so every segment received its frames.
                 Some(Stage::Empty) | None => {
                     debug_assert!(false, "segment {i} is complete but has no values");
                 }
+            }
+        }
+    }
+}
+
+impl Mixer<'_, '_> {
+    /// Finishes segment `seg` from its sums into `sink`, tile by tile.
+    fn finish_sums(&mut self, seg: &Segment<'_, '_>, sink: &mut impl Sink) {
+        let p = self.prepared;
+        let ch = p.geometry.channels as usize;
+        let rb = p.row_bytes;
+        let seg_len = rb * p.geometry.height as usize;
+        let tile_px = p.tile_pixels();
+        let fin = p.finish();
+        let (i, d) = (seg.index(), seg.denominator());
+        let acc = &mut *self.acc;
+        for y in 0..p.geometry.height {
+            let row_start = i as usize * seg_len + y as usize * rb;
+            let mut x0 = 0usize;
+            while x0 < p.geometry.width as usize {
+                let px = tile_px.min(p.geometry.width as usize - x0);
+                let start = row_start + x0 * ch;
+                sink.with_runs(
+                    &p,
+                    i,
+                    y,
+                    x0 as u32,
+                    px,
+                    &mut |dst| match Accumulators::over(p.accumulator, acc, start, px * ch) {
+                        Some(sums) => sums.finish(&p.kernels, d, &fin, dst),
+                        None => debug_assert!(false, "sums out of the scratch"),
+                    },
+                );
+                x0 += px;
             }
         }
     }

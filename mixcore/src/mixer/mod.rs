@@ -31,12 +31,14 @@ mod state;
 use crate::admit::Admission;
 use crate::error::{Error, Result};
 use crate::frame::{FrameView, Geometry};
+use crate::half::Half;
 use crate::kernel::MAX_GROUP;
 use crate::mix::{MixSpec, Prepared, check_output};
 use crate::plan::Plan;
 use crate::sink::FrameSink;
 
 use add::Source;
+use finish::Dest;
 use run::Run;
 use state::{Parts, Stage};
 
@@ -331,8 +333,52 @@ impl<'m, 'a> Mixer<'m, 'a> {
         self.flush();
         check_output(&self.prepared, out)?;
         self.admission.check_complete()?;
-        self.copy_from_own_output(out);
-        self.finish_rest(out);
+        let mut out = Dest::F32(out);
+        self.copy_from_own_output(&mut out);
+        self.finish_rest(&mut out);
+        Ok(())
+    }
+
+    /// [`Mixer::finish`] into a half-precision output: `out` receives the output's values
+    /// rounded to `half` (docs/contract.md section 10), as bit patterns, the same bits as
+    /// [`Mixer::finish`] followed by [`crate::half::convert`] (and as [`crate::mix_half`]).
+    /// Segments still in their sums are finished by the kernels straight into `out`; those
+    /// mixed whole (into the mixer's scratch, or the output given to
+    /// [`Mixer::with_output`], which is left as it is) are rounded from there.
+    ///
+    /// # Errors
+    /// As [`Mixer::finish`].
+    ///
+    /// ```
+    /// use mixcore::{FrameView, Geometry, Half, MixSpec, Mixer, Plan, PlanConfig};
+    /// let g = Geometry::new(4, 2, 3)?;
+    /// let plan = Plan::new(16, &PlanConfig { segments: 2, ..PlanConfig::default() })?;
+    /// let spec = MixSpec::default();
+    /// let mut scratch = vec![0u64; Mixer::scratch_len(&plan, g, &spec)?];
+    /// let mut mixer = Mixer::new(&plan, g, spec, &mut scratch)?;
+    /// let frame = vec![7u8; 4 * 2 * 3];
+    /// for f in 0..16 {
+    ///     if mixer.is_needed(f) {
+    ///         mixer.push(f, &FrameView::packed(&frame, g)?)?;
+    ///     }
+    /// }
+    /// let mut out = vec![0u16; mixcore::output_len(&plan, g)?];
+    /// mixer.finish_half(Half::F16, &mut out)?;
+    /// assert!(out.iter().all(|&h| h == 0x4700)); // 7.0 in f16
+    /// # Ok::<(), mixcore::Error>(())
+    /// ```
+    pub fn finish_half(mut self, half: Half, out: &mut [u16]) -> Result<()> {
+        self.flush();
+        if out.len() < self.prepared.output_len {
+            return Err(Error::BufferTooSmall {
+                len: out.len(),
+                needed: self.prepared.output_len,
+            });
+        }
+        self.admission.check_complete()?;
+        let mut out = Dest::Half(half, out);
+        self.copy_from_own_output(&mut out);
+        self.finish_rest(&mut out);
         Ok(())
     }
 
@@ -350,7 +396,7 @@ impl<'m, 'a> Mixer<'m, 'a> {
                 needed: self.prepared.output_len,
             });
         };
-        self.finish_rest(out);
+        self.finish_rest(&mut Dest::F32(out));
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use super::add::Source;
 use super::state::Stage;
 use crate::kernel::MAX_GROUP;
 use crate::layout::Layout;
-use crate::mix::{Prepared, Sink, SliceSink, TileScratch, mix_line, tiles_per_line};
+use crate::mix::{Prepared, Runs, Sink, SliceSink, TileScratch, mix_line, tiles_per_line};
 use crate::plan::Segment;
 
 /// The run in the buffer: mixed frames `t0 .. t0 + len` of one segment, in slots `0 .. len`.
@@ -202,7 +202,7 @@ impl Sink for SegmentSink<'_> {
         y: u32,
         x0: u32,
         pixels: usize,
-        f: &mut dyn FnMut(&mut [&mut [f32]]),
+        f: &mut dyn FnMut(Runs<'_, '_>),
     ) {
         self.0.with_runs(p, 0, y, x0, pixels, f);
     }
