@@ -2,7 +2,9 @@
 //! schedule, layout, epilogue and path. Every backend this CPU runs gives the reference's bits
 //! through `mix` and `mix_par` (tolerance 0), the reference gives the bits of an independent
 //! implementation of docs/contract.md ([`crate::oracle`]), every output slot is written and nothing
-//! past the output is touched. With mixcore's `check-ref` feature on, every fast tile is also
+//! past the output is touched. Every backend's `mix_half` (f16 and bf16) gives the reference's
+//! `f32` bits rounded by the contract's scalar rounding (section 10), refuses what `mix` refuses,
+//! and writes nothing past its output either. With mixcore's `check-ref` feature on, every fast tile is also
 //! re-run on the reference inside mixcore.
 //!
 //! Panics when no backend besides the reference ran (zune-jpeg's habit): the target cannot
@@ -10,8 +12,8 @@
 
 use arbitrary::Arbitrary;
 use mixcore::{
-    Backend, Epilogue, FloatWeights, FrameView, Geometry, Kernels, MixPath, MixSpec, Plan, mix,
-    mix_par, output_len,
+    Backend, Epilogue, FloatWeights, FrameView, Geometry, Half, Kernels, MixPath, MixSpec, Plan,
+    mix, mix_half, mix_par, output_len,
 };
 
 use crate::inputs::{
@@ -160,7 +162,64 @@ pub fn check(input: &KernelsInput) -> bool {
         ran > 0,
         "no backend besides the reference ran: nothing was compared"
     );
+    check_halves(
+        &plan,
+        &views,
+        &spec,
+        &reference[..len],
+        result.is_ok(),
+        extra,
+    );
     result.is_ok()
+}
+
+/// A `u16` no rounding of this target's outputs gives (a signalling-NaN pattern of f16; bf16
+/// NaNs are quieted, and raw values are at most 255).
+const HALF_SENTINEL: u16 = 0x7C01;
+
+/// `mix_half` on every backend (the reference included) against `reference` (the reference
+/// backend's `f32` output) rounded value by value with `Half::bits`; `ok`: whether `mix`
+/// accepted the spec.
+fn check_halves(
+    plan: &Plan<'_>,
+    views: &[FrameView<'_>],
+    spec: &MixSpec<'_>,
+    reference: &[f32],
+    ok: bool,
+    extra: usize,
+) {
+    let len = reference.len();
+    for half in [Half::F16, Half::Bf16] {
+        for backend in fast_backends().into_iter().chain([Backend::Reference]) {
+            let spec = MixSpec { backend, ..*spec };
+            let mut out = vec![HALF_SENTINEL; len + extra];
+            let r = mix_half(plan, views, &spec, half, &mut out);
+            assert_eq!(
+                r.is_ok(),
+                ok,
+                "{backend:?} mix_half({half:?}) returned {r:?}, mix {}",
+                if ok { "Ok" } else { "an error" }
+            );
+            if r.is_err() {
+                assert!(
+                    out.iter().all(|&v| v == HALF_SENTINEL),
+                    "a refused mix_half wrote to the output"
+                );
+                continue;
+            }
+            for (j, (&got, &y)) in out.iter().zip(reference).enumerate() {
+                assert_eq!(
+                    got,
+                    half.bits(y),
+                    "{backend:?} mix_half({half:?}) differs from the reference rounded at output {j} ({y:?})"
+                );
+            }
+            assert!(
+                out[len..].iter().all(|&v| v == HALF_SENTINEL),
+                "{backend:?} mix_half({half:?}) wrote past the output"
+            );
+        }
+    }
 }
 
 fn assert_same_bits(out: &[f32], reference: &[f32], backend: Backend, par: bool) {
