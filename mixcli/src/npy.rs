@@ -207,14 +207,7 @@ pub fn parse_header(head: &[u8], file_len: u64) -> std::result::Result<NpyHeader
 /// # Errors
 /// Unreadable file, not a `.npy` of `f32` or `f16`, a size that does not match the header.
 pub fn read_header(path: &Path) -> Result<NpyHeader> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, "opening", e))?;
-    let total = file
-        .metadata()
-        .map_err(|e| Error::io(path, "reading", e))?
-        .len();
-    let mut head = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_HEADER as u64), &mut head)
-        .map_err(|e| Error::io(path, "reading", e))?;
+    let (head, total) = crate::tensor::read_head(path, MAX_HEADER as u64)?;
     parse_header(&head, total).map_err(|why| crate::safetensors::invalid(path, why))
 }
 

@@ -226,14 +226,7 @@ pub fn parse_header(head: &[u8], file_len: u64) -> std::result::Result<Safetenso
 /// # Errors
 /// Unreadable file; not a safetensors file of mixcli's; a size that does not match.
 pub fn read_header(path: &Path) -> Result<SafetensorsHeader> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, "opening", e))?;
-    let total = file
-        .metadata()
-        .map_err(|e| Error::io(path, "reading", e))?
-        .len();
-    let mut head = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::Read::take(file, 8 + MAX_HEADER), &mut head)
-        .map_err(|e| Error::io(path, "reading", e))?;
+    let (head, total) = crate::tensor::read_head(path, 8 + MAX_HEADER)?;
     parse_header(&head, total).map_err(|why| invalid(path, why))
 }
 

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use mixcore::Dtype;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::{npy, safetensors};
 
 /// The container of an output tensor.
@@ -122,6 +122,25 @@ impl Store {
             Format::Safetensors => safetensors::read_header(path).map(|h| (h.shape, h.dtype)),
         }
     }
+}
+
+/// The first `limit` bytes of the file at `path` (fewer if it is shorter) and its length: what
+/// the formats' header readers parse.
+///
+/// # Errors
+/// The file cannot be opened or read.
+pub(crate) fn read_head(path: &Path, limit: u64) -> Result<(Vec<u8>, u64)> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, "opening", e))?;
+    let total = file
+        .metadata()
+        .map_err(|e| Error::io(path, "reading", e))?
+        .len();
+    let mut head = Vec::new();
+    file.take(limit)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(path, "reading", e))?;
+    Ok((head, total))
 }
 
 #[cfg(test)]

@@ -9,19 +9,6 @@ use std::path::{Path, PathBuf};
 
 use support::*;
 
-/// The contract's rounding of every value (docs/contract.md, section 10), by the `half` crate.
-fn f16_of(data: &[f32]) -> Vec<u16> {
-    data.iter()
-        .map(|&x| half::f16::from_f32(x).to_bits())
-        .collect()
-}
-
-fn bf16_of(data: &[f32]) -> Vec<u16> {
-    data.iter()
-        .map(|&x| half::bf16::from_f32(x).to_bits())
-        .collect()
-}
-
 fn strings(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<std::ffi::OsString> {
     args.iter().map(|a| a.as_ref().to_os_string()).collect()
 }

@@ -8,20 +8,9 @@ mod common;
 use std::sync::Arc;
 
 use common::{TempDir, png_clips};
+use framemix_testkit::{bf16_of, f16_of, half};
 use mixcore::{Epilogue, FramesPerSegment, Mode};
 use mixdata::{Dataset, DatasetConfig, Dtype, Half, Loader, LoaderConfig, Values};
-
-fn f16_of(data: &[f32]) -> Vec<u16> {
-    data.iter()
-        .map(|&x| half::f16::from_f32(x).to_bits())
-        .collect()
-}
-
-fn bf16_of(data: &[f32]) -> Vec<u16> {
-    data.iter()
-        .map(|&x| half::bf16::from_f32(x).to_bits())
-        .collect()
-}
 
 #[test]
 fn samples_and_batches_hand_out_the_contracts_halves() {

@@ -471,6 +471,26 @@ pub fn same_bits(a: &[f32], b: &[f32]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
 }
 
+/// The `half` crate, for tests that need its types beside [`f16_of`] and [`bf16_of`].
+pub use half;
+
+/// The contract's f16 rounding of every value (docs/contract.md, section 10), by the `half`
+/// crate: an implementation independent of mixcore's, the oracle of the half-output tests.
+#[must_use]
+pub fn f16_of(data: &[f32]) -> Vec<u16> {
+    data.iter()
+        .map(|&x| half::f16::from_f32(x).to_bits())
+        .collect()
+}
+
+/// [`f16_of`] for bfloat16.
+#[must_use]
+pub fn bf16_of(data: &[f32]) -> Vec<u16> {
+    data.iter()
+        .map(|&x| half::bf16::from_f32(x).to_bits())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
