@@ -216,8 +216,9 @@ fn write_back(format: ListFormat, entries: &[Entry], labels: &Labels) -> String 
 /// The `lists` target: the first byte picks the format (video, rawframes, sthv1, sthv2),
 /// the rest is the list's text and, after the first NUL byte, the label file's. Every parser
 /// returns entries or an error naming its file and a line inside it, never a panic; accepted
-/// entries lie on increasing lines, have labels where the format requires them, and written
-/// back in the format parse to the same paths, labels and counts.
+/// entries lie on increasing lines (non-decreasing for JSON, which may put two on one line),
+/// have labels where the format requires them, and written back in the format parse to the
+/// same paths, labels and counts.
 pub fn check_lists(data: &[u8]) -> ListOutcome {
     let Some((&selector, rest)) = data.split_first() else {
         return ListOutcome::default();
