@@ -2,7 +2,7 @@
 # A short pass of every fuzz target (fuzz/, cargo-fuzz, libFuzzer + AddressSanitizer):
 #   1. installs cargo-fuzz if it is missing (`cargo install cargo-fuzz --locked`);
 #   2. builds every target with the nightly toolchain, debug assertions and overflow checks on;
-#   3. runs each target for SECONDS seconds (default 45) on a temporary corpus seeded from
+#   3. runs each target for SECONDS seconds (default 30) on a temporary corpus seeded from
 #      fuzz/seeds/<target>, two targets at a time, and fails on any crash, timeout, leak or
 #      out-of-memory. A failing input is kept under fuzz/artifacts/<target>/.
 #
@@ -17,7 +17,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 fuzz="$root/fuzz"
-seconds=${1:-45}
+seconds=${1:-30}
 shift || true
 if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
   echo "fuzz.sh: SECONDS must be a positive integer, not '$seconds'" >&2

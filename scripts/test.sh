@@ -6,7 +6,7 @@
 # committed PTX, runs the Python module's tests (scripts/python-test.sh: a venv in
 # target/pyvenv, `pip install ./python`, pytest), runs mixcli batch as a SLURM array job on a
 # one-node cluster it starts (scripts/slurm-test.sh), builds the benches, and runs a short pass of
-# every fuzz target (45 s each, two at a time; `scripts/fuzz.sh SECONDS` or fuzz/README.md for
+# every fuzz target (30 s each, two at a time; `scripts/fuzz.sh SECONDS` or fuzz/README.md for
 # longer runs).
 # `.ci/run` calls exactly this.
 set -euo pipefail
@@ -114,6 +114,6 @@ step "benches build"
 cargo bench -p framemix-benches --no-run
 
 step "fuzz: a short pass of every cargo-fuzz target (fails on any crash)"
-bash scripts/fuzz.sh 45
+bash scripts/fuzz.sh 30
 
 printf '\nall checks passed in %d s\n' "$(($(date +%s) - t0))"
