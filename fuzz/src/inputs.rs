@@ -540,6 +540,11 @@ impl PaddedFrame {
 /// The bits of a NaN no mixing produces: output slots that still hold it were never written.
 pub const SENTINEL: u32 = 0x7FC0_DEAD;
 
+/// The `u16` that fills half-precision outputs before a mix: an f16 signalling NaN, which no
+/// rounding gives (NaNs come out quiet), and a bf16 value far beyond any mix of this crate's
+/// inputs.
+pub const HALF_SENTINEL: u16 = 0x7C01;
+
 /// An output buffer of `len` values plus `extra`, all [`SENTINEL`].
 #[must_use]
 pub fn sentinel_output(len: usize, extra: usize) -> Vec<f32> {

@@ -17,8 +17,8 @@ use mixcore::{
 };
 
 use crate::inputs::{
-    EpilogueGen, FrameLayoutGen, LayoutGen, PaddedFrame, PathGen, PixelGen, SENTINEL, SmallPlanGen,
-    WidthGen, fast_backends, sentinel_output,
+    EpilogueGen, FrameLayoutGen, HALF_SENTINEL, LayoutGen, PaddedFrame, PathGen, PixelGen,
+    SENTINEL, SmallPlanGen, WidthGen, fast_backends, sentinel_output,
 };
 use crate::oracle;
 
@@ -172,10 +172,6 @@ pub fn check(input: &KernelsInput) -> bool {
     );
     result.is_ok()
 }
-
-/// A `u16` no rounding of this target's outputs gives (a signalling-NaN pattern of f16; bf16
-/// NaNs are quieted, and raw values are at most 255).
-const HALF_SENTINEL: u16 = 0x7C01;
 
 /// `mix_half` on every backend (the reference included) against `reference` (the reference
 /// backend's `f32` output) rounded value by value with `Half::bits`; `ok`: whether `mix`

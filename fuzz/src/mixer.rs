@@ -4,15 +4,16 @@
 //! push and finish is accepted or refused exactly as a model of docs/contract.md section 9 says (a
 //! refusal names a problem the call really has); a refused push changes nothing (a later
 //! correct push of the frame is accepted and the result is unchanged); and when `finish`
-//! succeeds its output equals the in-memory `mix` of the same frames, bit for bit, with
+//! succeeds its output equals the in-memory `mix` of the same frames, bit for bit (or, for
+//! `finish_half`, that mix rounded to f16 or bf16 as docs/contract.md section 10 says), with
 //! nothing written past the output.
 
 use arbitrary::Arbitrary;
-use mixcore::{Error, FrameView, Geometry, MixPath, MixSpec, Mixer, Plan, mix, output_len};
+use mixcore::{Error, FrameView, Geometry, Half, MixPath, MixSpec, Mixer, Plan, mix, output_len};
 
 use crate::inputs::{
-    BackendGen, EpilogueGen, FrameLayoutGen, LayoutGen, PaddedFrame, PathGen, PixelGen, SENTINEL,
-    SmallPlanGen, WidthGen, sentinel_output,
+    BackendGen, EpilogueGen, FrameLayoutGen, HALF_SENTINEL, LayoutGen, PaddedFrame, PathGen,
+    PixelGen, SENTINEL, SmallPlanGen, WidthGen, sentinel_output,
 };
 
 /// Which frame index a push names.
@@ -111,6 +112,8 @@ pub struct MixerInput {
     pub out_len: u8,
     /// How the mix ends (value % 3): `with_buffer` then `finish(out)`; or (buffered mixers)
     /// `with_output(own)` then `finish(out)`; or `with_output(out)` then `finish_output()`.
+    /// In the first two, `(value / 3) % 3` picks `finish` (0) or `finish_half` into f16 (1) or
+    /// bf16 (2).
     pub finishing: u8,
     /// The pushes.
     pub ops: Vec<Op>,
@@ -498,11 +501,19 @@ pub fn check(input: &MixerInput) -> Outcome {
     }
 
     let mut out = sentinel_output(out_len, 0);
+    let mut halves = vec![HALF_SENTINEL; out_len];
+    let half = match (input.finishing / 3) % 3 {
+        1 if mode != 2 => Some(Half::F16),
+        2 if mode != 2 => Some(Half::Bf16),
+        _ => None,
+    };
     let (missing, first) = model.missing();
     let result = if mode == 2 {
         let r = mixer.finish_output();
         out = own;
         r
+    } else if let Some(h) = half {
+        mixer.finish_half(h, &mut halves)
     } else {
         mixer.finish(&mut out)
     };
@@ -524,8 +535,10 @@ pub fn check(input: &MixerInput) -> Outcome {
             );
             // (An output given up front holds the windows mixed before the refusal.)
             assert!(
-                mode == 2 || out.iter().all(|v| v.to_bits() == SENTINEL),
-                "a refused finish wrote to the output"
+                mode == 2
+                    || (out.iter().all(|v| v.to_bits() == SENTINEL)
+                        && halves.iter().all(|&v| v == HALF_SENTINEL)),
+                "a refused finish ({half:?}) wrote to the output"
             );
         }
         Ok(()) => {
@@ -539,17 +552,32 @@ pub fn check(input: &MixerInput) -> Outcome {
                 .collect();
             let mut expected = sentinel_output(len, 0);
             mix(&plan, &views, &spec, &mut expected).expect("in-memory mix of the same input");
-            for (j, (a, b)) in out[..len].iter().zip(&expected).enumerate() {
-                assert_eq!(
-                    a.to_bits(),
-                    b.to_bits(),
-                    "streamed output {j} differs from the in-memory mix: {a:?} vs {b:?}"
+            if let Some(h) = half {
+                // docs/contract.md section 10: the f32 value rounded once.
+                for (j, (&a, &y)) in halves[..len].iter().zip(&expected).enumerate() {
+                    assert_eq!(
+                        a,
+                        h.bits(y),
+                        "streamed {h:?} output {j} differs from the in-memory mix rounded: {a:#06x} vs {y:?}"
+                    );
+                }
+                assert!(
+                    halves[len..].iter().all(|&v| v == HALF_SENTINEL),
+                    "finish_half wrote past the output"
+                );
+            } else {
+                for (j, (a, b)) in out[..len].iter().zip(&expected).enumerate() {
+                    assert_eq!(
+                        a.to_bits(),
+                        b.to_bits(),
+                        "streamed output {j} differs from the in-memory mix: {a:?} vs {b:?}"
+                    );
+                }
+                assert!(
+                    out[len..].iter().all(|v| v.to_bits() == SENTINEL),
+                    "finish wrote past the output"
                 );
             }
-            assert!(
-                out[len..].iter().all(|v| v.to_bits() == SENTINEL),
-                "finish wrote past the output"
-            );
             outcome.finished = true;
         }
     }
