@@ -70,8 +70,7 @@ step "aarch64 under qemu: mixcore and the property tests on the NEON path (wide)
 step "packaging: mixcore publishes (dry run); mixcuda packages its CUDA sources and PTX"
 # --allow-dirty: what is checked is the package's content, also before a commit.
 cargo publish --dry-run --allow-dirty -p mixcore
-# Builds mixcuda from its own package (the embedded PTX included) against the packaged mixcore.
-cargo package --allow-dirty -p mixcore -p mixcuda
+cargo package --allow-dirty --no-verify -p mixcore -p mixcuda
 listed=$(cargo package --allow-dirty --no-verify --list -p mixcuda)
 for f in kernels/mix.ptx kernels/mix.cu kernels/contract.cuh LICENSE-MIT LICENSE-APACHE; do
   grep -qx "$f" <<<"$listed" || { echo "test.sh: mixcuda's package lacks $f" >&2; exit 1; }
@@ -79,6 +78,24 @@ done
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 tar -xOzf "target/package/mixcuda-$version.crate" "mixcuda-$version/kernels/mix.ptx" |
   cmp - mixcuda/kernels/mix.ptx
+# Builds and tests mixcuda from its own package (the embedded PTX included) against mixcore's
+# package, both unpacked afresh. Not `cargo package`'s own verification: it unpacks a
+# workspace member's package into CARGO_HOME under a name that depends only on the clone's
+# path and the version, and reuses what an earlier run left there, so a runner that clones
+# to the same path verified against a stale mixcore (CI's run of 25eff83 failed so).
+verify=target/package/verify
+rm -rf "$verify" && mkdir -p "$verify"
+for c in mixcore mixcuda; do tar -xzf "target/package/$c-$version.crate" -C "$verify"; done
+cat >"$verify/Cargo.toml" <<EOF
+[workspace]
+resolver = "3"
+members = ["mixcuda-$version"]
+
+[patch.crates-io]
+mixcore = { path = "mixcore-$version" }
+EOF
+cp Cargo.lock "$verify/"
+cargo build --manifest-path "$verify/Cargo.toml" --target-dir target/package/verify-target -p mixcuda
 
 step "mixcore and the property tests again with AVX2 compiled in (wide's AVX paths)"
 RUSTFLAGS="-C target-cpu=x86-64-v3" cargo test --target-dir target/v3 -p mixcore -p framemix-tests \
