@@ -119,7 +119,7 @@ cargo test -p mixcuda --features cuda
 cargo test -p mixdata --features cuda
 # mixcli's unit and end-to-end tests again, against the binary built with the cuda feature
 # (cli_cuda checks that build mixes exactly on a GPU or names the missing device).
-cargo test -p mixcli --features cuda
+cargo test -p mixcli --features cuda --lib --test cli_cuda
 
 step "Python module: pip install ./python in target/pyvenv, pytest python/tests (bit for bit against mixcli)"
 bash scripts/python-test.sh

@@ -24,7 +24,7 @@ pub fn descr(dtype: Dtype) -> Option<&'static str> {
     match dtype {
         Dtype::F32 => Some("<f4"),
         Dtype::F16 => Some("<f2"),
-        _ => None,
+        Dtype::Bf16 => None,
     }
 }
 

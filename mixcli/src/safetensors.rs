@@ -35,9 +35,9 @@ pub const MAX_HEADER: u64 = 1 << 24;
 #[must_use]
 pub fn dtype_name(dtype: Dtype) -> &'static str {
     match dtype {
+        Dtype::F32 => "F32",
         Dtype::F16 => "F16",
         Dtype::Bf16 => "BF16",
-        _ => "F32",
     }
 }
 

@@ -88,9 +88,9 @@ impl Store {
     #[must_use]
     pub fn type_name(self) -> &'static str {
         match self.dtype {
+            Dtype::F32 => "float32",
             Dtype::F16 => "float16",
             Dtype::Bf16 => "bfloat16",
-            _ => "float32",
         }
     }
 

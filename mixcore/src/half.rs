@@ -24,8 +24,11 @@ use core::str::FromStr;
 use crate::text::ParseError;
 
 /// The element type of a mix's output: what front ends offer (`--dtype`).
+///
+/// Exhaustive on purpose: every front end matches on it to name a type for numpy, `.npy`,
+/// safetensors or a tensor library, and a type added here must fail to compile there rather
+/// than fall into a wildcard that names it wrongly.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum Dtype {
     /// IEEE binary32. Default.
     #[default]
@@ -89,8 +92,9 @@ impl FromStr for Dtype {
 }
 
 /// A 16-bit output format; values are stored as their bit patterns (`u16`).
+///
+/// Exhaustive, as [`Dtype`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum Half {
     /// IEEE binary16: 1 sign, 5 exponent, 10 fraction bits (`p = 11`).
     F16,

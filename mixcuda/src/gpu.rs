@@ -168,10 +168,9 @@ impl Gpu {
     /// (docs/contract.md section 10; `mixcore::mix_half`'s bits), written as 2 bytes each.
     ///
     /// # Errors
-    /// [`Error::Unsupported`] for an element type of a newer mixcore, [`Error::Cuda`] (out of
-    /// memory), size overflow.
+    /// [`Error::Cuda`] (out of memory), size overflow.
     pub fn alloc_output_typed(&self, len: usize, dtype: Dtype) -> Result<DeviceOutput> {
-        let store = Store::of(dtype)?;
+        let store = Store::of(dtype);
         let bytes = len
             .checked_mul(store.bytes())
             .ok_or(mixcore::Error::SizeOverflow)?;
@@ -240,7 +239,7 @@ impl Gpu {
         half: Half,
         out: &mut [u16],
     ) -> Result<()> {
-        let store = Store::of_half(half)?;
+        let store = Store::of_half(half);
         let Some(first) = frames.first() else {
             return Err(mixcore::Error::FrameCountMismatch {
                 expected: plan.frames(),

@@ -58,10 +58,8 @@ impl Values {
     #[must_use]
     pub fn from_half(half: Half, bits: Vec<u16>) -> Values {
         match half {
+            Half::F16 => Values::F16(bits),
             Half::Bf16 => Values::Bf16(bits),
-            // `Half` is non-exhaustive: any other 16-bit format mixcore adds is IEEE-like;
-            // today there is only F16.
-            _ => Values::F16(bits),
         }
     }
 

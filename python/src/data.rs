@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use mixcore::Dtype;
+use mixdata::values::{Dtype, Values};
 use numpy::ndarray::{Array1, Array2};
 use numpy::{IntoPyArray, PyArray1, PyArrayDyn};
 use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyTypeError};
@@ -18,7 +18,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::engine::{self, Failure, ListSpelling, LoaderConfig};
 use crate::errors::{self, IntoPyResult};
-use crate::output::{self, Values};
+use crate::output;
 use crate::values::{self, FramesValue, IntText, ScheduleValue, SizeValue};
 use crate::{DataValues, OutputValues, PlanValues};
 
@@ -313,13 +313,13 @@ impl VideoDataset {
             .detach(|| {
                 let sample = engine::sample(&dataset, i, epoch)?;
                 // Rounded here, without the GIL; the f32 buffer goes as soon as it is rounded.
-                Ok::<_, Failure>((Values::round(sample.data, dtype), sample.info))
+                Ok::<_, Failure>((Values::from_vec(sample.data, dtype), sample.info))
             })
             .into_py_result(py)?;
         let path = self.inner.entries()[i].path.display().to_string();
         warn_damaged(py, &path, &info.damage)?;
         let label = label_object(py, &info.labels)?;
-        Ok((values.into_array(py, &info.full_shape())?, label))
+        Ok((output::into_array(values, py, &info.full_shape())?, label))
     }
 
     /// Sets the epoch whose train-mode draws __getitem__ mixes (test mode: every epoch is
@@ -713,7 +713,7 @@ impl LoaderIter {
 /// batch memory left. Work for a thread without the GIL.
 fn take_values(mut batch: engine::Batch, dtype: Dtype) -> (engine::Batch, Values) {
     let data = std::mem::take(&mut batch.data);
-    (batch, Values::round(data, dtype))
+    (batch, Values::from_vec(data, dtype))
 }
 
 /// The batch's values (moved into numpy), labels and indices.
@@ -742,7 +742,7 @@ fn batch_arrays<'py>(
         .map(|&i| i64::try_from(i).unwrap_or(i64::MAX))
         .collect();
     Ok((
-        values.into_array(py, &batch.full_shape())?,
+        output::into_array(values, py, &batch.full_shape())?,
         labels.into_pyarray(py),
         Array1::from_vec(indices).into_pyarray(py),
     ))

@@ -250,7 +250,7 @@ fn mix<'py>(
         .detach(|| {
             let mixed = engine::mix(&path, &options)?;
             // Rounded here, without the GIL; the f32 buffer goes as soon as it is rounded.
-            let values = output::Values::round(mixed.data, dtype);
+            let values = mixdata::values::Values::from_vec(mixed.data, dtype);
             Ok::<_, engine::Failure>((values, mixed.shape, mixed.damage))
         })
         .into_py_result(py)?;
@@ -262,7 +262,7 @@ fn mix<'py>(
         let message = CString::new(message.replace('\0', " "))?;
         PyErr::warn(py, errors::damaged_warning(py)?.as_any(), &message, 1)?;
     }
-    values.into_array(py, &shape)
+    output::into_array(values, py, &shape)
 }
 
 /// Describes one video or frame folder and its plan, as `mixcli info --json` does.
