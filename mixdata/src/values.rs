@@ -107,36 +107,40 @@ pub fn to_half(data: &[f32], half: Half) -> Vec<u16> {
     out
 }
 
-/// Writes `data` as little-endian values of `dtype` to `w`, rounding chunk by chunk (no copy
-/// of the whole buffer is made).
+/// Writes `data` as little-endian values of `dtype` to `w`: `f32` straight from `data` on a
+/// little-endian machine (one `write_all` of its bytes, which a `BufWriter` passes through
+/// without copying), else through a 16 KiB buffer, rounding (halves) or byte-swapping chunk
+/// by chunk; no copy of the whole buffer is made.
 ///
 /// # Errors
 /// `w`'s errors.
 pub fn write_le(w: &mut impl std::io::Write, data: &[f32], dtype: Dtype) -> std::io::Result<()> {
     const CHUNK: usize = 4096;
-    let mut bytes = vec![0u8; CHUNK * 4];
     match dtype.half() {
+        None if cfg!(target_endian = "little") => w.write_all(bytemuck::cast_slice(data)),
         None => {
+            let mut bytes = vec![0u8; CHUNK * 4];
             for chunk in data.chunks(CHUNK) {
                 for (dst, v) in bytes.chunks_exact_mut(4).zip(chunk) {
                     dst.copy_from_slice(&v.to_le_bytes());
                 }
                 w.write_all(&bytes[..chunk.len() * 4])?;
             }
+            Ok(())
         }
         Some(half) => {
-            let mut bits = [0u16; CHUNK];
+            let mut bits = vec![0u16; CHUNK];
             for chunk in data.chunks(CHUNK) {
                 let bits = &mut bits[..chunk.len()];
                 mixcore::half::convert(chunk, bits, half);
-                for (dst, b) in bytes.chunks_exact_mut(2).zip(bits.iter()) {
-                    dst.copy_from_slice(&b.to_le_bytes());
+                if cfg!(target_endian = "big") {
+                    bits.iter_mut().for_each(|b| *b = b.to_le());
                 }
-                w.write_all(&bytes[..chunk.len() * 2])?;
+                w.write_all(bytemuck::cast_slice(bits))?;
             }
+            Ok(())
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
