@@ -419,7 +419,7 @@ pub struct StoreArgs {
     /// The output file's format: npy (numpy's .npy: f32 or f16) or safetensors (one tensor
     /// named "mixed", any --dtype, the options as metadata). Default: safetensors when `mix
     /// -o` names a .safetensors file, else npy; `batch` names its outputs by the format
-    /// (.npy, .safetensors).
+    /// (.npy, .safetensors). Given with an `-o` named .npy or .safetensors, the two must agree.
     #[arg(long, value_enum, value_name = "FORMAT", help_heading = "Output")]
     pub format: Option<Format>,
 }
@@ -429,13 +429,23 @@ impl StoreArgs {
     /// ([`Format::of_path`]; npy without an output name), with `--dtype`.
     ///
     /// # Errors
-    /// A usage error for bf16 in `.npy` ([`Store::check`]).
+    /// A usage error for bf16 in `.npy` ([`Store::check`]), and for a `--format` that
+    /// `output`'s own extension contradicts (`-o x.npy --format safetensors`: a file whose name
+    /// says one format and whose bytes are the other would mislead every reader of it).
     pub fn store(&self, output: Option<&std::path::Path>) -> Result<Store> {
+        let named = output.and_then(Format::named_by);
+        if let (Some(format), Some(named), Some(path)) = (self.format, named, output)
+            && format != named
+        {
+            return Err(Error::usage(format!(
+                "--format {format} contradicts the output's name {}: it would write {format} \
+                 into a .{named} file; name the output .{format} or leave out --format",
+                path.display()
+            )));
+        }
         let store = Store {
             dtype: self.dtype,
-            format: self
-                .format
-                .unwrap_or_else(|| output.map_or(Format::Npy, Format::of_path)),
+            format: self.format.or(named).unwrap_or(Format::Npy),
         };
         store.check()?;
         Ok(store)
@@ -707,6 +717,43 @@ mod tests {
             panic!()
         };
         assert_eq!(batch.store.format, Some(Format::Safetensors));
+    }
+
+    #[test]
+    fn format_must_agree_with_the_outputs_extension() {
+        use std::path::Path;
+        let args = |format| StoreArgs {
+            dtype: Dtype::F16,
+            format,
+        };
+        let st = Some(Format::Safetensors);
+        let npy = Some(Format::Npy);
+        for (format, output, want) in [
+            (None, "o.npy", Some(Format::Npy)),
+            (None, "o.SafeTensors", st),
+            (None, "o.bin", npy),
+            (None, "-", npy),
+            (st, "o.safetensors", st),
+            (st, "o.bin", st),
+            (st, "-", st),
+            (npy, "o.NPY", npy),
+            (st, "o.npy", None),
+            (npy, "o.safetensors", None),
+        ] {
+            let got = args(format).store(Some(Path::new(output)));
+            match want {
+                Some(f) => assert_eq!(got.unwrap().format, f, "{format:?} {output}"),
+                None => {
+                    let msg = got.unwrap_err().to_string();
+                    assert!(
+                        msg.contains("contradicts the output's name") && msg.contains(output),
+                        "{msg}"
+                    );
+                }
+            }
+        }
+        // batch names its outputs by the format: nothing to contradict.
+        assert_eq!(args(st).store(None).unwrap().format, Format::Safetensors);
     }
 
     #[test]

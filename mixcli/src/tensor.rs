@@ -44,10 +44,17 @@ impl Format {
     /// case), else `npy`.
     #[must_use]
     pub fn of_path(path: &Path) -> Format {
-        match path.extension() {
-            Some(e) if e.eq_ignore_ascii_case("safetensors") => Format::Safetensors,
-            _ => Format::Npy,
-        }
+        Format::named_by(path).unwrap_or(Format::Npy)
+    }
+
+    /// The format a file name's extension names (`.npy` or `.safetensors`, any case); `None`
+    /// for any other name (`-`, `out.bin`, no extension).
+    #[must_use]
+    pub fn named_by(path: &Path) -> Option<Format> {
+        let ext = path.extension()?;
+        [Format::Npy, Format::Safetensors]
+            .into_iter()
+            .find(|f| ext.eq_ignore_ascii_case(f.extension()))
     }
 }
 

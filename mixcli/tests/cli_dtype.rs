@@ -120,6 +120,29 @@ fn bf16_in_npy_is_a_usage_error_that_names_the_way_out() {
     let r = run(strings(&[&"mix", &video, &"-o", &out, &"--dtype", &"f64"]));
     assert_eq!(r.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&r.stderr).contains("f16"));
+    // A --format that the output's own extension contradicts is refused before anything is
+    // written: an older file of that name is left as it was.
+    for (target, format) in [(&out, "safetensors"), (&old, "safetensors")] {
+        let r = run(strings(&[
+            &"mix",
+            &video,
+            &"-o",
+            target,
+            &"--format",
+            &format,
+        ]));
+        assert_eq!(r.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert!(
+            stderr.contains("--format safetensors contradicts"),
+            "{stderr}"
+        );
+    }
+    let st = dir.join("x.safetensors");
+    let r = run(strings(&[&"mix", &video, &"-o", &st, &"--format", &"npy"]));
+    assert_eq!(r.status.code(), Some(2));
+    assert!(!out.exists() && !st.exists());
+    assert_eq!(std::fs::read(&old).unwrap(), b"an older file");
 }
 
 /// Two videos under `data/`.
