@@ -76,7 +76,8 @@
 //! options or from a changed input is redone ("stale"), and so is a `.npy` without a record
 //! (an older mixcli, or a run killed between writing the `.npy` and its record): no output is
 //! kept whose origin is unknown. `--overwrite` redoes everything. `--jobs` workers mix inputs
-//! in parallel; a broken input never stops the others: its error goes to a JSON-lines report.
+//! in parallel, the largest video files first (`dispatch_order`); a broken input never stops
+//! the others: its error goes to a JSON-lines report.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
@@ -378,6 +379,30 @@ fn output_name(folder: bool, relative: &Path, ext: &str) -> PathBuf {
     } else {
         relative.with_extension(ext)
     }
+}
+
+/// The order in which `jobs` workers take `todo`'s jobs (positions in `todo`). One worker takes
+/// them as they are. Several take the largest inputs first (longest processing time first): a
+/// long clip handed out last would keep one worker busy while the others have nothing left to
+/// take. A video's size on disk is the estimate of its work; a frame folder, which is not
+/// measured (listing every folder before the first job starts would cost more than it saves),
+/// and an input that cannot be read count as 0. Equal estimates keep their order. Only the
+/// order of the work changes: outputs, `index.jsonl` (by clip) and records do not.
+fn dispatch_order(todo: &[Job], jobs: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..todo.len()).collect();
+    if jobs > 1 {
+        let sizes: Vec<u64> = todo
+            .iter()
+            .map(|job| {
+                std::fs::metadata(&job.input)
+                    .ok()
+                    .filter(std::fs::Metadata::is_file)
+                    .map_or(0, |m| m.len())
+            })
+            .collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    }
+    order
 }
 
 /// Makes the jobs of named inputs: one per input (the same input twice is one job), outputs
@@ -980,17 +1005,17 @@ pub fn run(args: &BatchArgs) -> Result<Summary> {
         file: None,
     };
     let mut progress = Progress::new(todo.len());
+    let order = dispatch_order(&todo, jobs_n);
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
     let mut report_error = None;
     std::thread::scope(|scope| {
         for _ in 0..jobs_n {
             let tx = tx.clone();
-            let (next, todo, req, template) = (&next, &todo, &req, &template);
+            let (next, order, todo, req, template) = (&next, &order, &todo, &req, &template);
             scope.spawn(move || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = todo.get(i) else { break };
+                while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let job = &todo[i];
                     let setup = JobSetup {
                         req: job_request(req, args, job),
                         store,
@@ -1149,6 +1174,50 @@ mod tests {
         assert_eq!(
             outs,
             vec![PathBuf::from("/out/a/x.npy"), PathBuf::from("/out/b/y.npy")]
+        );
+    }
+
+    #[test]
+    fn several_workers_take_the_largest_inputs_first() {
+        let dir = framemix_testkit::TempDir::new("dispatch-order");
+        let mut named = Vec::new();
+        for (name, bytes) in [
+            ("a.mp4", 10),
+            ("b.mp4", 300),
+            ("c", 0),
+            ("d.mp4", 300),
+            ("e.mp4", 20),
+        ] {
+            let path = dir.join(name);
+            if name == "c" {
+                std::fs::create_dir(&path).unwrap();
+            } else {
+                std::fs::write(&path, vec![0u8; bytes]).unwrap();
+            }
+            named.push(Named {
+                input: path,
+                relative: PathBuf::from(name),
+            });
+        }
+        // An input gone since it was listed counts as 0, like the folder.
+        named.push(Named {
+            input: dir.join("gone.mp4"),
+            relative: PathBuf::from("f.mp4"),
+        });
+        let jobs = plan_jobs_by(&named, Path::new("/out"), Format::Npy, |i| i == 2).unwrap();
+        let names = |order: Vec<usize>| -> Vec<String> {
+            order
+                .into_iter()
+                .map(|i| jobs[i].relative.display().to_string())
+                .collect()
+        };
+        assert_eq!(
+            names(dispatch_order(&jobs, 1)),
+            ["a.mp4", "b.mp4", "c", "d.mp4", "e.mp4", "f.mp4"]
+        );
+        assert_eq!(
+            names(dispatch_order(&jobs, 2)),
+            ["b.mp4", "d.mp4", "e.mp4", "a.mp4", "c", "f.mp4"]
         );
     }
 
