@@ -705,18 +705,7 @@ impl DeviceOutput {
                 what: "the output holds f16 or bf16 values (use download_half)",
             });
         }
-        if out.len() > self.len {
-            return Err(Error::DeviceBufferTooSmall {
-                len: self.len,
-                needed: out.len(),
-            });
-        }
-        let mut bytes = vec![0u8; out.len() * 4];
-        self.backend.download(&*self.mem, 0, &mut bytes)?;
-        for (o, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-            *o = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        }
-        Ok(())
+        self.download_values(out, |v| f32::from_bits(u32::from_le(v.to_bits())))
     }
 
     /// All values, copied to a new vector.
@@ -741,16 +730,23 @@ impl DeviceOutput {
                 what: "the output holds f32 values (use download)",
             });
         }
+        self.download_values(out, u16::from_le)
+    }
+
+    /// Copies the first `out.len()` values to the host straight into `out`'s memory (no
+    /// staging buffer): the device writes its values little-endian, so a big-endian host
+    /// converts each with `from_le` after the copy.
+    fn download_values<T: bytemuck::Pod>(&self, out: &mut [T], from_le: fn(T) -> T) -> Result<()> {
         if out.len() > self.len {
             return Err(Error::DeviceBufferTooSmall {
                 len: self.len,
                 needed: out.len(),
             });
         }
-        let mut bytes = vec![0u8; out.len() * 2];
-        self.backend.download(&*self.mem, 0, &mut bytes)?;
-        for (o, c) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-            *o = u16::from_le_bytes([c[0], c[1]]);
+        self.backend
+            .download(&*self.mem, 0, bytemuck::cast_slice_mut(out))?;
+        if cfg!(target_endian = "big") {
+            out.iter_mut().for_each(|v| *v = from_le(*v));
         }
         Ok(())
     }
