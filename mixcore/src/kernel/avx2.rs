@@ -533,6 +533,26 @@ fn bf16x8(y: __m256) -> __m128i {
     _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256::<1>(r))
 }
 
+/// [`crate::half::convert`] to bf16, eight values at a time with [`bf16x8`] (the same bits
+/// as `crate::half::bf16_bits`), the tail in software.
+///
+/// # Safety
+/// The CPU must have AVX2, FMA and F16C (`super::has_avx2`).
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn convert_bf16(src: &[f32], dst: &mut [u16]) {
+    let n = src.len().min(dst.len());
+    let (src, dst) = (&src[..n], &mut dst[..n]);
+    let mut chunks = src.chunks_exact(8).zip(dst.chunks_exact_mut(8));
+    for (s, d) in &mut chunks {
+        // SAFETY: `s` holds 8 f32 and `d` 8 u16 (16 bytes); both unaligned accesses.
+        unsafe { _mm_storeu_si128(d.as_mut_ptr().cast(), bf16x8(_mm256_loadu_ps(s.as_ptr()))) }
+    }
+    let done = n - n % 8;
+    for (d, &s) in dst[done..].iter_mut().zip(&src[done..]) {
+        *d = crate::half::bf16_bits(s);
+    }
+}
+
 /// True when `dst` has the runs a fused finish of `n` elements writes, and the layout is one
 /// the fused path handles (interleaved, or planar with 1 or 3 channels).
 fn fits<T>(n: usize, fin: &Finish, dst: &[&mut [T]]) -> bool {

@@ -14,7 +14,7 @@ use crate::epilogue::Epilogue;
 use crate::half::{self, Half};
 
 #[cfg(target_arch = "x86_64")]
-mod avx2;
+pub(crate) mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 pub mod reference;
@@ -268,15 +268,17 @@ impl Backend {
     }
 }
 
+/// True when the CPU runs the AVX2 backend (AVX2, FMA and F16C).
 #[cfg(all(target_arch = "x86_64", feature = "std"))]
-fn has_avx2() -> bool {
+pub(crate) fn has_avx2() -> bool {
     std::is_x86_feature_detected!("avx2")
         && std::is_x86_feature_detected!("fma")
         && std::is_x86_feature_detected!("f16c")
 }
 
+/// True when the CPU runs the AVX2 backend (compiled-in target features without `std`).
 #[cfg(all(target_arch = "x86_64", not(feature = "std")))]
-fn has_avx2() -> bool {
+pub(crate) fn has_avx2() -> bool {
     cfg!(all(
         target_feature = "avx2",
         target_feature = "fma",
