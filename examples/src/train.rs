@@ -504,6 +504,8 @@ mod tests {
         let (b, plane) = (batch.len(), 32 * 32);
         let mut plain = Batch {
             data: batch.data.clone(),
+            half: Vec::new(),
+            dtype: batch.dtype,
             shape: batch.shape,
             views: batch.views,
             indices: batch.indices.clone(),

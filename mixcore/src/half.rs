@@ -111,6 +111,44 @@ impl Half {
             Half::Bf16 => bf16_bits(x),
         }
     }
+
+    /// The value of `bits` in this format as an `f32`: exact, since `f32` holds every f16 and
+    /// bf16 value; a NaN stays a NaN with its sign and fraction bits, made quiet (as
+    /// `vcvtph2ps` does).
+    #[must_use]
+    pub fn to_f32(self, bits: u16) -> f32 {
+        match self {
+            Half::F16 => f16_to_f32(bits),
+            Half::Bf16 if bits & 0x7fff > 0x7f80 => f32::from_bits(u32::from(bits | 0x0040) << 16),
+            Half::Bf16 => f32::from_bits(u32::from(bits) << 16),
+        }
+    }
+
+    /// The element type whose values are in this format.
+    #[must_use]
+    pub const fn dtype(self) -> Dtype {
+        match self {
+            Half::F16 => Dtype::F16,
+            Half::Bf16 => Dtype::Bf16,
+        }
+    }
+}
+
+/// The IEEE binary16 value `bits` as an `f32` (exact; a NaN made quiet, as
+/// [`Half::to_f32`]).
+#[must_use]
+pub fn f16_to_f32(bits: u16) -> f32 {
+    let sign = u32::from(bits & 0x8000) << 16;
+    let exp = u32::from(bits >> 10) & 0x1f;
+    let frac = u32::from(bits & 0x03ff);
+    let abs = match exp {
+        // Zero and subnormals: frac * 2^-24, exact in f32.
+        0 => (frac as f32 * f32::from_bits(0x3380_0000)).to_bits(),
+        0x1f if frac == 0 => 0x7f80_0000,
+        0x1f => 0x7fc0_0000 | (frac << 13),
+        _ => ((exp + 112) << 23) | (frac << 13),
+    };
+    f32::from_bits(sign | abs)
 }
 
 /// `x` rounded to the nearest IEEE binary16 value, ties to even: overflow to infinity,

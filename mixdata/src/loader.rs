@@ -78,6 +78,11 @@ pub struct LoaderConfig {
     /// each batch holds one sample, in a buffer sized to it ([`Batch::shape`]), and nothing
     /// is decoded to find a common shape. Needs `batch_size` 1. Default: false.
     pub ragged: bool,
+    /// The element type of the batches: `f32` as mixed, in [`Batch::data`], or `f16`/`bf16`,
+    /// in [`Batch::half`], each value the `f32` one rounded once to nearest, ties to even
+    /// (docs/contract.md, section 10) by the worker that mixed it, so the thread that iterates
+    /// does no rounding. Default: `f32`.
+    pub dtype: Dtype,
 }
 
 impl LoaderConfig {
@@ -100,6 +105,7 @@ impl Default for LoaderConfig {
             drop_last: false,
             on_error: ErrorPolicy::Fail,
             ragged: false,
+            dtype: Dtype::F32,
         }
     }
 }
@@ -117,8 +123,14 @@ pub struct Skipped {
 #[derive(Debug)]
 pub struct Batch {
     /// The values, [`Batch::full_shape`] in C order: sample `i` is
-    /// `data[i * sample_len .. (i + 1) * sample_len]`.
+    /// `data[i * sample_len .. (i + 1) * sample_len]`. Empty when the loader rounds to a half
+    /// format ([`LoaderConfig::dtype`]): the values are then in [`Batch::half`].
     pub data: Vec<f32>,
+    /// The values as bit patterns of [`Batch::dtype`], in the order `data` would hold them,
+    /// when the loader rounds to `f16` or `bf16` ([`LoaderConfig::dtype`]); empty for `f32`.
+    pub half: Vec<u16>,
+    /// The element type of the values: [`Dtype::F32`] in `data`, a half format in `half`.
+    pub dtype: Dtype,
     /// `[B, ...]`: the number of samples, then the shape of one view of a sample in the
     /// dataset's layout (`[B, S, 3, H, W]` for `tchw`, `[B, 3, S, H, W]` for `cthw`); the whole
     /// batch's with one view per sample.
@@ -162,17 +174,47 @@ impl Batch {
         self.indices.is_empty()
     }
 
-    /// The batch's values ([`Batch::full_shape`]'s worth of [`Batch::data`]) in `dtype`
-    /// ([`crate::values`]): copied for [`Dtype::F32`], else each rounded once to the half
-    /// format (nearest, ties to even: docs/contract.md, section 10). The batch keeps its
-    /// buffer for [`Loader::recycle`].
+    /// The batch's values ([`Batch::full_shape`]'s worth) in `dtype` ([`crate::values`]).
+    /// From an `f32` batch: copied for [`Dtype::F32`], else each rounded once to the half
+    /// format (nearest, ties to even: docs/contract.md, section 10). From a batch the loader
+    /// rounded ([`LoaderConfig::dtype`]): its own values copied, or widened to `f32` (exact);
+    /// asking it for the other half format rounds a second time (f16 to bf16 through `f32`),
+    /// which is not the contract's value of the mix: ask the loader for the type you want.
+    /// The batch keeps its buffer for [`Loader::recycle`].
     #[must_use]
     pub fn values(&self, dtype: Dtype) -> Values {
-        Values::from_f32(self.shaped(), dtype)
+        match self.dtype.half() {
+            None => Values::from_f32(self.shaped(), dtype),
+            Some(own) if dtype.half() == Some(own) => {
+                Values::from_half(own, self.shaped_half().to_vec())
+            }
+            Some(own) => {
+                let wide = self.shaped_half().iter().map(|&b| own.to_f32(b)).collect();
+                Values::from_vec(wide, dtype)
+            }
+        }
+    }
+
+    /// The batch's values in its own element type ([`Batch::dtype`]), moved out of it
+    /// ([`Batch::full_shape`]'s worth; no copy, no rounding).
+    #[must_use]
+    pub fn into_values(mut self) -> Values {
+        let len: usize = self.full_shape().iter().product();
+        match self.dtype.half() {
+            None => {
+                self.data.truncate(len);
+                Values::F32(self.data)
+            }
+            Some(own) => {
+                self.half.truncate(len);
+                Values::from_half(own, self.half)
+            }
+        }
     }
 
     /// The batch's values rounded to `half` (nearest, ties to even), as bit patterns in the
-    /// order of [`Batch::data`] ([`Batch::full_shape`]'s worth).
+    /// order of [`Batch::data`] ([`Batch::full_shape`]'s worth); as [`Batch::values`] for a
+    /// batch the loader rounded.
     ///
     /// ```
     /// # fn f(batch: &mixdata::Batch) {
@@ -182,7 +224,14 @@ impl Batch {
     /// ```
     #[must_use]
     pub fn to_half(&self, half: Half) -> Vec<u16> {
-        crate::values::to_half(self.shaped(), half)
+        match self.dtype.half() {
+            None => crate::values::to_half(self.shaped(), half),
+            Some(own) if own == half => self.shaped_half().to_vec(),
+            Some(own) => {
+                let wide: Vec<f32> = self.shaped_half().iter().map(|&b| own.to_f32(b)).collect();
+                crate::values::to_half(&wide, half)
+            }
+        }
     }
 
     /// The part of `data` the shape covers (a recycled buffer may be longer).
@@ -190,6 +239,43 @@ impl Batch {
         let len: usize = self.full_shape().iter().product();
         &self.data[..len.min(self.data.len())]
     }
+
+    /// The part of `half` the shape covers.
+    fn shaped_half(&self) -> &[u16] {
+        let len: usize = self.full_shape().iter().product();
+        &self.half[..len.min(self.half.len())]
+    }
+}
+
+/// A filled batch's values: `f32` as mixed, or rounded by the worker
+/// ([`LoaderConfig::dtype`]).
+enum Buf {
+    F32(Vec<f32>),
+    Half(Vec<u16>),
+}
+
+/// A batch buffer's element type, for taking filled buffers apart ([`Epoch::assemble`]).
+trait Elem: Copy {
+    /// The vector of `batch` that holds values of this type.
+    fn vec(batch: &mut Batch) -> &mut Vec<Self>;
+    /// Hands a buffer no batch adopted back for reuse, where buffers of this type are reused.
+    fn give_back(shared: &Shared, buf: Vec<Self>);
+}
+
+impl Elem for f32 {
+    fn vec(batch: &mut Batch) -> &mut Vec<f32> {
+        &mut batch.data
+    }
+    fn give_back(shared: &Shared, buf: Vec<f32>) {
+        shared.give_back(buf);
+    }
+}
+
+impl Elem for u16 {
+    fn vec(batch: &mut Batch) -> &mut Vec<u16> {
+        &mut batch.half
+    }
+    fn give_back(_: &Shared, _: Vec<u16>) {}
 }
 
 /// What the workers and the iterator share.
@@ -267,13 +353,27 @@ impl Shared {
                 break;
             }
         }
+        let buf = match self.config.dtype.half() {
+            None => Buf::F32(buf),
+            Some(half) => {
+                // Rounded here, on the worker; the f32 buffer goes back to the pool at once.
+                let len = if self.config.ragged {
+                    buf.len()
+                } else {
+                    (results.len() * self.sample_len).min(buf.len())
+                };
+                let bits = crate::values::to_half(&buf[..len], half);
+                self.give_back(buf);
+                Buf::Half(bits)
+            }
+        };
         Filled { buf, results }
     }
 }
 
 /// A batch of the order as filled: slot results in order (a slot's values are in `buf`).
 struct Filled {
-    buf: Vec<f32>,
+    buf: Buf,
     results: Vec<Slot>,
 }
 
@@ -592,7 +692,7 @@ impl Epoch {
                     // not expected): an error rather than a wait without end.
                     let index = self.order.get(n * self.shared.config.batch_size);
                     return Filled {
-                        buf: Vec::new(),
+                        buf: Buf::F32(Vec::new()),
                         results: vec![Slot::Failed(Skipped {
                             index: index.copied().unwrap_or(0),
                             error: Error::bare(Problem::Usage(
@@ -605,11 +705,13 @@ impl Epoch {
         }
     }
 
-    /// An empty batch around `buf`.
-    fn batch(&self, buf: Vec<f32>) -> Batch {
+    /// An empty batch, its values to come.
+    fn batch(&self) -> Batch {
         let b = self.shared.config.batch_size;
         Batch {
-            data: buf,
+            data: Vec::new(),
+            half: Vec::new(),
+            dtype: self.shared.config.dtype,
             shape: [0, 0, 0, 0, 0],
             views: self.shared.views,
             indices: Vec::with_capacity(b),
@@ -627,9 +729,9 @@ impl Epoch {
             _ => self.shared.shape,
         };
         batch.shape = [n, s[0], s[1], s[2], s[3]];
-        batch
-            .data
-            .truncate(n * self.shared.views * s.iter().product::<usize>());
+        let len = n * self.shared.views * s.iter().product::<usize>();
+        batch.data.truncate(len);
+        batch.half.truncate(len);
         batch.skipped = std::mem::take(&mut self.skipped);
         self.out.push_back(batch);
     }
@@ -637,9 +739,16 @@ impl Epoch {
     /// Takes a filled batch of the order apart into the output batches (see the module docs).
     /// Returns the first error under [`ErrorPolicy::Fail`].
     fn assemble(&mut self, filled: Filled) -> Option<Error> {
+        match filled.buf {
+            Buf::F32(buf) => self.assemble_in(buf, filled.results),
+            Buf::Half(buf) => self.assemble_in(buf, filled.results),
+        }
+    }
+
+    /// [`Epoch::assemble`] of a buffer of `T` values.
+    fn assemble_in<T: Elem>(&mut self, mut buf: Vec<T>, results: Vec<Slot>) -> Option<Error> {
         let b = self.shared.config.batch_size;
         let len = self.shared.sample_len;
-        let Filled { mut buf, results } = filled;
         // `own`: the output batch that lives in `buf` (adopted when none is being filled).
         let mut own: Option<Batch> = None;
         for (slot, result) in results.into_iter().enumerate() {
@@ -647,7 +756,7 @@ impl Epoch {
                 Slot::Done(info) => info,
                 Slot::Failed(skipped) => {
                     if self.shared.config.on_error == ErrorPolicy::Fail {
-                        self.shared.give_back(buf);
+                        T::give_back(&self.shared, buf);
                         return Some(skipped.error);
                     }
                     self.skipped.push(skipped);
@@ -657,7 +766,7 @@ impl Epoch {
             if let Some(partial) = self.partial.as_mut() {
                 // Copy into the batch being filled from earlier buffers.
                 let at = partial.indices.len() * len;
-                partial.data[at..at + len].copy_from_slice(&buf[slot * len..(slot + 1) * len]);
+                T::vec(partial)[at..at + len].copy_from_slice(&buf[slot * len..(slot + 1) * len]);
                 push_info(partial, info);
                 if partial.indices.len() == b
                     && let Some(full) = self.partial.take()
@@ -666,7 +775,7 @@ impl Epoch {
                 }
                 continue;
             }
-            let batch = own.get_or_insert_with(|| self.batch(Vec::new()));
+            let batch = own.get_or_insert_with(|| self.batch());
             let at = batch.indices.len();
             if at != slot {
                 buf.copy_within(slot * len..(slot + 1) * len, at * len);
@@ -675,7 +784,7 @@ impl Epoch {
         }
         match own {
             Some(mut batch) => {
-                batch.data = buf;
+                *T::vec(&mut batch) = buf;
                 if batch.indices.len() == b {
                     self.finish(batch);
                 } else {
@@ -683,7 +792,7 @@ impl Epoch {
                     self.partial = Some(batch);
                 }
             }
-            None => self.shared.give_back(buf),
+            None => T::give_back(&self.shared, buf),
         }
         None
     }
@@ -721,7 +830,9 @@ impl Epoch {
             }
         }
         for (_, filled) in std::mem::take(&mut self.ready) {
-            self.shared.give_back(filled.buf);
+            if let Buf::F32(buf) = filled.buf {
+                self.shared.give_back(buf);
+            }
         }
     }
 }
@@ -740,7 +851,7 @@ fn fill_catching(
         let b = shared.config.batch_size;
         let positions = n * b..((n + 1) * b).min(order.len());
         Filled {
-            buf: Vec::new(),
+            buf: Buf::F32(Vec::new()),
             results: order[positions]
                 .iter()
                 .map(|&index| {

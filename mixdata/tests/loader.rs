@@ -467,3 +467,74 @@ fn ragged_loader_needs_batches_of_one() {
     assert!(matches!(e.problem, Problem::Usage(_)), "{e}");
     assert!(e.to_string().contains("ragged"), "{e}");
 }
+
+/// The batches of a loader over `ds` with `config`, for `epoch`.
+fn loaded(ds: &Arc<Dataset>, config: LoaderConfig, epoch: u64) -> Vec<Batch> {
+    batches(&Loader::new(Arc::clone(ds), config).unwrap(), epoch)
+}
+
+#[test]
+fn half_loaders_round_in_their_workers_to_the_f32_batches_bits() {
+    use mixdata::{Dtype, Half, Values};
+    let dir = TempDir::new("ld-half");
+    let skip = with_a_broken_clip(&dir);
+    let (entries, _) = png_clips(
+        dir.path().join("ragged").as_path(),
+        3,
+        |c| 9 + c,
+        |c| if c == 1 { (6, 10) } else { SIZE },
+    );
+    let ragged = Arc::new(Dataset::new(entries, config(4)).unwrap());
+    for (ds, base) in [
+        // A skipped clip moves samples between buffers (both copy paths of the assembly).
+        (
+            &skip,
+            LoaderConfig {
+                batch_size: 4,
+                on_error: ErrorPolicy::Skip,
+                ..LoaderConfig::default()
+            },
+        ),
+        (
+            &ragged,
+            LoaderConfig {
+                batch_size: 1,
+                ragged: true,
+                ..LoaderConfig::default()
+            },
+        ),
+    ] {
+        let want = loaded(ds, base, 1);
+        for (half, workers) in [(Half::F16, 0), (Half::Bf16, 2), (Half::F16, 3)] {
+            let dtype = half.dtype();
+            let got = loaded(
+                ds,
+                LoaderConfig {
+                    workers,
+                    dtype,
+                    ..base
+                },
+                1,
+            );
+            assert_eq!(indices(&got), indices(&want), "{dtype} {workers} workers");
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!((g.dtype, g.shape), (dtype, w.shape));
+                assert!(g.data.is_empty());
+                let bits: Vec<u16> = w.data.iter().map(|&x| half.bits(x)).collect();
+                assert_eq!(
+                    g.half, bits,
+                    "{dtype}, {workers} workers, batch {:?}",
+                    g.indices
+                );
+                assert_eq!(g.skipped.len(), w.skipped.len());
+                // The batch's own values, as they are; widened exactly; moved out.
+                assert_eq!(g.to_half(half), bits);
+                let wide: Vec<f32> = bits.iter().map(|&b| half.to_f32(b)).collect();
+                assert_eq!(g.values(Dtype::F32), Values::F32(wide));
+                assert_eq!(g.values(dtype), Values::from_half(half, bits.clone()));
+            }
+            let moved: Vec<Values> = got.into_iter().map(Batch::into_values).collect();
+            assert!(moved.iter().zip(&want).all(|(m, w)| *m == w.values(dtype)));
+        }
+    }
+}

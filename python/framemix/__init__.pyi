@@ -327,10 +327,9 @@ class Loader:
         epoch: the epoch the next iteration mixes (set_epoch changes it). Default 0.
         prefetch: batches in flight at most (raised to `workers`). Default 2.
         dtype: the batches' element type, "float32", "float16" or "bfloat16" (or "f32",
-            "f16", "bf16"). Default None: the dataset's dtype. The workers mix in float32;
-            a half batch is rounded (to nearest, ties to even) when the iterator takes it,
-            without the GIL, and its float32 buffer freed: Python holds only the half
-            values.
+            "f16", "bf16"). Default None: the dataset's dtype. The workers mix in float32
+            and round each batch to a half dtype themselves (to nearest, ties to even), so
+            the iterating thread converts nothing and Python holds only the half values.
 
     Raises:
         OptionError: a bad batch size, worker count or policy, or an empty dataset.

@@ -427,10 +427,9 @@ impl VideoDataset {
 ///     epoch: the epoch the next iteration mixes (set_epoch changes it). Default 0.
 ///     prefetch: batches in flight at most (raised to `workers`). Default 2.
 ///     dtype: the batches' element type, "float32", "float16" or "bfloat16" (or "f32",
-///         "f16", "bf16"). Default None: the dataset's dtype. The workers mix in float32;
-///         a half batch is rounded (to nearest, ties to even) when the iterator takes it,
-///         without the GIL, and its float32 buffer freed: Python holds only the half
-///         values.
+///         "f16", "bf16"). Default None: the dataset's dtype. The workers mix in float32
+///         and round each batch to a half dtype themselves (to nearest, ties to even), so
+///         the iterating thread converts nothing and Python holds only the half values.
 ///
 /// Raises:
 ///     OptionError: a bad batch size, worker count or policy, or an empty dataset.
@@ -482,6 +481,10 @@ impl Loader {
                     .map_or_else(|_| "?".into(), |n| n.to_string())
             ))
         })?;
+        let dtype = match dtype {
+            Some(d) => output::parse_dtype(d).into_py_result(py)?,
+            None => dataset.get().dtype,
+        };
         let config = (|| -> Result<LoaderConfig, Failure> {
             let workers = workers.as_u32("workers", 0)?;
             if workers > MAX_WORKERS {
@@ -499,14 +502,12 @@ impl Loader {
                 drop_last,
                 on_error: engine::error_policy(on_error)?,
                 ragged: false,
+                // Rounded by the loader's workers, off the thread that iterates.
+                dtype,
             })
         })()
         .into_py_result(py)?;
         let epoch = epoch.as_u64("epoch").into_py_result(py)?;
-        let dtype = match dtype {
-            Some(d) => output::parse_dtype(d).into_py_result(py)?,
-            None => dataset.get().dtype,
-        };
         let data = Arc::clone(&dataset.get().inner);
         let label_width = data
             .entries()
@@ -660,10 +661,9 @@ impl LoaderIter {
             let Some(epoch) = guard.as_mut() else {
                 return (None, Vec::new());
             };
-            // A half batch is rounded here, without the GIL, and its f32 buffer freed.
-            let next = epoch
-                .next()
-                .map(|batch| batch.map(|batch| take_values(batch, loader.dtype)));
+            // The values leave the batch as the workers made them (rounded there for a half
+            // dtype): nothing is converted on this thread.
+            let next = epoch.next().map(|batch| batch.map(take_values));
             if matches!(next, None | Some(Err(_))) {
                 let after = epoch.skipped();
                 // Ends the epoch: its threads stop here, without the GIL.
@@ -707,13 +707,15 @@ impl LoaderIter {
     }
 }
 
-/// The batch's values in `dtype`, taken out of it: the f32 buffer itself, or the values rounded
-/// to the half format and the f32 buffer freed. It is not handed back to the loader's pool
-/// (`Loader::recycle`), where it would outlive the epoch: Python's half batches are then all the
-/// batch memory left. Work for a thread without the GIL.
-fn take_values(mut batch: engine::Batch, dtype: Dtype) -> (engine::Batch, Values) {
-    let data = std::mem::take(&mut batch.data);
-    (batch, Values::from_vec(data, dtype))
+/// The batch's values, taken out of it as the loader's workers made them (`f32`, or rounded
+/// to the loader's half format there: `LoaderConfig::dtype`). The buffer is not handed back
+/// to the loader's pool (`Loader::recycle`): numpy owns it from here.
+fn take_values(mut batch: engine::Batch) -> (engine::Batch, Values) {
+    let values = match batch.dtype.half() {
+        None => Values::F32(std::mem::take(&mut batch.data)),
+        Some(half) => Values::from_half(half, std::mem::take(&mut batch.half)),
+    };
+    (batch, values)
 }
 
 /// The batch's values (moved into numpy), labels and indices.

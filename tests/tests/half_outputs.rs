@@ -102,6 +102,31 @@ fn bf16_conversion_equals_the_half_crate_for_every_f32() {
     );
 }
 
+#[test]
+fn widening_equals_the_half_crate_for_every_16_bit_pattern() {
+    for bits in 0..=u16::MAX {
+        let f16 = half::f16::from_bits(bits).to_f32();
+        let bf16 = half::bf16::from_bits(bits).to_f32();
+        assert_eq!(
+            Half::F16.to_f32(bits).to_bits(),
+            f16.to_bits(),
+            "f16 {bits:#06x}"
+        );
+        assert_eq!(
+            Half::Bf16.to_f32(bits).to_bits(),
+            bf16.to_bits(),
+            "bf16 {bits:#06x}"
+        );
+        // And back: every value, NaNs aside, rounds to itself.
+        if !f16.is_nan() {
+            assert_eq!(f16_bits(Half::F16.to_f32(bits)), bits);
+        }
+        if !bf16.is_nan() {
+            assert_eq!(bf16_bits(Half::Bf16.to_f32(bits)), bits);
+        }
+    }
+}
+
 /// `n / d` (`n > 0`) correctly rounded to `p` significant bits, ties to even, by integer
 /// arithmetic, as `f64` (exact: `p <= 11`). No subnormals: `n / d >= 1 / 257` is a normal
 /// number of both formats.

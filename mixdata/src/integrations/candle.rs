@@ -52,7 +52,12 @@ fn typed(
     dtype: Dtype,
     device: &Device,
 ) -> candle_core::Result<Tensor> {
-    match Values::from_f32(data, dtype) {
+    from_values(Values::from_f32(data, dtype), shape, device)
+}
+
+/// `values` (exactly `shape`'s) as a tensor of their type, the bits handed to candle as they are.
+fn from_values(values: Values, shape: &[usize], device: &Device) -> candle_core::Result<Tensor> {
+    match values {
         Values::F32(v) => Tensor::from_vec(v, shape, device),
         Values::F16(bits) => {
             let v: Vec<half::f16> = bits.into_iter().map(half::f16::from_bits).collect();
@@ -119,7 +124,11 @@ impl Batch {
     /// candle's allocation errors; a batch whose buffer is shorter than its shape (not one a
     /// loader yields).
     pub fn to_candle(&self, device: &Device) -> candle_core::Result<Tensor> {
-        tensor(&self.data, &self.full_shape(), device)
+        match self.dtype {
+            Dtype::F32 => tensor(&self.data, &self.full_shape(), device),
+            // A batch the loader rounded: its values widened, exactly.
+            Dtype::F16 | Dtype::Bf16 => self.to_candle_dtype(Dtype::F32, device),
+        }
     }
 
     /// [`Batch::to_candle`] in `dtype`: an F32, F16 or BF16 tensor whose values are the
@@ -131,6 +140,16 @@ impl Batch {
     pub fn to_candle_dtype(&self, dtype: Dtype, device: &Device) -> candle_core::Result<Tensor> {
         let shape = self.full_shape();
         let len: usize = shape.iter().product();
+        if self.dtype != Dtype::F32 {
+            // A batch the loader rounded ([`crate::LoaderConfig::dtype`]): as Batch::values.
+            if self.half.len() < len {
+                return Err(error(format!(
+                    "the buffer holds {} values, fewer than the {len} of shape {shape:?}",
+                    self.half.len()
+                )));
+            }
+            return from_values(self.values(dtype), &shape, device);
+        }
         let Some(values) = self.data.get(..len) else {
             return Err(error(format!(
                 "the buffer holds {} values, fewer than the {len} of shape {shape:?}",
@@ -236,6 +255,8 @@ mod tests {
         let len: usize = shape.iter().product();
         Batch {
             data: (0..len).map(|v| v as f32).collect(),
+            half: Vec::new(),
+            dtype: Dtype::F32,
             shape,
             views: 1,
             indices: (10..10 + n).collect(),
@@ -289,6 +310,27 @@ mod tests {
         assert_eq!(got, b.to_half(crate::Half::F16));
         let x = b.to_candle_dtype(Dtype::F32, &Device::Cpu).unwrap();
         assert_eq!(x.flatten_all().unwrap().to_vec1::<f32>().unwrap(), b.data);
+
+        // A batch the loader rounded to f16: its bits as they are, or widened exactly.
+        let bits = b.to_half(crate::Half::F16);
+        let mut h = batch(vec![vec![3], vec![1]]);
+        (h.data, h.half, h.dtype) = (Vec::new(), bits.clone(), Dtype::F16);
+        let x = h.to_candle_dtype(Dtype::F16, &Device::Cpu).unwrap();
+        let got: Vec<u16> = x
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<half::f16>()
+            .unwrap()
+            .iter()
+            .map(|h| h.to_bits())
+            .collect();
+        assert_eq!(got, bits);
+        let x = h.to_candle(&Device::Cpu).unwrap();
+        assert_eq!(x.dtype(), candle_core::DType::F32);
+        let wide: Vec<f32> = bits.iter().map(|&b| crate::Half::F16.to_f32(b)).collect();
+        assert_eq!(x.flatten_all().unwrap().to_vec1::<f32>().unwrap(), wide);
+        h.half.truncate(3);
+        assert!(h.to_candle(&Device::Cpu).is_err());
     }
 
     #[test]
