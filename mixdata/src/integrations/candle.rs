@@ -279,6 +279,12 @@ mod tests {
         assert_eq!(y.to_vec1::<u32>().unwrap(), vec![3, 1]);
     }
 
+    /// The bit patterns of an F16 tensor's values.
+    fn f16_bits_of(x: &Tensor) -> Vec<u16> {
+        let values = x.flatten_all().unwrap().to_vec1::<half::f16>().unwrap();
+        values.iter().map(|h| h.to_bits()).collect()
+    }
+
     #[test]
     fn half_tensors_hold_the_contracts_bits() {
         let mut b = batch(vec![vec![3], vec![1]]);
@@ -299,14 +305,7 @@ mod tests {
         assert_eq!(got, b.to_half(crate::Half::Bf16));
         let x = b.to_candle_dtype(Dtype::F16, &Device::Cpu).unwrap();
         assert_eq!(x.dtype(), candle_core::DType::F16);
-        let got: Vec<u16> = x
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<half::f16>()
-            .unwrap()
-            .iter()
-            .map(|h| h.to_bits())
-            .collect();
+        let got = f16_bits_of(&x);
         assert_eq!(got, b.to_half(crate::Half::F16));
         let x = b.to_candle_dtype(Dtype::F32, &Device::Cpu).unwrap();
         assert_eq!(x.flatten_all().unwrap().to_vec1::<f32>().unwrap(), b.data);
@@ -316,14 +315,7 @@ mod tests {
         let mut h = batch(vec![vec![3], vec![1]]);
         (h.data, h.half, h.dtype) = (Vec::new(), bits.clone(), Dtype::F16);
         let x = h.to_candle_dtype(Dtype::F16, &Device::Cpu).unwrap();
-        let got: Vec<u16> = x
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<half::f16>()
-            .unwrap()
-            .iter()
-            .map(|h| h.to_bits())
-            .collect();
+        let got = f16_bits_of(&x);
         assert_eq!(got, bits);
         let x = h.to_candle(&Device::Cpu).unwrap();
         assert_eq!(x.dtype(), candle_core::DType::F32);
