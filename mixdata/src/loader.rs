@@ -188,10 +188,7 @@ impl Batch {
             Some(own) if dtype.half() == Some(own) => {
                 Values::from_half(own, self.shaped_half().to_vec())
             }
-            Some(own) => {
-                let wide = self.shaped_half().iter().map(|&b| own.to_f32(b)).collect();
-                Values::from_vec(wide, dtype)
-            }
+            Some(own) => Values::from_vec(self.widened(own), dtype),
         }
     }
 
@@ -227,10 +224,7 @@ impl Batch {
         match self.dtype.half() {
             None => crate::values::to_half(self.shaped(), half),
             Some(own) if own == half => self.shaped_half().to_vec(),
-            Some(own) => {
-                let wide: Vec<f32> = self.shaped_half().iter().map(|&b| own.to_f32(b)).collect();
-                crate::values::to_half(&wide, half)
-            }
+            Some(own) => crate::values::to_half(&self.widened(own), half),
         }
     }
 
@@ -238,6 +232,11 @@ impl Batch {
     fn shaped(&self) -> &[f32] {
         let len: usize = self.full_shape().iter().product();
         &self.data[..len.min(self.data.len())]
+    }
+
+    /// The values of a batch the loader rounded to `own`, widened to `f32` (exact).
+    fn widened(&self, own: Half) -> Vec<f32> {
+        self.shaped_half().iter().map(|&b| own.to_f32(b)).collect()
     }
 
     /// The part of `half` the shape covers.
